@@ -1,0 +1,15 @@
+import { z } from 'zod';
+import { PullRequestRef } from './task.js';
+
+/** One Slack thread, Linear issue, pull request or API conversation id: one branch, at most one PR. */
+export const ConversationState = z.object({
+  id: z.string(),
+  repo: z.string(),
+  branch: z.string(),
+  base: z.string().optional(),
+  pullRequest: PullRequestRef.optional(),
+  lastTaskId: z.string().optional(),
+  /** The task that asked a question and waits for the next message of this conversation. */
+  waitingTaskId: z.string().optional(),
+});
+export type ConversationState = z.infer<typeof ConversationState>;

@@ -1,0 +1,33 @@
+import type { CheckResult, PullRequestRef, TaskRecord, Usage } from './task.js';
+
+/** A summary of one agent step for progress displays: never the whole prompt, never tool output. */
+export interface StepInfo {
+  step: number;
+  tool: string;
+  /** One line: `bash: npm test`, `edit_file: src/a.ts`. */
+  detail: string;
+  usage: Usage;
+  elapsedMs: number;
+}
+
+export type TaskEvent =
+  | { type: 'accepted'; task: TaskRecord }
+  | { type: 'started'; task: TaskRecord; stage: TaskStage }
+  | { type: 'stage'; task: TaskRecord; stage: TaskStage }
+  | { type: 'step'; task: TaskRecord; step: StepInfo }
+  | { type: 'question'; task: TaskRecord; question: string }
+  | {
+      type: 'finished';
+      task: TaskRecord;
+      pullRequest?: PullRequestRef;
+      summary: string;
+      checks: CheckResult[];
+    }
+  | { type: 'failed'; task: TaskRecord; code: string; message: string; hint?: string };
+
+export type TaskStage = 'clone' | 'setup' | 'agent' | 'checks' | 'pull_request';
+
+/** Renders a task's events where the request came from. A failure to report never fails the task. */
+export interface Reporter {
+  report(event: TaskEvent): Promise<void>;
+}

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+
+/** `owner/name`, as GitHub spells repositories. */
+export const RepoName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'expected "owner/name"')
+  .refine((s) => !s.split('/').some((p) => p === '.' || p === '..'), 'expected "owner/name"');
+export type RepoName = z.infer<typeof RepoName>;
+
+export const TaskSource = z.enum(['api', 'cli', 'slack', 'linear', 'github']);
+export type TaskSource = z.infer<typeof TaskSource>;
+
+/** Where a request came from, shown in the PR body and used by the source's reporter. */
+export const Origin = z.object({
+  source: TaskSource,
+  /** Human-readable: "Slack #eng thread", "Linear ENG-123", "HTTP API". */
+  label: z.string().max(200),
+  url: z.string().url().optional(),
+  requester: z.string().max(200).optional(),
+  /** Source-specific routing data for the reporter (channel/thread ts, issue id, PR number). */
+  ref: z.record(z.string(), z.string()).default({}),
+});
+export type Origin = z.infer<typeof Origin>;
+
+/**
+ * What every trigger produces and the queue carries. Text fields are untrusted: they reach the model
+ * only as data.
+ */
+export const TaskRequest = z.object({
+  repo: RepoName,
+  instruction: z.string().trim().min(1, 'instruction is empty').max(20_000),
+  /** The conversation key, already namespaced by source: `api:abc`, `slack:T1:C1:1712.1`, `linear:<issueId>`. */
+  conversation: z.string().min(1).max(300),
+  base: z
+    .string()
+    .max(200)
+    .regex(/^[^\s~^:?*[\\]+$/, 'not a valid branch name')
+    .optional(),
+  /** Short stable key for the branch name (`ENG-123`); else derived from the conversation. */
+  branchKey: z
+    .string()
+    .max(40)
+    .regex(/^[A-Za-z0-9-]+$/)
+    .optional(),
+  /** Earlier messages of the thread or issue, untrusted. */
+  context: z.string().max(50_000).optional(),
+  origin: Origin,
+  /** The delivery's idempotency key (Idempotency-Key, Slack event_id, Linear-Delivery, X-GitHub-Delivery). */
+  deliveryId: z.string().min(1).max(200).optional(),
+});
+export type TaskRequest = z.infer<typeof TaskRequest>;

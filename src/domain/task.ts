@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { TaskRequest } from './task-request.js';
+
+export const TaskStatus = z.enum(['queued', 'running', 'waiting_for_input', 'succeeded', 'failed', 'cancelled']);
+export type TaskStatus = z.infer<typeof TaskStatus>;
+
+export const FINAL_STATUSES: ReadonlySet<TaskStatus> = new Set(['succeeded', 'failed', 'cancelled']);
+
+export const Usage = z.object({
+  promptTokens: z.number().int().nonnegative(),
+  cachedTokens: z.number().int().nonnegative(),
+  completionTokens: z.number().int().nonnegative(),
+  /** null when the model has no price in config. */
+  usd: z.number().nonnegative().nullable(),
+  /** Agent wall time across attempts. */
+  agentMs: z.number().nonnegative(),
+});
+export type Usage = z.infer<typeof Usage>;
+
+export const emptyUsage = (): Usage => ({ promptTokens: 0, cachedTokens: 0, completionTokens: 0, usd: 0, agentMs: 0 });
+
+export const PullRequestRef = z.object({ number: z.number().int().positive(), url: z.string() });
+export type PullRequestRef = z.infer<typeof PullRequestRef>;
+
+export const CheckResult = z.object({
+  command: z.string(),
+  exitCode: z.number().int().nullable(),
+  timedOut: z.boolean(),
+  output: z.string(),
+  durationMs: z.number(),
+});
+export type CheckResult = z.infer<typeof CheckResult>;
+
+/** The durable record of one task, kept in Redis (or memory for `patchbay run`). */
+export const TaskRecord = z.object({
+  id: z.string(),
+  conversation: z.string(),
+  request: TaskRequest,
+  status: TaskStatus,
+  steps: z.number().int().nonnegative(),
+  attempts: z.number().int().nonnegative(),
+  usage: Usage,
+  summary: z.string().optional(),
+  title: z.string().optional(),
+  pullRequest: PullRequestRef.optional(),
+  branch: z.string().optional(),
+  question: z.string().optional(),
+  /** A pending answer to `question`, consumed when the task resumes. */
+  answer: z.string().optional(),
+  error: z.object({ code: z.string(), message: z.string(), hint: z.string().optional() }).optional(),
+  checks: z.array(CheckResult).default([]),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+});
+export type TaskRecord = z.infer<typeof TaskRecord>;
