@@ -38,7 +38,10 @@ export const TaskRecord = z.object({
   request: TaskRequest,
   status: TaskStatus,
   steps: z.number().int().nonnegative(),
+  /** Worker attempts across all runs (retries, interruptions). */
   attempts: z.number().int().nonnegative(),
+  /** Times the task was queued: 1, plus one per answered question. */
+  runs: z.number().int().nonnegative(),
   usage: Usage,
   summary: z.string().optional(),
   title: z.string().optional(),

@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { FileConfig } from './config/file-schema.js';
+import { buildConfig, type Config, loadConfig, parseEnv } from './config/load-config.js';
+import { PatchbayError } from './domain/errors.js';
+import { createLogger, type Logger } from './lib/logger.js';
+import { startPatchbay } from './main.js';
+import { runLocal } from './run-local.js';
+
+const USAGE = `usage: patchbay <command>
+
+  start                          server and worker in one process
+  server                         the HTTP side only (webhooks, API)
+  worker                         the worker side only (runs tasks from the queue)
+  run --repo <owner/name|path> [--base <branch>] "<instruction>"
+                                 one task in the foreground, progress on the terminal
+  demo                           the whole flow on this machine with loopback stand-ins
+`;
+
+function fail(message: string, hint?: string): never {
+  process.stderr.write(`patchbay: ${message}\n${hint ? `  ${hint}\n` : ''}`);
+  process.exit(2);
+}
+
+/** Graceful stop on SIGTERM/SIGINT: within a container's usual 10 s grace. */
+function onSignals(stop: () => Promise<void>, log: Logger): void {
+  let stopping = false;
+  const handler = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    const force = setTimeout(() => process.exit(1), 9_500);
+    force.unref();
+    stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => handler('SIGTERM'));
+  process.on('SIGINT', () => handler('SIGINT'));
+}
+
+async function serve(roles: { server: boolean; worker: boolean }): Promise<void> {
+  const config = await loadConfig(process.env);
+  const log = createLogger({ level: config.env.LOG_LEVEL });
+  logIntegrations(config, log);
+  const running = await startPatchbay({ config, log, ...roles });
+  onSignals(running.stop, log);
+}
+
+function logIntegrations(config: Config, log: Logger): void {
+  const env = config.env;
+  const on = (name: string, enabled: boolean, missing: string) =>
+    log.info(enabled ? `${name}: on` : `${name}: off (${missing} not set)`);
+  on('Slack', Boolean(env.SLACK_BOT_TOKEN), 'SLACK_BOT_TOKEN');
+  on('Linear', Boolean(env.LINEAR_WEBHOOK_SECRET), 'LINEAR_WEBHOOK_SECRET');
+  on('GitHub webhooks', Boolean(env.GITHUB_WEBHOOK_SECRET), 'GITHUB_WEBHOOK_SECRET');
+  on('HTTP API', Boolean(env.PATCHBAY_API_TOKEN), 'PATCHBAY_API_TOKEN');
+}
+
+async function run(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { repo: { type: 'string' }, base: { type: 'string' } },
+    allowPositionals: true,
+  });
+  const instruction = positionals.join(' ').trim();
+  if (!values.repo || !instruction) fail('run needs --repo and an instruction', USAGE.split('\n')[5]?.trim());
+  const env = parseEnv(process.env);
+  const log = createLogger({ level: process.env.LOG_LEVEL ?? 'warn' });
+  const config: Config =
+    existsSync(values.repo) && !existsSync(env.PATCHBAY_CONFIG)
+      ? buildConfig(env, FileConfig.parse({ repositories: [{ name: 'local/repository' }] }))
+      : await loadConfig(process.env);
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort('cancelled'));
+  const task = await runLocal({
+    repo: values.repo,
+    instruction,
+    base: values.base,
+    config,
+    log,
+    out: process.stdout,
+    signal: controller.signal,
+  });
+  if (task.branch && task.status === 'succeeded' && existsSync(values.repo)) {
+    process.stdout.write(`branch ${task.branch} pushed to ${values.repo}\n`);
+  }
+  process.exit(task.status === 'succeeded' ? 0 : 1);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start':
+      return serve({ server: true, worker: true });
+    case 'server':
+      return serve({ server: true, worker: false });
+    case 'worker':
+      return serve({ server: false, worker: true });
+    case 'run':
+      return run(rest);
+    case 'demo': {
+      const { runDemo } = await import('./demo/run-demo.js');
+      const ok = await runDemo({ env: process.env, out: process.stdout });
+      process.exit(ok ? 0 : 1);
+      return;
+    }
+    default:
+      process.stdout.write(USAGE);
+      process.exit(command && command !== 'help' && command !== '--help' ? 2 : 0);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof PatchbayError) fail(err.message, err.hint);
+  fail(err instanceof Error ? (err.stack ?? err.message) : String(err));
+});

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+const optionalSecret = z.string().min(1).optional();
+const url = (fallback: string) => z.string().url('must be a URL such as http://host:port').default(fallback);
+
+/** Process environment, validated at start-up. Names are the contract in DESIGN.md. */
+export const EnvConfig = z.object({
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+    .default('redis://127.0.0.1:6379'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PATCHBAY_CONFIG: z.string().min(1).default('patchbay.yml'),
+  PATCHBAY_DATA_DIR: z.string().min(1).optional(),
+  PATCHBAY_MODEL: z.string().min(1).default('gpt-5-codex'),
+  PATCHBAY_API_TOKEN: z.string().min(16, 'must be at least 16 characters (use `openssl rand -hex 32`)').optional(),
+  PATCHBAY_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  PATCHBAY_SANDBOX: z.enum(['bwrap', 'none']).default('bwrap'),
+  /** How long a dead worker can hold a job or a conversation before another takes over (ms). */
+  PATCHBAY_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SLACK_BOT_TOKEN: optionalSecret,
+  SLACK_SIGNING_SECRET: optionalSecret,
+  SLACK_APP_TOKEN: optionalSecret,
+  SLACK_API_URL: url('https://slack.com/api/'),
+  LINEAR_WEBHOOK_SECRET: optionalSecret,
+  LINEAR_CLIENT_ID: optionalSecret,
+  LINEAR_CLIENT_SECRET: optionalSecret,
+  LINEAR_ACCESS_TOKEN: optionalSecret,
+  LINEAR_API_KEY: optionalSecret,
+  LINEAR_API_URL: url('https://api.linear.app/graphql'),
+  GITHUB_TOKEN: optionalSecret,
+  GITHUB_APP_ID: optionalSecret,
+  GITHUB_APP_PRIVATE_KEY: optionalSecret,
+  GITHUB_WEBHOOK_SECRET: optionalSecret,
+  GITHUB_API_URL: url('https://api.github.com'),
+  GITHUB_SERVER_URL: url('https://github.com'),
+  OPENAI_API_KEY: optionalSecret,
+  OPENAI_BASE_URL: z.string().url('must be a URL such as http://host:port/v1').optional(),
+});
+export type EnvConfig = z.infer<typeof EnvConfig>;

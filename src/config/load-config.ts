@@ -1,0 +1,98 @@
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { PatchbayError } from '../domain/errors.js';
+import { EnvConfig } from './env-schema.js';
+import { FileConfig, type RepositoryConfig } from './file-schema.js';
+
+export interface Config {
+  env: EnvConfig;
+  file: FileConfig;
+  /** The allowlist by name. */
+  repositories: ReadonlyMap<string, RepositoryConfig>;
+}
+
+function describeIssues(where: string, error: z.ZodError, hideValues: boolean): string {
+  return error.issues
+    .map((issue) => {
+      const field = issue.path.length ? issue.path.join('.') : '(top level)';
+      // zod may echo a received value in unrecognised-key or enum messages; environment values can be secrets.
+      const message = hideValues ? issue.message.replace(/received .*/i, '').trim() : issue.message;
+      return `${where} ${field}: ${message}`;
+    })
+    .join('\n');
+}
+
+/** Validates the process environment. Errors name the variable, never its value. */
+export function parseEnv(env: Record<string, string | undefined>): EnvConfig {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = EnvConfig.safeParse(cleaned);
+  if (!result.success) {
+    throw new PatchbayError('invalid_config', describeIssues('environment variable', result.error, true), {
+      hint: 'fix the variables above (see .env.example) and start again',
+    });
+  }
+  return result.data;
+}
+
+/** Validates patchbay.yml text and the references between its sections. */
+export function parseFileConfig(text: string, path = 'patchbay.yml'): FileConfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new PatchbayError('invalid_config', `${path} is not valid YAML: ${(err as Error).message}`);
+  }
+  const result = FileConfig.safeParse(raw ?? {});
+  if (!result.success) {
+    throw new PatchbayError('invalid_config', describeIssues(path, result.error, false), {
+      hint: `fix ${path} (see patchbay.example.yml) and start again`,
+    });
+  }
+  checkReferences(result.data, path);
+  return result.data;
+}
+
+function checkReferences(file: FileConfig, path: string): void {
+  const names = new Set<string>();
+  const problems: string[] = [];
+  for (const [i, repo] of file.repositories.entries()) {
+    if (names.has(repo.name.toLowerCase())) problems.push(`${path} repositories.${i}.name: ${repo.name} is listed twice`);
+    names.add(repo.name.toLowerCase());
+  }
+  const refs: Array<[string, string | undefined]> = [
+    ['defaults.repository', file.defaults.repository],
+    ['slack.repository', file.slack.repository],
+    ...Object.entries(file.slack.channels).map(([k, v]): [string, string] => [`slack.channels.${k}`, v]),
+    ...Object.entries(file.linear.teams).map(([k, v]): [string, string] => [`linear.teams.${k}`, v]),
+    ...Object.entries(file.linear.projects).map(([k, v]): [string, string] => [`linear.projects.${k}`, v]),
+  ];
+  for (const [field, repo] of refs) {
+    if (repo && !names.has(repo.toLowerCase())) {
+      problems.push(`${path} ${field}: ${repo} is not in repositories; add it there or pick one of ${[...names].join(', ')}`);
+    }
+  }
+  if (problems.length) throw new PatchbayError('invalid_config', problems.join('\n'));
+}
+
+export function buildConfig(env: EnvConfig, file: FileConfig): Config {
+  return { env, file, repositories: new Map(file.repositories.map((r) => [r.name.toLowerCase(), r])) };
+}
+
+/** Reads and validates everything Patchbay needs to start; any error names the field and the fix. */
+export async function loadConfig(env: Record<string, string | undefined>): Promise<Config> {
+  const parsedEnv = parseEnv(env);
+  let text: string;
+  try {
+    text = await readFile(parsedEnv.PATCHBAY_CONFIG, 'utf8');
+  } catch {
+    throw new PatchbayError('invalid_config', `cannot read ${parsedEnv.PATCHBAY_CONFIG}`, {
+      hint: 'copy patchbay.example.yml to patchbay.yml and list your repositories, or set PATCHBAY_CONFIG',
+    });
+  }
+  return buildConfig(parsedEnv, parseFileConfig(text, parsedEnv.PATCHBAY_CONFIG));
+}
+
+export function findRepository(config: Pick<Config, 'repositories'>, name: string): RepositoryConfig | undefined {
+  return config.repositories.get(name.toLowerCase());
+}

@@ -1,0 +1,170 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { FileConfig } from '../config/file-schema.js';
+import { buildConfig, parseEnv } from '../config/load-config.js';
+import { createLogger } from '../lib/logger.js';
+import { startPatchbay } from '../main.js';
+import { probeSandbox } from '../sandbox/probe-sandbox.js';
+import { createTerminalReporter } from '../tasks/terminal-reporter.js';
+import { DEMO_FILES, DEMO_INSTRUCTION, DEMO_SCRIPT } from './demo-script.js';
+import { startGitHttpServer } from './git-http-server.js';
+import { startGitHubStandIn } from './github-stand-in.js';
+import { startScriptedModel } from './scripted-model.js';
+
+type Out = { write(text: string): unknown };
+const REPO = 'acme/demo';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function redisAnswers(url: string): Promise<boolean> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  try {
+    await redis.connect();
+    return (await redis.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Uses REDIS_URL when something answers there; else starts a private redis-server from PATH. */
+async function ensureRedis(url: string, out: Out): Promise<{ url: string; child?: ChildProcess }> {
+  if (await redisAnswers(url)) {
+    out.write(`redis: using ${url.replace(/\/\/[^@]*@/, '//')}\n`);
+    return { url };
+  }
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
+  const spawned = await new Promise<boolean>((resolve) => {
+    child.once('error', () => resolve(false));
+    child.once('spawn', () => resolve(true));
+  });
+  if (!spawned) {
+    throw new Error(
+      `nothing answers on ${url} and there is no redis-server on PATH: install Redis (apt-get install redis-server, brew install redis) or set REDIS_URL`,
+    );
+  }
+  const privateUrl = `redis://127.0.0.1:${port}`;
+  for (let i = 0; i < 50 && !(await redisAnswers(privateUrl)); i++) await new Promise((r) => setTimeout(r, 100));
+  out.write(`redis: nothing answered on ${url}, so the demo started a private redis-server on port ${port}\n`);
+  return { url: privateUrl, child };
+}
+
+/**
+ * `npm run demo`: the real server, queue and worker, with loopback stand-ins for GitHub (a real git
+ * remote over HTTP plus a REST stand-in) and the model (scripted). Prints the PR it opened and its diff.
+ */
+export async function runDemo(opts: { env: Record<string, string | undefined>; out: Out }): Promise<boolean> {
+  const { out } = opts;
+  const dir = await mkdtemp(join(tmpdir(), 'patchbay-demo-'));
+  const token = `demo-${randomBytes(8).toString('hex')}`;
+  const cleanups: Array<() => Promise<unknown> | unknown> = [() => rm(dir, { recursive: true, force: true })];
+  try {
+    out.write('Patchbay demo: the real server, queue, worker, git and sandbox; GitHub and the model are stand-ins.\n');
+    const redis = await ensureRedis(opts.env.REDIS_URL ?? 'redis://127.0.0.1:6379', out);
+    if (redis.child) cleanups.push(() => redis.child?.kill());
+    const git = await startGitHttpServer({ root: join(dir, 'remote'), token });
+    cleanups.push(() => git.close());
+    await git.createRepo(REPO, DEMO_FILES);
+    const github = await startGitHubStandIn({ repos: [{ name: REPO }], token });
+    cleanups.push(() => github.close());
+    const model = await startScriptedModel(DEMO_SCRIPT);
+    cleanups.push(() => model.close());
+    out.write(`stand-in GitHub REST: ${github.url}\nstand-in git remote:  ${git.url} (a real git http-backend, token required)\n`);
+    out.write(`stand-in model:       ${model.url} (scripted answers, not a real model)\n`);
+
+    const requested = opts.env.PATCHBAY_SANDBOX === 'none' ? 'none' : 'bwrap';
+    const sandbox = await probeSandbox({ mode: requested }).catch(async (err: Error) => {
+      out.write(`\n!!! bubblewrap is not usable here (${err.message}).\n!!! The demo runs the agent WITHOUT a sandbox.\n\n`);
+      return probeSandbox({ mode: 'none' });
+    });
+    const apiToken = randomBytes(16).toString('hex');
+    const env = parseEnv({
+      REDIS_URL: redis.url,
+      PORT: '0',
+      PATCHBAY_API_TOKEN: apiToken,
+      PATCHBAY_SANDBOX: sandbox.mode,
+      PATCHBAY_DATA_DIR: join(dir, 'data'),
+      PATCHBAY_MODEL: 'scripted-demo-model',
+      GITHUB_TOKEN: token,
+      GITHUB_API_URL: github.url,
+      GITHUB_SERVER_URL: git.url,
+      OPENAI_API_KEY: 'demo',
+      OPENAI_BASE_URL: model.url,
+      LOG_LEVEL: 'warn',
+    });
+    const file = FileConfig.parse({ repositories: [{ name: REPO, check: ['node test.js'] }] });
+    const log = createLogger({ level: 'warn' });
+    const running = await startPatchbay({
+      config: buildConfig(env, file),
+      log,
+      server: true,
+      worker: true,
+      prefix: `patchbay-demo:${randomBytes(4).toString('hex')}:`,
+      queueName: `patchbay-demo-${randomBytes(4).toString('hex')}`,
+      reporters: { api: createTerminalReporter(out) },
+    });
+    cleanups.push(() => running.stop());
+    out.write(`sandbox: ${running.sandboxDescription}\nserver: http://127.0.0.1:${running.port}\n\n`);
+    return await driveTask({ port: running.port ?? 0, apiToken, out, github, remoteRoot: join(dir, 'remote') });
+  } finally {
+    for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
+  }
+}
+
+async function driveTask(opts: {
+  port: number;
+  apiToken: string;
+  out: Out;
+  github: Awaited<ReturnType<typeof startGitHubStandIn>>;
+  remoteRoot: string;
+}): Promise<boolean> {
+  const { out } = opts;
+  const base = `http://127.0.0.1:${opts.port}/api/tasks`;
+  const headers = { authorization: `Bearer ${opts.apiToken}`, 'content-type': 'application/json' };
+  out.write(`POST /api/tasks  {"repo": "${REPO}", "instruction": "${DEMO_INSTRUCTION}"}\n`);
+  const started = Date.now();
+  const created = await fetch(base, { method: 'POST', headers, body: JSON.stringify({ repo: REPO, instruction: DEMO_INSTRUCTION }) });
+  const { id } = (await created.json()) as { id: string };
+  out.write(`→ ${created.status} task ${id}\n`);
+  let task: { status: string; pullRequest?: { number: number; url: string }; branch?: string; error?: unknown } = { status: 'queued' };
+  while (!['succeeded', 'failed', 'cancelled'].includes(task.status) && Date.now() - started < 120_000) {
+    await new Promise((r) => setTimeout(r, 200));
+    task = (await (await fetch(`${base}/${id}`, { headers })).json()) as typeof task;
+  }
+  out.write(`\ntask ${id}: ${task.status} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  if (task.status !== 'succeeded' || !task.pullRequest) {
+    out.write(`the demo did not produce a pull request: ${JSON.stringify(task.error ?? task.status)}\n`);
+    return false;
+  }
+  const pr = opts.github.pulls.find((p) => p.number === task.pullRequest?.number);
+  out.write(`\npull request #${pr?.number} (${pr?.draft ? 'draft' : 'ready'}) ${pr?.head.ref} → ${pr?.base.ref}: ${pr?.title}\n`);
+  out.write(`${'-'.repeat(72)}\n${pr?.body ?? ''}\n${'-'.repeat(72)}\n`);
+  out.write(`\n${await diffOnRemote(join(opts.remoteRoot, `${REPO}.git`), pr?.base.ref ?? 'main', task.branch ?? '')}\n`);
+  return true;
+}
+
+/** The pull request's diff as the remote holds it: what a reviewer would see. */
+async function diffOnRemote(gitDir: string, base: string, branch: string): Promise<string> {
+  const { stdout } = await promisify(execFile)(
+    'git',
+    ['--git-dir', gitDir, 'diff', '--stat', '--patch', `${base}...${branch}`],
+    { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' } },
+  );
+  return stdout;
+}

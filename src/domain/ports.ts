@@ -1,0 +1,43 @@
+import type { ConversationState } from './conversation.js';
+import type { TaskRecord } from './task.js';
+
+/** Durable task records and transcripts (Redis in production, memory for `patchbay run`). */
+export interface TaskStore {
+  create(record: TaskRecord): Promise<void>;
+  get(id: string): Promise<TaskRecord | null>;
+  /** Read-modify-write of one record; `change` may run more than once under contention. */
+  update(id: string, change: (current: TaskRecord) => Partial<TaskRecord>): Promise<TaskRecord>;
+  getTranscript(id: string): Promise<unknown[]>;
+  setTranscript(id: string, messages: unknown[]): Promise<void>;
+}
+
+/** Branch, PR and pending question of each conversation. */
+export interface ConversationStore {
+  get(id: string): Promise<ConversationState | null>;
+  put(state: ConversationState): Promise<void>;
+  /** Marks `taskId` as waiting for the conversation's next message. */
+  setWaiting(id: string, taskId: string): Promise<void>;
+  /** Atomically takes the waiting task, so that one message answers a question once. */
+  takeWaiting(id: string): Promise<string | null>;
+  clearWaiting(id: string, taskId: string): Promise<void>;
+}
+
+/** Delivery ids seen recently: the same delivery twice yields the first task. */
+export interface IdempotencyStore {
+  /** Stores `taskId` under `key` unless present; returns the task id that owns the key. */
+  claim(key: string, taskId: string): Promise<string>;
+  release(key: string, taskId: string): Promise<void>;
+}
+
+/** Hands a task to the workers. */
+export interface TaskQueue {
+  /** Queues run number `run` of a task (a resumed task is a new run of the same task). */
+  enqueue(task: { id: string; conversation: string }, run: number): Promise<void>;
+  /** Removes a run's queued job if no worker took it yet; true when removed. */
+  withdraw(taskId: string, run: number): Promise<boolean>;
+}
+
+/** Asks whichever process runs a task to stop it. */
+export interface CancelBus {
+  request(taskId: string): Promise<void>;
+}

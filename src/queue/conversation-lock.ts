@@ -1,0 +1,69 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from '../lib/logger.js';
+
+export interface ConversationLease {
+  /** Fires when the lease could not be renewed (Redis lost, or another holder took over after expiry). */
+  readonly lost: AbortSignal;
+  release(): Promise<void>;
+}
+
+const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0";
+const RENEW =
+  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0";
+
+/**
+ * One agent per conversation: a Redis key with an expiry, renewed while its holder lives. A killed
+ * worker stops renewing, so its lease expires within `ttlMs` and another worker takes the conversation.
+ */
+export function createConversationLock({
+  redis,
+  prefix,
+  ttlMs,
+  log,
+}: {
+  redis: Redis;
+  prefix: string;
+  ttlMs: number;
+  log: Logger;
+}) {
+  const key = (conversation: string) => `${prefix}conv-lock:${conversation}`;
+  const waitersKey = (conversation: string) => `${prefix}conv-waiters:${conversation}`;
+
+  async function acquire(conversation: string, holder: string): Promise<ConversationLease | null> {
+    const ok = await redis.set(key(conversation), holder, 'PX', ttlMs, 'NX');
+    if (ok !== 'OK') return null;
+    const lost = new AbortController();
+    const timer = setInterval(async () => {
+      try {
+        const renewed = await redis.eval(RENEW, 1, key(conversation), holder, String(ttlMs));
+        if (renewed !== 1) throw new Error('lease taken over');
+      } catch (err) {
+        log.warn({ conversation, err: (err as Error).message }, 'conversation lease lost');
+        clearInterval(timer);
+        lost.abort('lock_lost');
+      }
+    }, Math.max(250, Math.floor(ttlMs / 3)));
+    timer.unref();
+    return {
+      lost: lost.signal,
+      async release() {
+        clearInterval(timer);
+        await redis.eval(RELEASE, 1, key(conversation), holder).catch(() => undefined);
+      },
+    };
+  }
+
+  return {
+    acquire,
+    /** Remembers a job that waits for the conversation, so that the holder can wake it on release. */
+    async addWaiter(conversation: string, jobId: string): Promise<void> {
+      await redis.multi().sadd(waitersKey(conversation), jobId).pexpire(waitersKey(conversation), 86_400_000).exec();
+    },
+    async takeWaiters(conversation: string): Promise<string[]> {
+      const [[, members] = []] =
+        (await redis.multi().smembers(waitersKey(conversation)).del(waitersKey(conversation)).exec()) ?? [];
+      return (members as string[] | undefined) ?? [];
+    },
+  };
+}
+export type ConversationLock = ReturnType<typeof createConversationLock>;

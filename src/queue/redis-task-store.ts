@@ -1,0 +1,66 @@
+import type { Redis } from 'ioredis';
+import { PatchbayError } from '../domain/errors.js';
+import type { TaskStore } from '../domain/ports.js';
+import { TaskRecord } from '../domain/task.js';
+
+const MAX_TRIES = 20;
+
+/**
+ * Task records as JSON under `<prefix>task:<id>`, transcripts under `<prefix>transcript:<id>`, both
+ * expiring after the retention period. Updates are optimistic (WATCH/MULTI) because the API (cancel)
+ * and a worker may write one record at the same time.
+ */
+export function createRedisTaskStore({
+  redis,
+  prefix,
+  retentionDays,
+}: {
+  redis: Redis;
+  prefix: string;
+  retentionDays: number;
+}): TaskStore {
+  const ttl = retentionDays * 86_400;
+  const key = (id: string) => `${prefix}task:${id}`;
+  const transcriptKey = (id: string) => `${prefix}transcript:${id}`;
+
+  async function get(id: string): Promise<TaskRecord | null> {
+    const raw = await redis.get(key(id));
+    return raw ? TaskRecord.parse(JSON.parse(raw)) : null;
+  }
+
+  async function update(id: string, change: (current: TaskRecord) => Partial<TaskRecord>): Promise<TaskRecord> {
+    const conn = redis.duplicate();
+    try {
+      for (let i = 0; i < MAX_TRIES; i++) {
+        await conn.watch(key(id));
+        const raw = await conn.get(key(id));
+        if (!raw) {
+          await conn.unwatch();
+          throw new PatchbayError('task_not_found', `no task ${id}`);
+        }
+        const current = TaskRecord.parse(JSON.parse(raw));
+        const next: TaskRecord = { ...current, ...change(current), updatedAt: new Date().toISOString() };
+        const done = await conn.multi().set(key(id), JSON.stringify(next), 'EX', ttl).exec();
+        if (done) return next;
+      }
+      throw new PatchbayError('internal', `task ${id} changed too often to update`);
+    } finally {
+      conn.disconnect();
+    }
+  }
+
+  return {
+    async create(record) {
+      await redis.set(key(record.id), JSON.stringify(TaskRecord.parse(record)), 'EX', ttl);
+    },
+    get,
+    update,
+    async getTranscript(id) {
+      const raw = await redis.get(transcriptKey(id));
+      return raw ? (JSON.parse(raw) as unknown[]) : [];
+    },
+    async setTranscript(id, messages) {
+      await redis.set(transcriptKey(id), JSON.stringify(messages), 'EX', ttl);
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import OpenAI from 'openai';
+import { createAgent } from './agent/create-agent.js';
+import { FileConfig } from './config/file-schema.js';
+import { buildConfig, type Config } from './config/load-config.js';
+import { PatchbayError } from './domain/errors.js';
+import { emptyUsage, type TaskRecord } from './domain/task.js';
+import { newTaskId } from './lib/ids.js';
+import type { Logger } from './lib/logger.js';
+import { buildWorkerDeps } from './main.js';
+import { createSandbox } from './sandbox/create-sandbox.js';
+import { probeSandbox } from './sandbox/probe-sandbox.js';
+import { handleAttempt } from './tasks/handle-attempt.js';
+import { createMemoryConversationStore, createMemoryTaskStore } from './tasks/memory-stores.js';
+import { runTask } from './tasks/run-task.js';
+import { createTerminalReporter } from './tasks/terminal-reporter.js';
+import { createWorkspaces } from './workspace/create-workspaces.js';
+import { noCredentials } from './workspace/types.js';
+
+const LOCAL_NAME = 'local/repository';
+
+/**
+ * `patchbay run`: one task in the foreground, no Redis, no chat. A local path is cloned, worked on and
+ * its branch pushed back to it (no PR); `owner/name` goes through GitHub and opens the PR.
+ */
+export async function runLocal(opts: {
+  repo: string;
+  instruction: string;
+  base?: string;
+  config: Config;
+  log: Logger;
+  out: NodeJS.WritableStream;
+  signal: AbortSignal;
+}): Promise<TaskRecord> {
+  const local = existsSync(opts.repo);
+  const probe = await probeSandbox({ mode: opts.config.env.PATCHBAY_SANDBOX });
+  opts.out.write(`sandbox: ${probe.description}\n`);
+  if (probe.warning) opts.out.write(`WARNING: ${probe.warning}\n`);
+  const sandbox = createSandbox({ mode: probe.mode, log: opts.log });
+  const scratch = await mkdtemp(join(tmpdir(), 'patchbay-run-'));
+  try {
+    const { config, deps, repoName } = local
+      ? localDeps(opts, resolve(opts.repo), scratch)
+      : { config: opts.config, deps: buildWorkerDeps(opts.config, opts.log), repoName: opts.repo };
+    const store = createMemoryTaskStore();
+    const conversations = createMemoryConversationStore();
+    const reporter = createTerminalReporter(opts.out);
+    const task = newRecord(repoName, opts.instruction, opts.base);
+    await store.create(task);
+    const run = { config, store, conversations, sandbox, reporter, log: opts.log, ...deps };
+    for (;;) {
+      const ctx = { taskId: task.id, signal: opts.signal, lastAttempt: true };
+      await handleAttempt({ store, conversations, reporter, log: opts.log }, ctx, () =>
+        runTask(run, { taskId: task.id, signal: opts.signal }),
+      ).catch(() => undefined);
+      const current = await store.get(task.id);
+      if (current?.status !== 'waiting_for_input') return current ?? task;
+      const answer = await ask(current.question ?? 'the agent has a question');
+      await store.update(task.id, (t) => ({ status: 'queued', answer, runs: t.runs + 1 }));
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+function localDeps(opts: { config: Config; log: Logger }, path: string, scratch: string) {
+  const file = FileConfig.parse({ ...opts.config.file, repositories: [{ name: LOCAL_NAME }] });
+  const config = buildConfig(opts.config.env, file);
+  const env = opts.config.env;
+  if (!env.OPENAI_API_KEY && !env.OPENAI_BASE_URL) {
+    throw new PatchbayError('invalid_config', 'a model is needed', { hint: 'set OPENAI_API_KEY or OPENAI_BASE_URL' });
+  }
+  const workspaces = createWorkspaces({ root: scratch, remoteUrl: () => path, credentials: noCredentials, log: opts.log });
+  const openai = new OpenAI({ apiKey: env.OPENAI_API_KEY ?? 'none', baseURL: env.OPENAI_BASE_URL, maxRetries: 2 });
+  const agent = createAgent({ openai, model: env.PATCHBAY_MODEL, pricing: config.file.pricing, log: opts.log });
+  return { config, deps: { workspaces, agent, publisher: null }, repoName: LOCAL_NAME };
+}
+
+function newRecord(repo: string, instruction: string, base: string | undefined): TaskRecord {
+  const now = new Date().toISOString();
+  const id = newTaskId();
+  return {
+    id,
+    conversation: `cli:${id}`,
+    request: { repo, instruction, base, conversation: `cli:${id}`, origin: { source: 'cli', label: 'patchbay run', ref: {} } },
+    status: 'queued',
+    steps: 0,
+    attempts: 0,
+    runs: 1,
+    usage: emptyUsage(),
+    checks: [],
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+async function ask(question: string): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return (await rl.question(`${question}\n> `)).trim() || '(no answer)';
+  } finally {
+    rl.close();
+  }
+}

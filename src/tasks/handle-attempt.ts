@@ -1,0 +1,61 @@
+import { PatchbayError, toPatchbayError } from '../domain/errors.js';
+import type { Reporter } from '../domain/events.js';
+import type { ConversationStore, TaskStore } from '../domain/ports.js';
+import type { Logger } from '../lib/logger.js';
+
+export interface AttemptContext {
+  taskId: string;
+  signal: AbortSignal;
+  lastAttempt: boolean;
+}
+
+/**
+ * Turns the outcome of one attempt into the task's status, and tells the requester exactly once: a
+ * cancel becomes `cancelled`; an interruption (shutdown, lost lease) goes back to `queued` for another
+ * worker; a permanent error or the last transient one becomes `failed`; an earlier transient one stays
+ * `queued` for BullMQ's retry with backoff. Rethrows so that the queue can act on it.
+ */
+export async function handleAttempt(
+  deps: { store: TaskStore; conversations: ConversationStore; reporter: Reporter; log: Logger },
+  ctx: AttemptContext,
+  attempt: () => Promise<unknown>,
+): Promise<void> {
+  try {
+    await attempt();
+    return;
+  } catch (err) {
+    await recordFailure(deps, ctx, err);
+  }
+}
+
+async function recordFailure(
+  deps: { store: TaskStore; conversations: ConversationStore; reporter: Reporter; log: Logger },
+  ctx: AttemptContext,
+  err: unknown,
+): Promise<never> {
+  const cause = ctx.signal.aborted ? String(ctx.signal.reason) : undefined;
+  const log = deps.log.child({ taskId: ctx.taskId });
+  if (cause === 'shutdown' || cause === 'lock_lost') {
+    await deps.store.update(ctx.taskId, () => ({ status: 'queued' })).catch(() => undefined);
+    throw new PatchbayError('interrupted', `interrupted (${cause})`, { cause: err });
+  }
+  const error =
+    cause === 'cancelled' ? new PatchbayError('cancelled', 'cancelled on request', { hint: 'ask again to start over' }) : toPatchbayError(err);
+  if (!error.permanent && !ctx.lastAttempt) {
+    log.warn({ code: error.code, err: error.message }, 'attempt failed; will retry');
+    await deps.store.update(ctx.taskId, () => ({ status: 'queued' })).catch(() => undefined);
+    throw error;
+  }
+  const task = await deps.store.update(ctx.taskId, () => ({
+    status: error.code === 'cancelled' ? 'cancelled' : 'failed',
+    error: { code: error.code, message: error.message, hint: error.hint },
+    question: undefined,
+    finishedAt: new Date().toISOString(),
+  }));
+  await deps.conversations.clearWaiting(task.conversation, task.id);
+  log.warn({ code: error.code, err: error.message }, 'task failed');
+  await deps.reporter.report({ type: 'failed', task, code: error.code, message: error.message, hint: error.hint });
+  // A cancel is an end, not a failure of the job: nothing to retry.
+  if (error.code === 'cancelled') return undefined as never;
+  throw new PatchbayError(error.code, error.message, { permanent: true, cause: err });
+}

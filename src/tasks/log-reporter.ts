@@ -1,0 +1,31 @@
+import type { Reporter } from '../domain/events.js';
+import type { Logger } from '../lib/logger.js';
+
+/** For requests with no chat to answer in (API, CLI): the task's progress goes to the log. */
+export function createLogReporter(log: Logger): Reporter {
+  return {
+    async report(event) {
+      const taskId = event.task.id;
+      switch (event.type) {
+        case 'step':
+          log.debug({ taskId, step: event.step.step, tool: event.step.tool }, 'task step');
+          return;
+        case 'failed':
+          log.info({ taskId, code: event.code }, 'task failed');
+          return;
+        case 'finished':
+          log.info({ taskId, pr: event.pullRequest?.number }, 'task finished');
+          return;
+        default:
+          log.info({ taskId, event: event.type }, 'task event');
+      }
+    },
+  };
+}
+
+/** Sends each event to the reporter of the task's source. */
+export function routeReporters(bySource: Partial<Record<string, Reporter>>, fallback: Reporter): Reporter {
+  return {
+    report: (event) => (bySource[event.task.request.origin.source] ?? fallback).report(event),
+  };
+}

@@ -1,0 +1,58 @@
+import type { ConversationState } from '../domain/conversation.js';
+import { PatchbayError } from '../domain/errors.js';
+import type { ConversationStore, TaskStore } from '../domain/ports.js';
+import type { TaskRecord } from '../domain/task.js';
+
+/** Task records in memory, for `patchbay run` (one task in the foreground, no Redis). */
+export function createMemoryTaskStore(): TaskStore {
+  const tasks = new Map<string, TaskRecord>();
+  const transcripts = new Map<string, unknown[]>();
+  return {
+    async create(record) {
+      tasks.set(record.id, structuredClone(record));
+    },
+    async get(id) {
+      const task = tasks.get(id);
+      return task ? structuredClone(task) : null;
+    },
+    async update(id, change) {
+      const current = tasks.get(id);
+      if (!current) throw new PatchbayError('task_not_found', `no task ${id}`);
+      const next = JSON.parse(
+        JSON.stringify({ ...current, ...change(structuredClone(current)), updatedAt: new Date().toISOString() }),
+      ) as TaskRecord;
+      tasks.set(id, next);
+      return structuredClone(next);
+    },
+    async getTranscript(id) {
+      return structuredClone(transcripts.get(id) ?? []);
+    },
+    async setTranscript(id, messages) {
+      transcripts.set(id, structuredClone(messages));
+    },
+  };
+}
+
+export function createMemoryConversationStore(): ConversationStore {
+  const states = new Map<string, ConversationState>();
+  const waiting = new Map<string, string>();
+  return {
+    async get(id) {
+      return structuredClone(states.get(id) ?? null);
+    },
+    async put(state) {
+      states.set(state.id, structuredClone(state));
+    },
+    async setWaiting(id, taskId) {
+      waiting.set(id, taskId);
+    },
+    async takeWaiting(id) {
+      const taskId = waiting.get(id) ?? null;
+      waiting.delete(id);
+      return taskId;
+    },
+    async clearWaiting(id, taskId) {
+      if (waiting.get(id) === taskId) waiting.delete(id);
+    },
+  };
+}
