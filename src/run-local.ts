@@ -8,7 +8,7 @@ import { createAgent } from './agent/create-agent.js';
 import { FileConfig } from './config/file-schema.js';
 import { buildConfig, type Config } from './config/load-config.js';
 import { PatchbayError } from './domain/errors.js';
-import { emptyUsage, type TaskRecord } from './domain/task.js';
+import { newTaskRecord, type TaskRecord } from './domain/task.js';
 import { newTaskId } from './lib/ids.js';
 import type { Logger } from './lib/logger.js';
 import { buildWorkerDeps } from './main.js';
@@ -72,30 +72,37 @@ function localDeps(opts: { config: Config; log: Logger }, path: string, scratch:
   const config = buildConfig(opts.config.env, file);
   const env = opts.config.env;
   if (!env.OPENAI_API_KEY && !env.OPENAI_BASE_URL) {
-    throw new PatchbayError('invalid_config', 'a model is needed', { hint: 'set OPENAI_API_KEY or OPENAI_BASE_URL' });
+    throw new PatchbayError('invalid_config', 'a model is needed', {
+      hint: 'set OPENAI_API_KEY or OPENAI_BASE_URL',
+    });
   }
-  const workspaces = createWorkspaces({ root: scratch, remoteUrl: () => path, credentials: noCredentials, log: opts.log });
-  const openai = new OpenAI({ apiKey: env.OPENAI_API_KEY ?? 'none', baseURL: env.OPENAI_BASE_URL, maxRetries: 2 });
-  const agent = createAgent({ openai, model: env.PATCHBAY_MODEL, pricing: config.file.pricing, log: opts.log });
+  // One task: a warm clone for a next task would be wasted work.
+  const workspaces = createWorkspaces({
+    root: scratch,
+    remoteUrl: () => path,
+    credentials: noCredentials,
+    log: opts.log,
+    pool: { size: 0 },
+  });
+  const openai = new OpenAI({
+    apiKey: env.OPENAI_API_KEY ?? 'none',
+    baseURL: env.OPENAI_BASE_URL,
+    maxRetries: 2,
+  });
+  const agent = createAgent({
+    openai,
+    model: env.PATCHBAY_MODEL,
+    pricing: config.file.pricing,
+    log: opts.log,
+  });
   return { config, deps: { workspaces, agent, publisher: null }, repoName: LOCAL_NAME };
 }
 
 function newRecord(repo: string, instruction: string, base: string | undefined): TaskRecord {
-  const now = new Date().toISOString();
   const id = newTaskId();
-  return {
-    id,
-    conversation: `cli:${id}`,
-    request: { repo, instruction, base, conversation: `cli:${id}`, origin: { source: 'cli', label: 'patchbay run', ref: {} } },
-    status: 'queued',
-    steps: 0,
-    attempts: 0,
-    runs: 1,
-    usage: emptyUsage(),
-    checks: [],
-    createdAt: now,
-    updatedAt: now,
-  };
+  const conversation = `cli:${id}`;
+  const origin = { source: 'cli' as const, label: 'patchbay run', ref: {} };
+  return newTaskRecord(id, { repo, instruction, base, conversation, origin });
 }
 
 async function ask(question: string): Promise<string> {

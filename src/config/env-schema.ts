@@ -13,11 +13,23 @@ export const EnvConfig = z.object({
   PATCHBAY_CONFIG: z.string().min(1).default('patchbay.yml'),
   PATCHBAY_DATA_DIR: z.string().min(1).optional(),
   PATCHBAY_MODEL: z.string().min(1).default('gpt-5-codex'),
-  PATCHBAY_API_TOKEN: z.string().min(16, 'must be at least 16 characters (use `openssl rand -hex 32`)').optional(),
+  PATCHBAY_API_TOKEN: z
+    .string()
+    .min(16, 'must be at least 16 characters (use `openssl rand -hex 32`)')
+    .optional(),
   PATCHBAY_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   PATCHBAY_SANDBOX: z.enum(['bwrap', 'none']).default('bwrap'),
   /** How long a dead worker can hold a job or a conversation before another takes over (ms). */
   PATCHBAY_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  /** Several Patchbay deployments may share one Redis: each with its own queue name and key prefix. */
+  PATCHBAY_QUEUE: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,100}$/, 'letters, digits, "_" and "-" only')
+    .default('patchbay-tasks'),
+  PATCHBAY_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_:-]{1,100}$/, 'letters, digits, "_", ":" and "-" only')
+    .default('patchbay:'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SLACK_BOT_TOKEN: optionalSecret,
   SLACK_SIGNING_SECRET: optionalSecret,

@@ -32,6 +32,8 @@ export const FileConfig = z
       .object({
         channels: z.record(z.string(), RepoName).default({}),
         users: z.array(z.string()).optional(),
+        /** Optional allowlist of channel ids; absent = every channel the app was invited to. */
+        allowed_channels: z.array(z.string()).optional(),
         repository: RepoName.optional(),
       })
       .strict()

@@ -57,7 +57,8 @@ function checkReferences(file: FileConfig, path: string): void {
   const names = new Set<string>();
   const problems: string[] = [];
   for (const [i, repo] of file.repositories.entries()) {
-    if (names.has(repo.name.toLowerCase())) problems.push(`${path} repositories.${i}.name: ${repo.name} is listed twice`);
+    if (names.has(repo.name.toLowerCase()))
+      problems.push(`${path} repositories.${i}.name: ${repo.name} is listed twice`);
     names.add(repo.name.toLowerCase());
   }
   const refs: Array<[string, string | undefined]> = [
@@ -69,7 +70,9 @@ function checkReferences(file: FileConfig, path: string): void {
   ];
   for (const [field, repo] of refs) {
     if (repo && !names.has(repo.toLowerCase())) {
-      problems.push(`${path} ${field}: ${repo} is not in repositories; add it there or pick one of ${[...names].join(', ')}`);
+      problems.push(
+        `${path} ${field}: ${repo} is not in repositories; add it there or pick one of ${[...names].join(', ')}`,
+      );
     }
   }
   if (problems.length) throw new PatchbayError('invalid_config', problems.join('\n'));
@@ -93,6 +96,9 @@ export async function loadConfig(env: Record<string, string | undefined>): Promi
   return buildConfig(parsedEnv, parseFileConfig(text, parsedEnv.PATCHBAY_CONFIG));
 }
 
-export function findRepository(config: Pick<Config, 'repositories'>, name: string): RepositoryConfig | undefined {
+export function findRepository(
+  config: Pick<Config, 'repositories'>,
+  name: string,
+): RepositoryConfig | undefined {
   return config.repositories.get(name.toLowerCase());
 }

@@ -22,7 +22,8 @@ export const DEMO_FILES: Record<string, string> = {
   ].join('\n'),
 };
 
-export const DEMO_INSTRUCTION = 'slugify leaves dashes at both ends of the slug; fix it so that the tests pass';
+export const DEMO_INSTRUCTION =
+  'slugify leaves dashes at both ends of the slug; fix it so that the tests pass';
 
 /** What the scripted model answers, turn by turn: a believable short session, not a real model. */
 export const DEMO_SCRIPT: ScriptedTurn[] = [
@@ -33,7 +34,8 @@ export const DEMO_SCRIPT: ScriptedTurn[] = [
     args: {
       path: 'src/slugify.js',
       old_text: "  return text.toLowerCase().replace(/[^a-z0-9]+/g, '-');",
-      new_text: "  return text\n    .toLowerCase()\n    .replace(/[^a-z0-9]+/g, '-')\n    .replace(/^-+|-+$/g, '');",
+      new_text:
+        "  return text\n    .toLowerCase()\n    .replace(/[^a-z0-9]+/g, '-')\n    .replace(/^-+|-+$/g, '');",
     },
   },
   { tool: 'bash', args: { command: 'node test.js' } },
@@ -41,7 +43,8 @@ export const DEMO_SCRIPT: ScriptedTurn[] = [
     tool: 'finish',
     args: {
       title: 'Trim leading and trailing dashes in slugify',
-      summary: 'slugify now strips the dashes that punctuation and spaces left at both ends; `node test.js` passes.',
+      summary:
+        'slugify now strips the dashes that punctuation and spaces left at both ends; `node test.js` passes.',
     },
   },
 ];

@@ -1,10 +1,10 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { FileConfig } from '../config/file-schema.js';
 import { buildConfig, parseEnv } from '../config/load-config.js';
@@ -30,6 +30,7 @@ async function freePort(): Promise<number> {
 
 async function redisAnswers(url: string): Promise<boolean> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  redis.on('error', () => undefined); // a refused connection is the answer we are asking for
   try {
     await redis.connect();
     return (await redis.ping()) === 'PONG';
@@ -47,9 +48,13 @@ async function ensureRedis(url: string, out: Out): Promise<{ url: string; child?
     return { url };
   }
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
   const spawned = await new Promise<boolean>((resolve) => {
     child.once('error', () => resolve(false));
     child.once('spawn', () => resolve(true));
@@ -60,8 +65,11 @@ async function ensureRedis(url: string, out: Out): Promise<{ url: string; child?
     );
   }
   const privateUrl = `redis://127.0.0.1:${port}`;
-  for (let i = 0; i < 50 && !(await redisAnswers(privateUrl)); i++) await new Promise((r) => setTimeout(r, 100));
-  out.write(`redis: nothing answered on ${url}, so the demo started a private redis-server on port ${port}\n`);
+  for (let i = 0; i < 50 && !(await redisAnswers(privateUrl)); i++)
+    await new Promise((r) => setTimeout(r, 100));
+  out.write(
+    `redis: nothing answered on ${url}, so the demo started a private redis-server on port ${port}\n`,
+  );
   return { url: privateUrl, child };
 }
 
@@ -75,7 +83,9 @@ export async function runDemo(opts: { env: Record<string, string | undefined>; o
   const token = `demo-${randomBytes(8).toString('hex')}`;
   const cleanups: Array<() => Promise<unknown> | unknown> = [() => rm(dir, { recursive: true, force: true })];
   try {
-    out.write('Patchbay demo: the real server, queue, worker, git and sandbox; GitHub and the model are stand-ins.\n');
+    out.write(
+      'Patchbay demo: the real server, queue, worker, git and sandbox; GitHub and the model are stand-ins.\n',
+    );
     const redis = await ensureRedis(opts.env.REDIS_URL ?? 'redis://127.0.0.1:6379', out);
     if (redis.child) cleanups.push(() => redis.child?.kill());
     const git = await startGitHttpServer({ root: join(dir, 'remote'), token });
@@ -85,12 +95,16 @@ export async function runDemo(opts: { env: Record<string, string | undefined>; o
     cleanups.push(() => github.close());
     const model = await startScriptedModel(DEMO_SCRIPT);
     cleanups.push(() => model.close());
-    out.write(`stand-in GitHub REST: ${github.url}\nstand-in git remote:  ${git.url} (a real git http-backend, token required)\n`);
+    out.write(
+      `stand-in GitHub REST: ${github.url}\nstand-in git remote:  ${git.url} (a real git http-backend, token required)\n`,
+    );
     out.write(`stand-in model:       ${model.url} (scripted answers, not a real model)\n`);
 
     const requested = opts.env.PATCHBAY_SANDBOX === 'none' ? 'none' : 'bwrap';
     const sandbox = await probeSandbox({ mode: requested }).catch(async (err: Error) => {
-      out.write(`\n!!! bubblewrap is not usable here (${err.message}).\n!!! The demo runs the agent WITHOUT a sandbox.\n\n`);
+      out.write(
+        `\n!!! bubblewrap is not usable here (${err.message}).\n!!! The demo runs the agent WITHOUT a sandbox.\n\n`,
+      );
       return probeSandbox({ mode: 'none' });
     });
     const apiToken = randomBytes(16).toString('hex');
@@ -121,7 +135,13 @@ export async function runDemo(opts: { env: Record<string, string | undefined>; o
     });
     cleanups.push(() => running.stop());
     out.write(`sandbox: ${running.sandboxDescription}\nserver: http://127.0.0.1:${running.port}\n\n`);
-    return await driveTask({ port: running.port ?? 0, apiToken, out, github, remoteRoot: join(dir, 'remote') });
+    return await driveTask({
+      port: running.port ?? 0,
+      apiToken,
+      out,
+      github,
+      remoteRoot: join(dir, 'remote'),
+    });
   } finally {
     for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
   }
@@ -139,10 +159,19 @@ async function driveTask(opts: {
   const headers = { authorization: `Bearer ${opts.apiToken}`, 'content-type': 'application/json' };
   out.write(`POST /api/tasks  {"repo": "${REPO}", "instruction": "${DEMO_INSTRUCTION}"}\n`);
   const started = Date.now();
-  const created = await fetch(base, { method: 'POST', headers, body: JSON.stringify({ repo: REPO, instruction: DEMO_INSTRUCTION }) });
+  const created = await fetch(base, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ repo: REPO, instruction: DEMO_INSTRUCTION }),
+  });
   const { id } = (await created.json()) as { id: string };
   out.write(`→ ${created.status} task ${id}\n`);
-  let task: { status: string; pullRequest?: { number: number; url: string }; branch?: string; error?: unknown } = { status: 'queued' };
+  let task: {
+    status: string;
+    pullRequest?: { number: number; url: string };
+    branch?: string;
+    error?: unknown;
+  } = { status: 'queued' };
   while (!['succeeded', 'failed', 'cancelled'].includes(task.status) && Date.now() - started < 120_000) {
     await new Promise((r) => setTimeout(r, 200));
     task = (await (await fetch(`${base}/${id}`, { headers })).json()) as typeof task;
@@ -153,9 +182,13 @@ async function driveTask(opts: {
     return false;
   }
   const pr = opts.github.pulls.find((p) => p.number === task.pullRequest?.number);
-  out.write(`\npull request #${pr?.number} (${pr?.draft ? 'draft' : 'ready'}) ${pr?.head.ref} → ${pr?.base.ref}: ${pr?.title}\n`);
+  out.write(
+    `\npull request #${pr?.number} (${pr?.draft ? 'draft' : 'ready'}) ${pr?.head.ref} → ${pr?.base.ref}: ${pr?.title}\n`,
+  );
   out.write(`${'-'.repeat(72)}\n${pr?.body ?? ''}\n${'-'.repeat(72)}\n`);
-  out.write(`\n${await diffOnRemote(join(opts.remoteRoot, `${REPO}.git`), pr?.base.ref ?? 'main', task.branch ?? '')}\n`);
+  out.write(
+    `\n${await diffOnRemote(join(opts.remoteRoot, `${REPO}.git`), pr?.base.ref ?? 'main', task.branch ?? '')}\n`,
+  );
   return true;
 }
 
@@ -164,7 +197,13 @@ async function diffOnRemote(gitDir: string, base: string, branch: string): Promi
   const { stdout } = await promisify(execFile)(
     'git',
     ['--git-dir', gitDir, 'diff', '--stat', '--patch', `${base}...${branch}`],
-    { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' } },
+    {
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        GIT_CONFIG_NOSYSTEM: '1',
+        GIT_CONFIG_GLOBAL: '/dev/null',
+      },
+    },
   );
   return stdout;
 }

@@ -43,7 +43,11 @@ export class PatchbayError extends Error {
   /** A sentence for the person who asked: what went wrong and what to do. */
   readonly hint: string | undefined;
 
-  constructor(code: ErrorCode, message: string, opts: { hint?: string; cause?: unknown; permanent?: boolean } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { hint?: string; cause?: unknown; permanent?: boolean } = {},
+  ) {
     super(message, { cause: opts.cause });
     this.name = 'PatchbayError';
     this.code = code;

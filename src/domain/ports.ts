@@ -20,6 +20,18 @@ export interface ConversationStore {
   /** Atomically takes the waiting task, so that one message answers a question once. */
   takeWaiting(id: string): Promise<string | null>;
   clearWaiting(id: string, taskId: string): Promise<void>;
+  /** The newest task of the conversation (what "stop" and "status" refer to). */
+  setLatest(id: string, taskId: string): Promise<void>;
+  latest(id: string): Promise<string | null>;
+}
+
+/** Small bits of integration state shared across processes (a Slack status message's ts, …). */
+export interface KeyValueStore {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, ttlSeconds: number): Promise<void>;
+  /** Sets only when absent; true when this call set it. */
+  setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean>;
+  delete(key: string): Promise<void>;
 }
 
 /** Delivery ids seen recently: the same delivery twice yields the first task. */
@@ -27,6 +39,8 @@ export interface IdempotencyStore {
   /** Stores `taskId` under `key` unless present; returns the task id that owns the key. */
   claim(key: string, taskId: string): Promise<string>;
   release(key: string, taskId: string): Promise<void>;
+  /** Hands the key from one task to another in one step (a message that answered another task). */
+  transfer(key: string, from: string, to: string): Promise<void>;
 }
 
 /** Hands a task to the workers. */

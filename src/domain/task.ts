@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import { TaskRequest } from './task-request.js';
 
-export const TaskStatus = z.enum(['queued', 'running', 'waiting_for_input', 'succeeded', 'failed', 'cancelled']);
+export const TaskStatus = z.enum([
+  'queued',
+  'running',
+  'waiting_for_input',
+  'succeeded',
+  'failed',
+  'cancelled',
+]);
 export type TaskStatus = z.infer<typeof TaskStatus>;
 
 export const FINAL_STATUSES: ReadonlySet<TaskStatus> = new Set(['succeeded', 'failed', 'cancelled']);
@@ -17,7 +24,13 @@ export const Usage = z.object({
 });
 export type Usage = z.infer<typeof Usage>;
 
-export const emptyUsage = (): Usage => ({ promptTokens: 0, cachedTokens: 0, completionTokens: 0, usd: 0, agentMs: 0 });
+export const emptyUsage = (): Usage => ({
+  promptTokens: 0,
+  cachedTokens: 0,
+  completionTokens: 0,
+  usd: 0,
+  agentMs: 0,
+});
 
 export const PullRequestRef = z.object({ number: z.number().int().positive(), url: z.string() });
 export type PullRequestRef = z.infer<typeof PullRequestRef>;
@@ -58,3 +71,21 @@ export const TaskRecord = z.object({
   finishedAt: z.string().optional(),
 });
 export type TaskRecord = z.infer<typeof TaskRecord>;
+
+/** A task as it is first stored: queued, run 1, nothing spent. */
+export function newTaskRecord(id: string, request: TaskRequest, now = new Date()): TaskRecord {
+  const at = now.toISOString();
+  return {
+    id,
+    conversation: request.conversation,
+    request,
+    status: 'queued',
+    steps: 0,
+    attempts: 0,
+    runs: 1,
+    usage: emptyUsage(),
+    checks: [],
+    createdAt: at,
+    updatedAt: at,
+  };
+}

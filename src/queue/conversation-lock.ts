@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../lib/logger.js';
 
@@ -7,7 +8,8 @@ export interface ConversationLease {
   release(): Promise<void>;
 }
 
-const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0";
+const RELEASE =
+  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0";
 const RENEW =
   "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0";
 
@@ -29,20 +31,25 @@ export function createConversationLock({
   const key = (conversation: string) => `${prefix}conv-lock:${conversation}`;
   const waitersKey = (conversation: string) => `${prefix}conv-waiters:${conversation}`;
 
-  async function acquire(conversation: string, holder: string): Promise<ConversationLease | null> {
+  async function acquire(conversation: string, owner: string): Promise<ConversationLease | null> {
+    // Unique per acquisition: a stalled attempt and its redelivery share a job id, never a lease.
+    const holder = `${owner}:${randomBytes(8).toString('hex')}`;
     const ok = await redis.set(key(conversation), holder, 'PX', ttlMs, 'NX');
     if (ok !== 'OK') return null;
     const lost = new AbortController();
-    const timer = setInterval(async () => {
-      try {
-        const renewed = await redis.eval(RENEW, 1, key(conversation), holder, String(ttlMs));
-        if (renewed !== 1) throw new Error('lease taken over');
-      } catch (err) {
-        log.warn({ conversation, err: (err as Error).message }, 'conversation lease lost');
-        clearInterval(timer);
-        lost.abort('lock_lost');
-      }
-    }, Math.max(250, Math.floor(ttlMs / 3)));
+    const timer = setInterval(
+      async () => {
+        try {
+          const renewed = await redis.eval(RENEW, 1, key(conversation), holder, String(ttlMs));
+          if (renewed !== 1) throw new Error('lease taken over');
+        } catch (err) {
+          log.warn({ conversation, err: (err as Error).message }, 'conversation lease lost');
+          clearInterval(timer);
+          lost.abort('lock_lost');
+        }
+      },
+      Math.max(250, Math.floor(ttlMs / 3)),
+    );
     timer.unref();
     return {
       lost: lost.signal,
@@ -57,7 +64,11 @@ export function createConversationLock({
     acquire,
     /** Remembers a job that waits for the conversation, so that the holder can wake it on release. */
     async addWaiter(conversation: string, jobId: string): Promise<void> {
-      await redis.multi().sadd(waitersKey(conversation), jobId).pexpire(waitersKey(conversation), 86_400_000).exec();
+      await redis
+        .multi()
+        .sadd(waitersKey(conversation), jobId)
+        .pexpire(waitersKey(conversation), 86_400_000)
+        .exec();
     },
     async takeWaiters(conversation: string): Promise<string[]> {
       const [[, members] = []] =

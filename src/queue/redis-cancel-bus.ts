@@ -13,7 +13,8 @@ export function createRedisCancelBus({ redis, prefix }: { redis: Redis; prefix: 
 
   async function ensureSubscriber(): Promise<void> {
     if (subscriber) return;
-    subscriber = redis.duplicate();
+    // The shared connection may refuse to queue commands while connecting; this one may.
+    subscriber = redis.duplicate({ enableOfflineQueue: true });
     subscriber.on('message', (_channel: string, taskId: string) => {
       for (const fn of watchers.get(taskId) ?? []) fn();
     });

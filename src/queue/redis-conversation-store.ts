@@ -15,6 +15,7 @@ export function createRedisConversationStore({
   const ttl = retentionDays * 86_400;
   const key = (id: string) => `${prefix}conv:${id}`;
   const waitingKey = (id: string) => `${prefix}conv-waiting:${id}`;
+  const latestKey = (id: string) => `${prefix}conv-latest:${id}`;
 
   return {
     async get(id) {
@@ -29,6 +30,12 @@ export function createRedisConversationStore({
     },
     async takeWaiting(id) {
       return redis.getdel(waitingKey(id));
+    },
+    async setLatest(id, taskId) {
+      await redis.set(latestKey(id), taskId, 'EX', ttl);
+    },
+    async latest(id) {
+      return redis.get(latestKey(id));
     },
     async clearWaiting(id, taskId) {
       // Only the task that waits may clear its own mark; a newer question stays.

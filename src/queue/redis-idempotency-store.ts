@@ -22,6 +22,15 @@ export function createRedisIdempotencyStore({
       if (set === 'OK') return taskId;
       return (await redis.get(key(k))) ?? taskId;
     },
+    async transfer(k, from, to) {
+      await redis.eval(
+        "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('set', KEYS[1], ARGV[2], 'KEEPTTL') end return 0",
+        1,
+        key(k),
+        from,
+        to,
+      );
+    },
     async release(k, taskId) {
       await redis.eval(
         "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0",

@@ -18,7 +18,7 @@ export function createRedisTaskStore({
   redis: Redis;
   prefix: string;
   retentionDays: number;
-}): TaskStore {
+}): TaskStore & { close(): Promise<void> } {
   const ttl = retentionDays * 86_400;
   const key = (id: string) => `${prefix}task:${id}`;
   const transcriptKey = (id: string) => `${prefix}transcript:${id}`;
@@ -28,28 +28,41 @@ export function createRedisTaskStore({
     return raw ? TaskRecord.parse(JSON.parse(raw)) : null;
   }
 
-  async function update(id: string, change: (current: TaskRecord) => Partial<TaskRecord>): Promise<TaskRecord> {
-    const conn = redis.duplicate();
-    try {
-      for (let i = 0; i < MAX_TRIES; i++) {
-        await conn.watch(key(id));
-        const raw = await conn.get(key(id));
-        if (!raw) {
-          await conn.unwatch();
-          throw new PatchbayError('task_not_found', `no task ${id}`);
-        }
-        const current = TaskRecord.parse(JSON.parse(raw));
-        const next: TaskRecord = { ...current, ...change(current), updatedAt: new Date().toISOString() };
-        const done = await conn.multi().set(key(id), JSON.stringify(next), 'EX', ttl).exec();
-        if (done) return next;
+  // WATCH is per connection: updates go one at a time through a connection of their own.
+  let txConn: Redis | undefined;
+  let pending: Promise<unknown> = Promise.resolve();
+
+  function update(id: string, change: (current: TaskRecord) => Partial<TaskRecord>): Promise<TaskRecord> {
+    const run = pending.then(() => updateNow(id, change));
+    pending = run.catch(() => undefined);
+    return run;
+  }
+
+  async function updateNow(
+    id: string,
+    change: (current: TaskRecord) => Partial<TaskRecord>,
+  ): Promise<TaskRecord> {
+    txConn ??= redis.duplicate({ enableOfflineQueue: true });
+    const conn = txConn;
+    for (let i = 0; i < MAX_TRIES; i++) {
+      await conn.watch(key(id));
+      const raw = await conn.get(key(id));
+      if (!raw) {
+        await conn.unwatch();
+        throw new PatchbayError('task_not_found', `no task ${id}`);
       }
-      throw new PatchbayError('internal', `task ${id} changed too often to update`);
-    } finally {
-      conn.disconnect();
+      const current = TaskRecord.parse(JSON.parse(raw));
+      const next: TaskRecord = { ...current, ...change(current), updatedAt: new Date().toISOString() };
+      const done = await conn.multi().set(key(id), JSON.stringify(next), 'EX', ttl).exec();
+      if (done) return next;
     }
+    throw new PatchbayError('internal', `task ${id} changed too often to update`);
   }
 
   return {
+    async close() {
+      txConn?.disconnect();
+    },
     async create(record) {
       await redis.set(key(record.id), JSON.stringify(TaskRecord.parse(record)), 'EX', ttl);
     },

@@ -21,13 +21,25 @@ export const JOB_OPTIONS = {
 } as const;
 
 /** The producer side: triggers hand tasks to the workers through it. */
-export function createTaskQueue({ connection, name = TASK_QUEUE }: { connection: Redis; name?: string }) {
+export function createTaskQueue({
+  connection,
+  name = TASK_QUEUE,
+  retry,
+}: {
+  connection: Redis;
+  name?: string;
+  /** Attempts per run and the first backoff delay; transient failures wait delay, 2×delay, … */
+  retry?: { attempts: number; backoffMs: number };
+}) {
   const queue = new Queue<TaskJobData>(name, { connection });
+  const options = retry
+    ? { ...JOB_OPTIONS, attempts: retry.attempts, backoff: { type: 'exponential', delay: retry.backoffMs } }
+    : JOB_OPTIONS;
   const taskQueue: TaskQueue & { queue: Queue<TaskJobData>; close(): Promise<void> } = {
     queue,
     async enqueue(task, run) {
       const data: TaskJobData = { taskId: task.id, conversation: task.conversation, run };
-      await queue.add('task', data, { ...JOB_OPTIONS, jobId: toJobId(task.id, run) });
+      await queue.add('task', data, { ...options, jobId: toJobId(task.id, run) });
     },
     async withdraw(taskId, run) {
       const job = await queue.getJob(toJobId(taskId, run));

@@ -36,6 +36,8 @@ export function createTaskWorker(deps: {
   locks: ConversationLock;
   cancels: RedisCancelBus;
   handle: AttemptHandler;
+  /** A job failed for good for a reason `handle` never saw (Redis trouble around it): record it. */
+  onGiveUp: (taskId: string, err: Error) => Promise<void>;
   log: Logger;
 }) {
   const { locks, cancels, log } = deps;
@@ -60,11 +62,12 @@ export function createTaskWorker(deps: {
     }
     const controller = new AbortController();
     active.set(jobId, controller);
-    lease.lost.addEventListener('abort', () => controller.abort('lock_lost' satisfies AbortCause));
-    const unwatch = await cancels.watch(taskId, () => controller.abort('cancelled' satisfies AbortCause));
-    if (stopping) controller.abort('shutdown' satisfies AbortCause);
-    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    let unwatch: () => void = () => undefined;
     try {
+      lease.lost.addEventListener('abort', () => controller.abort('lock_lost' satisfies AbortCause));
+      unwatch = await cancels.watch(taskId, () => controller.abort('cancelled' satisfies AbortCause));
+      if (stopping) controller.abort('shutdown' satisfies AbortCause);
+      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       await deps.handle({ taskId, run, signal: controller.signal, lastAttempt });
     } catch (err) {
       await rethrow(err, job, controller.signal, token);
@@ -72,11 +75,18 @@ export function createTaskWorker(deps: {
       unwatch();
       active.delete(jobId);
       await lease.release();
-      await wakeWaiters(conversation).catch((e) => log.warn({ err: e.message }, 'could not wake waiting jobs'));
+      await wakeWaiters(conversation).catch((e) =>
+        log.warn({ err: e.message }, 'could not wake waiting jobs'),
+      );
     }
   }
 
-  async function rethrow(err: unknown, job: Job<TaskJobData>, signal: AbortSignal, token?: string): Promise<never> {
+  async function rethrow(
+    err: unknown,
+    job: Job<TaskJobData>,
+    signal: AbortSignal,
+    token?: string,
+  ): Promise<never> {
     const cause = signal.aborted ? (signal.reason as AbortCause) : undefined;
     if (cause === 'shutdown' || cause === 'lock_lost') {
       log.info({ taskId: job.data.taskId, cause }, 'task interrupted, back to the queue');
@@ -98,7 +108,12 @@ export function createTaskWorker(deps: {
     maxStalledCount: 1_000,
     autorun: false,
   });
-  worker.on('failed', (job, err) => log.warn({ taskId: job?.data.taskId, err: err.message }, 'task attempt failed'));
+  worker.on('failed', (job, err) => {
+    if (!job) return;
+    log.warn({ taskId: job.data.taskId, err: err.message }, 'task attempt failed');
+    const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+    if (final) void deps.onGiveUp(job.data.taskId, err).catch(() => undefined);
+  });
   worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));
 
   return {
@@ -107,7 +122,7 @@ export function createTaskWorker(deps: {
       void worker.run();
     },
     /** Stops taking work, interrupts running tasks (they go back to the queue) and waits for them. */
-    async stop(graceMs = 8_000): Promise<void> {
+    async stop(graceMs = 6_500): Promise<void> {
       stopping = true;
       const closing = worker.close();
       for (const controller of active.values()) controller.abort('shutdown' satisfies AbortCause);

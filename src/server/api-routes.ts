@@ -5,10 +5,8 @@ import { PatchbayError, toPatchbayError } from '../domain/errors.js';
 import type { TaskRecord } from '../domain/task.js';
 import { RepoName } from '../domain/task-request.js';
 import { newTaskId } from '../lib/ids.js';
-import type { Logger } from '../lib/logger.js';
-import type { cancelTask } from '../tasks/cancel-task.js';
-import type { submitTask } from '../tasks/submit-task.js';
 import { BodyTooLargeError, type HttpServer, readRawBody, sendJson } from './http-server.js';
+import type { TaskServices } from './integration.js';
 
 const ApiTaskBody = z
   .object({
@@ -29,12 +27,8 @@ const STATUS_BY_CODE: Partial<Record<string, number>> = {
   internal: 503,
 };
 
-export interface ApiDeps {
+export interface ApiDeps extends Pick<TaskServices, 'submit' | 'cancel' | 'getTask' | 'log'> {
   token: string | undefined;
-  submit: (input: unknown) => ReturnType<typeof submitTask>;
-  cancel: (taskId: string) => ReturnType<typeof cancelTask>;
-  getTask: (taskId: string) => Promise<TaskRecord | null>;
-  log: Logger;
 }
 
 const API_PREFIX = 'api:';
@@ -43,9 +37,12 @@ const API_PREFIX = 'api:';
 export function toTaskView(task: TaskRecord) {
   return {
     id: task.id,
-    conversation: task.conversation.startsWith(API_PREFIX) ? task.conversation.slice(API_PREFIX.length) : task.conversation,
+    conversation: task.conversation.startsWith(API_PREFIX)
+      ? task.conversation.slice(API_PREFIX.length)
+      : task.conversation,
     status: task.status,
     steps: task.steps,
+    attempts: task.attempts,
     repo: task.request.repo,
     branch: task.branch,
     summary: task.summary,
@@ -77,13 +74,18 @@ async function parseBody(req: IncomingMessage) {
   try {
     raw = await readRawBody(req, 256 * 1024);
   } catch (err) {
-    throw new PatchbayError('invalid_request', err instanceof BodyTooLargeError ? err.message : 'could not read body');
+    throw new PatchbayError(
+      'invalid_request',
+      err instanceof BodyTooLargeError ? err.message : 'could not read body',
+    );
   }
   let json: unknown;
   try {
     json = JSON.parse(raw.toString('utf8'));
   } catch {
-    throw new PatchbayError('invalid_request', 'body is not JSON', { hint: 'send {"repo": "owner/name", "instruction": "..."}' });
+    throw new PatchbayError('invalid_request', 'body is not JSON', {
+      hint: 'send {"repo": "owner/name", "instruction": "..."}',
+    });
   }
   const body = ApiTaskBody.safeParse(json);
   if (!body.success) {
@@ -99,11 +101,18 @@ export function registerApiRoutes(http: HttpServer, deps: ApiDeps): void {
     (handler: (req: IncomingMessage, res: ServerResponse, params: Record<string, string>) => Promise<void>) =>
     async (req: IncomingMessage, res: ServerResponse, params: Record<string, string>) => {
       if (!deps.token) {
-        sendJson(res, 404, { error: { code: 'api_off', message: 'the API is off: set PATCHBAY_API_TOKEN to turn it on' } });
+        sendJson(res, 404, {
+          error: { code: 'api_off', message: 'the API is off: set PATCHBAY_API_TOKEN to turn it on' },
+        });
         return;
       }
       if (!authorized(req, deps.token)) {
-        sendJson(res, 401, { error: { code: 'unauthorized', message: 'missing or wrong bearer token' } }, { 'www-authenticate': 'Bearer' });
+        sendJson(
+          res,
+          401,
+          { error: { code: 'unauthorized', message: 'missing or wrong bearer token' } },
+          { 'www-authenticate': 'Bearer' },
+        );
         return;
       }
       try {
@@ -113,30 +122,48 @@ export function registerApiRoutes(http: HttpServer, deps: ApiDeps): void {
       }
     };
 
-  http.route('POST', '/api/tasks', guard(async (req, res) => {
-    const body = await parseBody(req);
-    const key = req.headers['idempotency-key'];
-    const deliveryId = typeof key === 'string' && key.length > 0 ? `api:${key.slice(0, 200)}` : undefined;
-    const { task, kind } = await deps.submit({
-      repo: body.repo,
-      instruction: body.instruction,
-      base: body.base,
-      conversation: `${API_PREFIX}${body.conversation ?? newTaskId()}`,
-      origin: { source: 'api', label: 'HTTP API', ref: {} },
-      deliveryId,
-    });
-    const view = toTaskView(task);
-    sendJson(res, kind === 'duplicate' ? 200 : 202, { id: view.id, conversation: view.conversation, status: view.status });
-  }));
+  http.route(
+    'POST',
+    '/api/tasks',
+    guard(async (req, res) => {
+      const body = await parseBody(req);
+      const key = req.headers['idempotency-key'];
+      const deliveryId = typeof key === 'string' && key.length > 0 ? `api:${key.slice(0, 200)}` : undefined;
+      const { task, kind } = await deps.submit({
+        repo: body.repo,
+        instruction: body.instruction,
+        base: body.base,
+        conversation: `${API_PREFIX}${body.conversation ?? newTaskId()}`,
+        origin: { source: 'api', label: 'HTTP API', ref: {} },
+        deliveryId,
+      });
+      const view = toTaskView(task);
+      // A repeat answers like the first request did, with the task as it is now.
+      sendJson(res, 202, {
+        id: view.id,
+        conversation: view.conversation,
+        status: view.status,
+        repeated: kind === 'duplicate',
+      });
+    }),
+  );
 
-  http.route('GET', '/api/tasks/:id', guard(async (_req, res, params) => {
-    const task = await deps.getTask(params.id ?? '');
-    if (!task) throw new PatchbayError('task_not_found', `no task ${params.id}`);
-    sendJson(res, 200, toTaskView(task));
-  }));
+  http.route(
+    'GET',
+    '/api/tasks/:id',
+    guard(async (_req, res, params) => {
+      const task = await deps.getTask(params.id ?? '');
+      if (!task) throw new PatchbayError('task_not_found', `no task ${params.id}`);
+      sendJson(res, 200, toTaskView(task));
+    }),
+  );
 
-  http.route('POST', '/api/tasks/:id/cancel', guard(async (_req, res, params) => {
-    const task = await deps.cancel(params.id ?? '');
-    sendJson(res, 202, toTaskView(task));
-  }));
+  http.route(
+    'POST',
+    '/api/tasks/:id/cancel',
+    guard(async (_req, res, params) => {
+      const task = await deps.cancel(params.id ?? '');
+      sendJson(res, 202, toTaskView(task));
+    }),
+  );
 }

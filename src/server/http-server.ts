@@ -2,7 +2,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../lib/logger.js';
 
-export type RouteHandler = (req: IncomingMessage, res: ServerResponse, params: Record<string, string>) => Promise<void>;
+export type RouteHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  params: Record<string, string>,
+) => Promise<void>;
 
 interface Route {
   method: string;
@@ -32,7 +36,9 @@ export function createHttpServer({ log }: { log: Logger }) {
     const candidates = routes.filter((r) => r.pattern.test(path));
     const match = candidates.find((r) => r.method === req.method);
     if (!match) {
-      sendJson(res, candidates.length ? 405 : 404, { error: candidates.length ? 'method not allowed' : 'not found' });
+      sendJson(res, candidates.length ? 405 : 404, {
+        error: candidates.length ? 'method not allowed' : 'not found',
+      });
       return;
     }
     const values = match.pattern.exec(path)?.slice(1) ?? [];
@@ -66,7 +72,12 @@ export function createHttpServer({ log }: { log: Logger }) {
 }
 export type HttpServer = ReturnType<typeof createHttpServer>;
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
   res.end(JSON.stringify(body));
 }

@@ -1,6 +1,7 @@
 import { PatchbayError, toPatchbayError } from '../domain/errors.js';
 import type { Reporter } from '../domain/events.js';
 import type { ConversationStore, TaskStore } from '../domain/ports.js';
+import { FINAL_STATUSES } from '../domain/task.js';
 import type { Logger } from '../lib/logger.js';
 
 export interface AttemptContext {
@@ -15,8 +16,17 @@ export interface AttemptContext {
  * worker; a permanent error or the last transient one becomes `failed`; an earlier transient one stays
  * `queued` for BullMQ's retry with backoff. Rethrows so that the queue can act on it.
  */
+export interface AttemptDeps {
+  store: TaskStore;
+  conversations: ConversationStore;
+  reporter: Reporter;
+  log: Logger;
+  /** Removes secrets from error text before it is stored, logged or told (an endpoint may echo a key). */
+  redact?: (text: string) => string;
+}
+
 export async function handleAttempt(
-  deps: { store: TaskStore; conversations: ConversationStore; reporter: Reporter; log: Logger },
+  deps: AttemptDeps,
   ctx: AttemptContext,
   attempt: () => Promise<unknown>,
 ): Promise<void> {
@@ -28,11 +38,7 @@ export async function handleAttempt(
   }
 }
 
-async function recordFailure(
-  deps: { store: TaskStore; conversations: ConversationStore; reporter: Reporter; log: Logger },
-  ctx: AttemptContext,
-  err: unknown,
-): Promise<never> {
+async function recordFailure(deps: AttemptDeps, ctx: AttemptContext, err: unknown): Promise<never> {
   const cause = ctx.signal.aborted ? String(ctx.signal.reason) : undefined;
   const log = deps.log.child({ taskId: ctx.taskId });
   if (cause === 'shutdown' || cause === 'lock_lost') {
@@ -40,22 +46,50 @@ async function recordFailure(
     throw new PatchbayError('interrupted', `interrupted (${cause})`, { cause: err });
   }
   const error =
-    cause === 'cancelled' ? new PatchbayError('cancelled', 'cancelled on request', { hint: 'ask again to start over' }) : toPatchbayError(err);
+    cause === 'cancelled'
+      ? new PatchbayError('cancelled', 'cancelled on request', { hint: 'ask again to start over' })
+      : toPatchbayError(err);
+  const redact = deps.redact ?? ((text: string) => text);
+  const message = redact(error.message);
+  const hint = error.hint === undefined ? undefined : redact(error.hint);
   if (!error.permanent && !ctx.lastAttempt) {
-    log.warn({ code: error.code, err: error.message }, 'attempt failed; will retry');
+    log.warn({ code: error.code, err: message }, 'attempt failed; will retry');
     await deps.store.update(ctx.taskId, () => ({ status: 'queued' })).catch(() => undefined);
-    throw error;
+    throw new PatchbayError(error.code, message, { permanent: false });
   }
   const task = await deps.store.update(ctx.taskId, () => ({
     status: error.code === 'cancelled' ? 'cancelled' : 'failed',
-    error: { code: error.code, message: error.message, hint: error.hint },
+    error: { code: error.code, message, hint },
     question: undefined,
+    answer: undefined,
     finishedAt: new Date().toISOString(),
   }));
   await deps.conversations.clearWaiting(task.conversation, task.id);
-  log.warn({ code: error.code, err: error.message }, 'task failed');
-  await deps.reporter.report({ type: 'failed', task, code: error.code, message: error.message, hint: error.hint });
+  log.warn({ code: error.code, err: message }, 'task failed');
+  await deps.reporter.report({
+    type: 'failed',
+    task,
+    code: error.code,
+    message,
+    hint,
+  });
   // A cancel is an end, not a failure of the job: nothing to retry.
   if (error.code === 'cancelled') return undefined as never;
-  throw new PatchbayError(error.code, error.message, { permanent: true, cause: err });
+  throw new PatchbayError(error.code, message, { permanent: true });
+}
+
+/** Fails a task whose job BullMQ gave up on, unless its attempt already recorded an end. */
+export async function recordGiveUp(
+  deps: { store: TaskStore; reporter: Reporter },
+  taskId: string,
+  err: Error,
+): Promise<void> {
+  const current = await deps.store.get(taskId);
+  if (!current || FINAL_STATUSES.has(current.status)) return;
+  const task = await deps.store.update(taskId, () => ({
+    status: 'failed',
+    error: { code: 'internal', message: err.message },
+    finishedAt: new Date().toISOString(),
+  }));
+  await deps.reporter.report({ type: 'failed', task, code: 'internal', message: err.message });
 }

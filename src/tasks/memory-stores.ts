@@ -19,7 +19,11 @@ export function createMemoryTaskStore(): TaskStore {
       const current = tasks.get(id);
       if (!current) throw new PatchbayError('task_not_found', `no task ${id}`);
       const next = JSON.parse(
-        JSON.stringify({ ...current, ...change(structuredClone(current)), updatedAt: new Date().toISOString() }),
+        JSON.stringify({
+          ...current,
+          ...change(structuredClone(current)),
+          updatedAt: new Date().toISOString(),
+        }),
       ) as TaskRecord;
       tasks.set(id, next);
       return structuredClone(next);
@@ -36,6 +40,7 @@ export function createMemoryTaskStore(): TaskStore {
 export function createMemoryConversationStore(): ConversationStore {
   const states = new Map<string, ConversationState>();
   const waiting = new Map<string, string>();
+  const latest = new Map<string, string>();
   return {
     async get(id) {
       return structuredClone(states.get(id) ?? null);
@@ -53,6 +58,12 @@ export function createMemoryConversationStore(): ConversationStore {
     },
     async clearWaiting(id, taskId) {
       if (waiting.get(id) === taskId) waiting.delete(id);
+    },
+    async setLatest(id, taskId) {
+      latest.set(id, taskId);
+    },
+    async latest(id) {
+      return latest.get(id) ?? null;
     },
   };
 }

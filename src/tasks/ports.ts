@@ -1,5 +1,6 @@
 import type { AgentResult, AgentRunInput } from '../agent/types.js';
 import type { PullRequestRef } from '../domain/task.js';
+import type { OpenPullRequest } from '../integrations/github/pull-requests.js';
 import type { CommitResult, Mirror, TaskWorkspace } from '../workspace/types.js';
 
 /**
@@ -7,12 +8,13 @@ import type { CommitResult, Mirror, TaskWorkspace } from '../workspace/types.js'
  * `patchbay run` can wire a local remote and no PR, and tests can wire stand-ins behind real servers.
  */
 export interface Workspaces {
-  syncMirror(repo: string): Promise<Mirror>;
+  /** `signal` aborts a fetch in progress (cancel, shutdown). */
+  syncMirror(repo: string, signal?: AbortSignal): Promise<Mirror>;
   defaultBranch(mirror: Mirror): Promise<string>;
   createClone(opts: { repo: string; taskId: string; branch: string; base: string }): Promise<TaskWorkspace>;
   commit(ws: TaskWorkspace, opts: { message: string; allowWorkflows: boolean }): Promise<CommitResult | null>;
   diffSummary(ws: TaskWorkspace): Promise<{ files: string[]; stat: string; patch: string }>;
-  push(ws: TaskWorkspace): Promise<void>;
+  push(ws: TaskWorkspace, signal?: AbortSignal): Promise<void>;
   dispose(ws: TaskWorkspace | { dir: string }): Promise<void>;
   deleteRemoteBranch(repo: string, branch: string): Promise<void>;
 }
@@ -22,12 +24,5 @@ export interface AgentRunner {
 }
 
 export interface PullRequestPublisher {
-  publish(req: {
-    repo: string;
-    branch: string;
-    base: string;
-    title: string;
-    body: string;
-    draft: boolean;
-  }): Promise<PullRequestRef & { created: boolean }>;
+  publish(req: OpenPullRequest): Promise<PullRequestRef & { created: boolean }>;
 }

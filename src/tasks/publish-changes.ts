@@ -1,6 +1,5 @@
 import type { RepositoryConfig } from '../config/file-schema.js';
 import type { ConversationState } from '../domain/conversation.js';
-import { isPermanent } from '../domain/errors.js';
 import type { CheckResult, PullRequestRef, TaskRecord, Usage } from '../domain/task.js';
 import { renderPullRequestBody } from '../integrations/github/pr-body.js';
 import type { Logger } from '../lib/logger.js';
@@ -31,6 +30,7 @@ export async function publishChanges(opts: {
   usage: Usage;
   steps: number;
   log: Logger;
+  signal?: AbortSignal;
 }): Promise<PublishOutcome> {
   const { workspaces, ws, task } = opts;
   const message = `${opts.title}\n\n${opts.summary}\n\nPatchbay-Task: ${task.id}`;
@@ -39,7 +39,7 @@ export async function publishChanges(opts: {
   const pending = commit ? [] : (await workspaces.diffSummary(ws)).files;
   const hasOpenPr = Boolean(opts.conversation?.pullRequest);
   if (!commit && (hasOpenPr || pending.length === 0)) return { changed: false, files: [] };
-  if (commit) await workspaces.push(ws);
+  if (commit) await workspaces.push(ws, opts.signal);
   if (!opts.publisher) return { changed: true, files: commit?.files ?? pending };
   const body = renderPullRequestBody({
     taskId: task.id,
@@ -61,9 +61,15 @@ export async function publishChanges(opts: {
       draft: opts.repo.draft,
     });
     opts.log.info({ pr: pr.number, created: pr.created }, 'published pull request');
-    return { changed: true, pullRequest: { number: pr.number, url: pr.url }, files: commit?.files ?? pending };
+    return {
+      changed: true,
+      pullRequest: { number: pr.number, url: pr.url },
+      files: commit?.files ?? pending,
+    };
   } catch (err) {
-    if (!ws.branchExisted && isPermanent(err)) {
+    // A branch this attempt created goes again whatever the failure: a retry pushes it anew, and a
+    // task that fails for good leaves no stray branch.
+    if (!ws.branchExisted) {
       await workspaces.deleteRemoteBranch(task.request.repo, ws.branch).catch(() => undefined);
     }
     throw err;

@@ -41,7 +41,10 @@ interface Ctx {
  * One attempt at a task: clone → setup → agent → checks → commit, push, PR. The clone is removed
  * whatever happens. Throws PatchbayError on failure; the caller (handleAttempt) records it.
  */
-export async function runTask(deps: RunTaskDeps, opts: { taskId: string; signal: AbortSignal }): Promise<TaskRecord> {
+export async function runTask(
+  deps: RunTaskDeps,
+  opts: { taskId: string; signal: AbortSignal },
+): Promise<TaskRecord> {
   const found = await deps.store.get(opts.taskId);
   if (!found) throw new PatchbayError('task_not_found', `no task ${opts.taskId}`);
   if (FINAL_STATUSES.has(found.status)) return found;
@@ -50,28 +53,49 @@ export async function runTask(deps: RunTaskDeps, opts: { taskId: string; signal:
   const conversation = await deps.conversations.get(found.conversation);
   const branch =
     conversation?.branch ??
-    toBranchName({ key: found.request.branchKey, conversation: found.conversation, instruction: found.request.instruction });
-  const task = await deps.store.update(found.id, (t) => ({
-    status: 'running',
-    attempts: t.attempts + 1,
-    startedAt: t.startedAt ?? new Date().toISOString(),
-    branch,
-    error: undefined,
-  }));
+    toBranchName({
+      key: found.request.branchKey,
+      conversation: found.conversation,
+      instruction: found.request.instruction,
+    });
+  // Conditional: a cancel may have ended the task since it was read.
+  const task = await deps.store.update(found.id, (t) =>
+    FINAL_STATUSES.has(t.status)
+      ? {}
+      : {
+          status: 'running',
+          attempts: t.attempts + 1,
+          startedAt: t.startedAt ?? new Date().toISOString(),
+          branch,
+          error: undefined,
+        },
+  );
+  if (FINAL_STATUSES.has(task.status)) return task;
   const log = deps.log.child({ taskId: task.id, conversation: task.conversation });
   const ctx: Ctx = { deps, task, repo, conversation, signal: opts.signal, log };
   await deps.reporter.report({ type: 'started', task, stage: 'clone' });
   const ws = await prepareWorkspace(ctx, branch);
+  let settle: Settle;
   try {
-    return await workInClone(ctx, ws);
+    settle = await workInClone(ctx, ws);
   } finally {
-    await deps.workspaces.dispose(ws).catch((err) => log.error({ err: err.message }, 'could not remove clone'));
+    await deps.workspaces
+      .dispose(ws)
+      .catch((err) => log.error({ err: err.message }, 'could not remove clone'));
   }
+  // The task ends once its clone is gone: nothing of it is left when its status says it is over.
+  return settle();
 }
+
+/** Where the transcript is kept as it was when the agent asked its question. */
+const questionCheckpoint = (taskId: string) => `${taskId}.question`;
+
+/** The final record and report of an attempt, made after its clone is removed. */
+type Settle = () => Promise<TaskRecord>;
 
 async function prepareWorkspace(ctx: Ctx, branch: string): Promise<TaskWorkspace> {
   const { deps, task, conversation } = ctx;
-  const mirror = await deps.workspaces.syncMirror(task.request.repo);
+  const mirror = await deps.workspaces.syncMirror(task.request.repo, ctx.signal);
   const base =
     task.request.base ?? conversation?.base ?? ctx.repo.base ?? (await deps.workspaces.defaultBranch(mirror));
   const ws = await deps.workspaces.createClone({ repo: task.request.repo, taskId: task.id, branch, base });
@@ -87,10 +111,16 @@ async function stage(ctx: Ctx, name: TaskStage): Promise<void> {
   await ctx.deps.reporter.report({ type: 'stage', task: ctx.task, stage: name });
 }
 
-async function workInClone(ctx: Ctx, ws: TaskWorkspace): Promise<TaskRecord> {
+async function workInClone(ctx: Ctx, ws: TaskWorkspace): Promise<Settle> {
   const limits = ctx.deps.config.file.limits;
   await stage(ctx, 'setup');
-  await runSetup({ sandbox: ctx.deps.sandbox, ws, repo: ctx.repo, timeoutMs: limits.setup_minutes * 60_000, signal: ctx.signal });
+  await runSetup({
+    sandbox: ctx.deps.sandbox,
+    ws,
+    repo: ctx.repo,
+    timeoutMs: limits.setup_minutes * 60_000,
+    signal: ctx.signal,
+  });
   await stage(ctx, 'agent');
   const result = await runAgent(ctx, ws);
   const { outcome } = result;
@@ -102,7 +132,13 @@ async function workInClone(ctx: Ctx, ws: TaskWorkspace): Promise<TaskRecord> {
   }
   if (outcome.kind === 'question') return askQuestion(ctx, ws, outcome.question);
   await stage(ctx, 'checks');
-  const checks = await runChecks({ sandbox: ctx.deps.sandbox, ws, repo: ctx.repo, timeoutMs: limits.check_minutes * 60_000, signal: ctx.signal });
+  const checks = await runChecks({
+    sandbox: ctx.deps.sandbox,
+    ws,
+    repo: ctx.repo,
+    timeoutMs: limits.check_minutes * 60_000,
+    signal: ctx.signal,
+  });
   await stage(ctx, 'pull_request');
   const published = await publishChanges({
     workspaces: ctx.deps.workspaces,
@@ -117,6 +153,7 @@ async function workInClone(ctx: Ctx, ws: TaskWorkspace): Promise<TaskRecord> {
     usage: result.usage,
     steps: result.steps,
     log: ctx.log,
+    signal: ctx.signal,
   });
   return finish(ctx, ws, { ...published, title: outcome.title, summary: outcome.summary, checks });
 }
@@ -124,7 +161,11 @@ async function workInClone(ctx: Ctx, ws: TaskWorkspace): Promise<TaskRecord> {
 async function runAgent(ctx: Ctx, ws: TaskWorkspace) {
   const { deps, task } = ctx;
   const resuming = task.answer !== undefined;
-  const transcript = resuming ? ((await deps.store.getTranscript(task.id)) as ChatMessage[]) : [];
+  // Resume from the transcript as it was when the question was asked: it matches the branch (its
+  // work was pushed then), whatever a crashed earlier resume did after it.
+  const transcript = resuming
+    ? ((await deps.store.getTranscript(questionCheckpoint(task.id))) as ChatMessage[])
+    : [];
   const budget = deps.config.file.budget;
   const result = await deps.agent.run({
     workdir: ws.dir,
@@ -144,8 +185,9 @@ async function runAgent(ctx: Ctx, ws: TaskWorkspace) {
       await deps.reporter.report({ type: 'step', task: ctx.task, step });
     },
     onTranscript: (messages) => deps.store.setTranscript(task.id, messages),
+    log: ctx.log,
   });
-  ctx.task = await deps.store.update(task.id, () => ({ steps: result.steps, usage: result.usage, answer: undefined }));
+  ctx.task = await deps.store.update(task.id, () => ({ steps: result.steps, usage: result.usage }));
   return result;
 }
 
@@ -163,41 +205,71 @@ function buildContext(ctx: Ctx, ws: TaskWorkspace): string | undefined {
   return parts.length ? parts.join('\n\n') : undefined;
 }
 
-async function askQuestion(ctx: Ctx, ws: TaskWorkspace, question: string): Promise<TaskRecord> {
+async function askQuestion(ctx: Ctx, ws: TaskWorkspace, question: string): Promise<Settle> {
   const { deps } = ctx;
   // Keep the work so far: the answer resumes the task in a fresh clone of this branch.
   const wip = await deps.workspaces.commit(ws, {
     message: `WIP: waiting for an answer\n\nPatchbay-Task: ${ctx.task.id}`,
     allowWorkflows: ctx.repo.allow_workflows,
   });
-  if (wip) await deps.workspaces.push(ws);
-  const task = await deps.store.update(ctx.task.id, () => ({ status: 'waiting_for_input', question }));
-  await deps.conversations.setWaiting(task.conversation, task.id);
-  await deps.reporter.report({ type: 'question', task, question });
-  return task;
+  if (wip) await deps.workspaces.push(ws, ctx.signal);
+  return async () => {
+    if (ctx.signal.aborted) throw new PatchbayError('cancelled', 'stopped while asking');
+    await deps.store.setTranscript(
+      questionCheckpoint(ctx.task.id),
+      await deps.store.getTranscript(ctx.task.id),
+    );
+    const task = await deps.store.update(ctx.task.id, () => ({
+      status: 'waiting_for_input',
+      question,
+      answer: undefined,
+    }));
+    await deps.conversations.setWaiting(task.conversation, task.id);
+    await deps.reporter.report({ type: 'question', task, question });
+    return task;
+  };
 }
 
 async function finish(
   ctx: Ctx,
   ws: TaskWorkspace,
-  done: { changed: boolean; pullRequest?: { number: number; url: string }; title: string; summary: string; checks: TaskRecord['checks'] },
-): Promise<TaskRecord> {
+  done: {
+    changed: boolean;
+    pullRequest?: { number: number; url: string };
+    title: string;
+    summary: string;
+    checks: TaskRecord['checks'];
+  },
+): Promise<Settle> {
   const { deps } = ctx;
   const summary = done.changed
     ? done.summary
     : `${done.summary}\n\nNo files changed, so there is nothing to review and no pull request was opened.`;
   const pullRequest = done.pullRequest ?? ctx.conversation?.pullRequest;
-  const conversation = ctx.conversation ?? { id: ctx.task.conversation, repo: ctx.task.request.repo, branch: ws.branch };
+  const conversation = ctx.conversation ?? {
+    id: ctx.task.conversation,
+    repo: ctx.task.request.repo,
+    branch: ws.branch,
+  };
   await deps.conversations.put({ ...conversation, base: ws.base, pullRequest, lastTaskId: ctx.task.id });
-  const task = await deps.store.update(ctx.task.id, () => ({
-    status: 'succeeded',
-    title: done.title,
-    summary,
-    checks: done.checks,
-    pullRequest: done.changed ? pullRequest : undefined,
-    question: undefined,
-    finishedAt: new Date().toISOString(),
-  }));
-  await deps.reporter.report({ type: 'finished', task, pullRequest: task.pullRequest, summary, checks: done.checks });
-  return task;
+  return async () => {
+    const task = await deps.store.update(ctx.task.id, () => ({
+      status: 'succeeded',
+      title: done.title,
+      summary,
+      checks: done.checks,
+      pullRequest: done.changed ? pullRequest : undefined,
+      question: undefined,
+      answer: undefined,
+      finishedAt: new Date().toISOString(),
+    }));
+    await deps.reporter.report({
+      type: 'finished',
+      task,
+      pullRequest: task.pullRequest,
+      summary,
+      checks: done.checks,
+    });
+    return task;
+  };
 }

@@ -1,7 +1,7 @@
 import { type Config, findRepository } from '../config/load-config.js';
 import { PatchbayError } from '../domain/errors.js';
 import type { ConversationStore, IdempotencyStore, TaskQueue, TaskStore } from '../domain/ports.js';
-import { emptyUsage, type TaskRecord } from '../domain/task.js';
+import { newTaskRecord, type TaskRecord } from '../domain/task.js';
 import { TaskRequest } from '../domain/task-request.js';
 import { newTaskId } from '../lib/ids.js';
 import type { Logger } from '../lib/logger.js';
@@ -26,6 +26,35 @@ export interface Submitted {
  * conversation whose task waits on a question answers it; anything else is a new task on the
  * conversation's branch. Nothing is queued for a repository outside the allowlist.
  */
+/** The message answers the task's question: the same task is queued again, its transcript kept. */
+async function answer(
+  deps: SubmitDeps,
+  request: TaskRequest,
+  id: string,
+  waiting: TaskRecord,
+): Promise<Submitted> {
+  const task = await deps.store.update(waiting.id, (t) => ({
+    status: 'queued',
+    answer: request.instruction,
+    runs: t.runs + 1,
+  }));
+  try {
+    await deps.queue.enqueue(task, task.runs);
+  } catch (err) {
+    // Put the question back as it was: the requester's retry must find it waiting.
+    await deps.store.update(waiting.id, () => ({
+      status: 'waiting_for_input',
+      answer: undefined,
+      runs: waiting.runs,
+    }));
+    await deps.conversations.setWaiting(request.conversation, waiting.id);
+    throw new PatchbayError('internal', 'the queue is unavailable', { cause: err, permanent: false });
+  }
+  if (request.deliveryId) await deps.idempotency.transfer(request.deliveryId, id, task.id);
+  deps.log.info({ taskId: task.id }, 'answer queued');
+  return { task, kind: 'answer' };
+}
+
 export async function submitTask(deps: SubmitDeps, input: unknown): Promise<Submitted> {
   const parsed = TaskRequest.safeParse(input);
   if (!parsed.success) {
@@ -36,14 +65,17 @@ export async function submitTask(deps: SubmitDeps, input: unknown): Promise<Subm
   checkAllowed(deps, request.repo);
   const conversation = await deps.conversations.get(request.conversation);
   if (conversation && conversation.repo.toLowerCase() !== request.repo.toLowerCase()) {
-    throw new PatchbayError('invalid_request', `conversation ${request.conversation} works on ${conversation.repo}`, {
-      hint: 'start a new conversation to work on another repository',
-    });
+    throw new PatchbayError(
+      'invalid_request',
+      `conversation ${request.conversation} works on ${conversation.repo}`,
+      {
+        hint: 'start a new conversation to work on another repository',
+      },
+    );
   }
   const id = newTaskId();
   if (request.deliveryId) {
-    const owner = await deps.idempotency.claim(request.deliveryId, id);
-    const existing = owner === id ? null : await deps.store.get(owner);
+    const existing = await claimDelivery(deps, request.deliveryId, id);
     if (existing) return { task: existing, kind: 'duplicate' };
   }
   try {
@@ -51,6 +83,29 @@ export async function submitTask(deps: SubmitDeps, input: unknown): Promise<Subm
   } catch (err) {
     if (request.deliveryId) await deps.idempotency.release(request.deliveryId, id).catch(() => undefined);
     throw err;
+  }
+}
+
+const CLAIM_WAIT_MS = 3_000;
+
+/**
+ * Claims a delivery for `id`, or finds the task that owns it. A concurrent copy of the same delivery
+ * may own the key before its record exists: wait for that record rather than start a second task;
+ * if its owner gave up (released the key), the claim becomes ours.
+ */
+async function claimDelivery(deps: SubmitDeps, key: string, id: string): Promise<TaskRecord | null> {
+  const until = Date.now() + CLAIM_WAIT_MS;
+  for (;;) {
+    const owner = await deps.idempotency.claim(key, id);
+    if (owner === id) return null;
+    const existing = await deps.store.get(owner);
+    if (existing) return existing;
+    if (Date.now() > until) {
+      throw new PatchbayError('internal', 'the same delivery is being handled right now', {
+        permanent: false,
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
@@ -65,39 +120,17 @@ function checkAllowed(deps: SubmitDeps, repo: string): void {
 async function answerOrCreate(deps: SubmitDeps, request: TaskRequest, id: string): Promise<Submitted> {
   const waitingId = await deps.conversations.takeWaiting(request.conversation);
   const waiting = waitingId ? await deps.store.get(waitingId) : null;
-  if (waiting?.status === 'waiting_for_input') {
-    const task = await deps.store.update(waiting.id, (t) => ({
-      status: 'queued',
-      answer: request.instruction,
-      runs: t.runs + 1,
-    }));
-    await deps.queue.enqueue(task, task.runs);
-    if (request.deliveryId) {
-      await deps.idempotency.release(request.deliveryId, id);
-      await deps.idempotency.claim(request.deliveryId, task.id);
-    }
-    deps.log.info({ taskId: task.id }, 'answer queued');
-    return { task, kind: 'answer' };
-  }
-  const now = new Date().toISOString();
-  const task: TaskRecord = {
-    id,
-    conversation: request.conversation,
-    request,
-    status: 'queued',
-    steps: 0,
-    attempts: 0,
-    runs: 1,
-    usage: emptyUsage(),
-    checks: [],
-    createdAt: now,
-    updatedAt: now,
-  };
+  if (waiting?.status === 'waiting_for_input') return answer(deps, request, id, waiting);
+  const task = newTaskRecord(id, request);
   await deps.store.create(task);
   try {
+    await deps.conversations.setLatest(request.conversation, id);
     await deps.queue.enqueue(task, 1);
   } catch (err) {
-    await deps.store.update(id, () => ({ status: 'failed', error: { code: 'internal', message: 'could not queue' } }));
+    await deps.store.update(id, () => ({
+      status: 'failed',
+      error: { code: 'internal', message: 'could not queue' },
+    }));
     throw new PatchbayError('internal', 'the queue is unavailable', { cause: err, permanent: false });
   }
   deps.log.info({ taskId: id, conversation: request.conversation, repo: request.repo }, 'task queued');

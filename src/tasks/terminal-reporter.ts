@@ -29,7 +29,9 @@ function line(event: TaskEvent): string {
       return `? the agent asks: ${event.question}`;
     case 'finished': {
       const pr = event.pullRequest ? `\n  pull request: ${event.pullRequest.url}` : '';
-      const checks = event.checks.map((c) => `\n  check ${c.exitCode === 0 ? 'passed' : 'FAILED'}: ${c.command}`).join('');
+      const checks = event.checks
+        .map((c) => `\n  check ${c.exitCode === 0 ? 'passed' : 'FAILED'}: ${c.command}`)
+        .join('');
       return `✔ done: ${event.summary}${checks}${pr}`;
     }
     case 'failed':

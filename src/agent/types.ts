@@ -1,0 +1,80 @@
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import { z } from 'zod';
+import type { StepInfo } from '../domain/events.js';
+import type { Usage } from '../domain/task.js';
+import type { Logger } from '../lib/logger.js';
+import type { Sandbox } from '../sandbox/types.js';
+
+/**
+ * One message of the Chat Completions transcript, exactly as sent to the model. Plain JSON: the
+ * transcript is stored in Redis between runs and sent back unchanged (append-only, for prompt caching).
+ */
+export type ChatMessage = ChatCompletionMessageParam;
+
+/**
+ * A loose check for a transcript read back from storage: every entry is an object with a known role.
+ * The model endpoint validates the rest; this only keeps garbage out of the loop.
+ */
+export const ChatMessage: z.ZodType<ChatMessage> = z.looseObject({
+  role: z.enum(['system', 'developer', 'user', 'assistant', 'tool', 'function']),
+}) as unknown as z.ZodType<ChatMessage>;
+
+/** Per-task limits. `steps` counts tool calls; `usd` null means no cost limit. */
+export interface Budget {
+  steps: number;
+  ms: number;
+  usd: number | null;
+}
+
+/** USD per million tokens. `cached_input` defaults to `input` (no discount) when absent. */
+export interface Pricing {
+  input: number;
+  cached_input?: number;
+  output: number;
+}
+
+export type BudgetLimit = 'steps' | 'time' | 'cost';
+
+export type AgentOutcome =
+  | { kind: 'finished'; title: string; summary: string }
+  | { kind: 'question'; question: string }
+  | { kind: 'budget'; limit: BudgetLimit; message: string }
+  | { kind: 'cancelled'; reason: string };
+
+export interface AgentRunInput {
+  /** Host path of the clone; file tools act on it directly, with path checks. */
+  workdir: string;
+  /** Runs `bash` tool calls; `readOnlyPaths` are passed to every `sandbox.run`. */
+  sandbox: Sandbox;
+  readOnlyPaths: string[];
+  /** Untrusted. */
+  instruction: string;
+  /** Untrusted (thread or issue history). */
+  context?: string;
+  repo: string;
+  branch: string;
+  /** `[]` for a new task; the saved transcript when resuming. */
+  transcript: ChatMessage[];
+  /** The user's answer to the pending `ask_user` call when resuming. Untrusted. */
+  answer?: string;
+  /** A follow-up instruction in the same conversation, appended as a new user turn. Untrusted. */
+  followUp?: string;
+  budget: Budget;
+  /** Spend of earlier attempts and runs of this task: budgets count across retries. */
+  usedBefore: { steps: number; usage: Usage };
+  signal: AbortSignal;
+  /** Called after each tool call. */
+  onStep(step: StepInfo): void | Promise<void>;
+  /** Called after each turn with the whole transcript; persisting it is the caller's job. */
+  onTranscript(messages: ChatMessage[]): Promise<void>;
+  /** The task's own logger (with its id), instead of the agent's. */
+  log?: Logger;
+}
+
+/** `steps` and `usage` are totals for the task, `usedBefore` included. */
+export interface AgentResult {
+  outcome: AgentOutcome;
+  steps: number;
+  usage: Usage;
+  transcript: ChatMessage[];
+}

@@ -1,0 +1,160 @@
+import { App } from '@slack/bolt';
+import type { HttpServer } from '../../server/http-server.js';
+import type { Integration, TaskServices } from '../../server/integration.js';
+import { handleMention } from './handle-mention.js';
+import { handleReaction, handleSessionStopped, handleThreadReply } from './handle-thread-events.js';
+import { type SlackClients, toBoltLogger } from './slack-client.js';
+import {
+  AgentSessionStopped,
+  EventEnvelope,
+  MentionEvent,
+  MessageEvent,
+  ReactionEvent,
+} from './slack-events.js';
+import { createOrigins } from './slack-origin.js';
+import { createHttpReceiver, createSocketReceiver } from './slack-receivers.js';
+import { createSlackReporter } from './slack-reporter.js';
+import type { SlackSettings } from './slack-settings.js';
+import { createThreadActions } from './slack-thread.js';
+import type { BotIdentity, SlackHandlerDeps } from './thread-commands.js';
+
+export interface SlackIntegrationDeps {
+  settings: SlackSettings;
+  clients: SlackClients;
+  services: TaskServices;
+  /** Status message edits at most this often (default 3 s). */
+  editIntervalMs?: number;
+}
+
+/**
+ * Slack as a trigger and a place to report: Bolt's listeners on the shared server (HTTP mode) or a
+ * websocket (Socket Mode) turn mentions into tasks, and a reporter renders the tasks' events in
+ * their threads from whichever worker runs them.
+ */
+export function createSlackIntegration(deps: SlackIntegrationDeps): Integration {
+  const { settings, clients, services } = deps;
+  const log = services.log.child({ integration: 'slack' });
+  const retentionDays = services.config.file.retention_days;
+  const actions = createThreadActions({ client: clients.patient, kv: services.kv, log, retentionDays });
+  const reporter = createSlackReporter({
+    actions,
+    kv: services.kv,
+    budget: services.config.file.budget,
+    retentionDays,
+    log,
+    editIntervalMs: deps.editIntervalMs,
+  });
+  const pending = new Set<Promise<unknown>>();
+  const background: SlackHandlerDeps['background'] = (what, work) => {
+    const p = work().catch((err: Error) => log.warn({ what, err: err.message }, 'slack reply failed'));
+    pending.add(p);
+    void p.finally(() => pending.delete(p));
+  };
+  const bot = memoizeIdentity(clients);
+  const handlerDeps = { services, actions, bot, background, log };
+  const boltLogger = toBoltLogger(log.child({ component: 'bolt' }));
+  const http = settings.appToken
+    ? undefined
+    : createHttpReceiver({ signingSecret: settings.signingSecret ?? '', log });
+  const receiver =
+    http?.receiver ??
+    createSocketReceiver({
+      appToken: settings.appToken ?? '',
+      apiUrl: settings.apiUrl,
+      logger: boltLogger,
+      log,
+    });
+  let serving = false;
+
+  const app = new App({
+    receiver,
+    logger: boltLogger,
+    convoStore: false,
+    clientOptions: { slackApiUrl: settings.apiUrl },
+    authorize: async () => {
+      const id = await bot();
+      return { botToken: settings.botToken, botUserId: id.userId, botId: id.botId };
+    },
+  });
+  app.error(async (error) => {
+    throw error; // the receiver answers 5xx (HTTP) or leaves the envelope unacknowledged (Socket Mode)
+  });
+  const mentionDeps = {
+    ...handlerDeps,
+    quick: clients.quick,
+    origins: createOrigins({ client: clients.patient, kv: services.kv, log }),
+  };
+  app.event('app_mention', async ({ body }) => {
+    const { envelope, event } = parse(body, MentionEvent);
+    if (event) await handleMention(mentionDeps, envelope, event);
+  });
+  app.event('message', async ({ body }) => {
+    const { envelope, event } = parse(body, MessageEvent);
+    if (event) await handleThreadReply(handlerDeps, envelope, event);
+  });
+  app.event('reaction_added', async ({ body }) => {
+    const { envelope, event } = parse(body, ReactionEvent);
+    if (event) await handleReaction(handlerDeps, envelope, event);
+  });
+  app.event('agent_session_stopped', async ({ body }) => {
+    const { envelope, event } = parse(body, AgentSessionStopped);
+    if (event) await handleSessionStopped(handlerDeps, envelope, event);
+  });
+
+  function parse<T>(body: unknown, schema: { safeParse(v: unknown): { success: boolean; data?: T } }) {
+    const envelope = EventEnvelope.parse(body);
+    const result = schema.safeParse(envelope.event);
+    if (!result.success)
+      log.info({ type: envelope.event.type, eventId: envelope.event_id }, 'slack event not understood');
+    return { envelope, event: result.success ? result.data : undefined };
+  }
+
+  return {
+    name: 'slack',
+    registerRoutes(server: HttpServer) {
+      serving = true;
+      if (http) server.route('POST', '/slack/events', http.handle);
+    },
+    reporter: { source: 'slack', reporter },
+    async start() {
+      if (!serving) return; // a worker-only process reports to Slack but takes no events
+      const mode = settings.appToken ? 'Socket Mode' : 'HTTP mode, events at POST /slack/events';
+      try {
+        const id = await bot();
+        log.info({ mode, botUserId: id.userId }, 'Slack on');
+      } catch (err) {
+        log.warn(
+          { mode, err: (err as Error).message },
+          'Slack on, but auth.test failed; check SLACK_BOT_TOKEN',
+        );
+      }
+      if (settings.appToken) await app.start();
+    },
+    async stop() {
+      if (serving && settings.appToken) await app.stop();
+      const deadline = new Promise((r) => setTimeout(r, 10_000).unref());
+      await Promise.race([Promise.allSettled([...pending]).then(() => reporter.idle()), deadline]);
+    },
+  };
+}
+
+/** auth.test once (the bot's own user id tells mentions and its own reactions apart); again after a failure. */
+function memoizeIdentity(clients: SlackClients): () => Promise<BotIdentity> {
+  let identity: Promise<BotIdentity> | undefined;
+  return () => {
+    if (identity) return identity;
+    const asked = clients.patient.auth.test().then((res) => {
+      if (typeof res.user_id !== 'string') throw new Error('auth.test returned no user_id');
+      return {
+        userId: res.user_id,
+        botId: typeof res.bot_id === 'string' ? res.bot_id : undefined,
+        workspaceUrl: typeof res.url === 'string' ? res.url : undefined,
+      };
+    });
+    identity = asked;
+    asked.catch(() => {
+      if (identity === asked) identity = undefined;
+    });
+    return asked;
+  };
+}

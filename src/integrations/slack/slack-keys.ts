@@ -1,0 +1,30 @@
+/** Where a Slack task lives: one thread of one channel of one workspace. */
+export interface ThreadRef {
+  team: string;
+  channel: string;
+  /** The thread's root: `event.thread_ts ?? event.ts`. */
+  threadTs: string;
+}
+
+/** The conversation key (a contract): `slack:<team_id>:<channel>:<thread_ts>`. */
+export function toConversationKey(ref: ThreadRef): string {
+  return `slack:${ref.team}:${ref.channel}:${ref.threadTs}`;
+}
+
+/** Key-value names, all under the store's own prefix. */
+export const kvKeys = {
+  /** The status message of one run of a task, so that any worker edits the same message. */
+  status: (taskId: string, run: number) => `slack:status:${taskId}:${run}`,
+  /** Which thread a message the bot posted belongs to: reactions name the message, not the thread. */
+  message: (channel: string, ts: string) => `slack:msg:${channel}:${ts}`,
+  /** An event already answered without a task (refusal, question, status), so a retry says nothing twice. */
+  event: (eventId: string) => `slack:event:${eventId}`,
+  /** This thread is a Slack agent session. */
+  agentThread: (conversation: string) => `slack:agent:${conversation}`,
+  /** `0` when the app turned out not to be declared as an agent in this workspace (cached for a while). */
+  agentApp: (team: string) => `slack:agent-app:${team}`,
+  /** A channel's name, learnt after a task from it was queued, for the origin of the next one. */
+  channelName: (channel: string) => `slack:channel-name:${channel}`,
+} as const;
+
+export const DAY_SECONDS = 86_400;

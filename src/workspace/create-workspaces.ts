@@ -1,0 +1,112 @@
+import type { Logger } from '../lib/logger.js';
+import { createClonePool } from './clone-pool.js';
+import { createCommits } from './commit-changes.js';
+import { createMirrorCache } from './mirror-cache.js';
+import { createBranchPusher } from './push-branch.js';
+import { sweepOrphans } from './sweep-orphans.js';
+import { createTaskClones } from './task-clone.js';
+import type { CommitResult, GitCredentials, Mirror, TaskWorkspace, WorkspaceStats } from './types.js';
+import { createWorkspaceContext } from './workspace-context.js';
+
+export interface WorkspacesDeps {
+  /** e.g. /var/lib/patchbay: mirrors/, tasks/, locks/ and git's home/ below it */
+  root: string;
+  /** `${GITHUB_SERVER_URL}/${repo}.git`, or a local path/file URL for `patchbay run --repo ./dir` */
+  remoteUrl: (repo: string) => string;
+  credentials: GitCredentials;
+  log: Logger;
+  /** Committer (and default author) of Patchbay's commits. */
+  bot?: { name: string; email: string };
+  /**
+   * Warm clones kept checked out per repository, so that a task's clone only rewrites the files that
+   * differ instead of creating the whole tree. Default `{ size: 1 }`; `{ size: 0 }` turns the pool off.
+   */
+  pool?: { size: number };
+}
+
+export interface Workspaces {
+  /**
+   * Creates or fetches the bare mirror under a lock (one fetch at a time per repo across processes on
+   * this machine; concurrent callers wait, then share it). Unknown repo, 404 or auth failure →
+   * PatchbayError('repo_not_found') permanent; network error → transient. Then fills the repository's
+   * clone pool in the background (never awaited; see `poolIdle`).
+   */
+  syncMirror(repo: string, signal?: AbortSignal): Promise<Mirror>;
+  /** The remote's default branch per the mirror's HEAD. */
+  defaultBranch(mirror: Mirror): Promise<string>;
+  /**
+   * Ephemeral clone for one task from the mirror (no network; fetches only when there is no mirror
+   * yet), on `branch`: its tip when it exists (branchExisted), else created from `base`
+   * (missing → PatchbayError('base_not_found'), nothing left behind). Takes a warm pool entry when one
+   * is ready, else clones and checks out in full; either way it then refills the pool in the background.
+   */
+  createClone(opts: { repo: string; taskId: string; branch: string; base: string }): Promise<TaskWorkspace>;
+  /**
+   * Stages everything (respecting .gitignore) and commits as the bot with no hook; null when nothing
+   * changed. Refuses changes under .github/workflows/ unless allowWorkflows. `files` are the paths
+   * changed since startSha. Like diffSummary and push, it first undoes what the agent may have done to
+   * `.git` (planted commondir, attributes, symlinks: removed with a warning); a `.git` it replaced
+   * (a `gitdir:` file, a symlink) → PatchbayError('internal') permanent, nothing committed or pushed.
+   */
+  commit(
+    ws: TaskWorkspace,
+    opts: { message: string; allowWorkflows: boolean; author?: { name: string; email: string } },
+  ): Promise<CommitResult | null>;
+  /** Files, `--stat` and patch from the base branch's tip (merge base) to the last commit. */
+  diffSummary(ws: TaskWorkspace): Promise<{ files: string[]; stat: string; patch: string }>;
+  /**
+   * Pushes the last commit to refs/heads/<branch> (patchbay/* only) at the remote's URL, auth in the
+   * git process's env only and scoped to that URL (http.<url>.extraHeader), never forced. Someone pushed meanwhile → push_rejected transient; the remote declined →
+   * push_rejected permanent. Updates the mirror so that the next clone sees the branch.
+   */
+  push(ws: TaskWorkspace, signal?: AbortSignal): Promise<void>;
+  /** Removes the clone whatever happens (idempotent). */
+  dispose(ws: TaskWorkspace | { dir: string }): Promise<void>;
+  /**
+   * At start-up: removes clones of dead processes, stale mirror locks, half-made mirrors and half-built
+   * pool entries (and the pool of a repository whose mirror is gone); returns the count.
+   */
+  sweepOrphans(): Promise<number>;
+  /** Deletes a patchbay/* branch on the remote (and in the mirror); an absent branch is fine. */
+  deleteRemoteBranch(repo: string, branch: string): Promise<void>;
+  /** Pool counters since this object was made (a snapshot). */
+  stats(): WorkspaceStats;
+  /** Resolves once no pool refill started by this object runs: for tests, benchmarks and shutdown. */
+  poolIdle(): Promise<void>;
+}
+
+/**
+ * Git workspaces for tasks: a bare mirror per repository on this machine, an ephemeral clone per task
+ * that borrows the mirror's objects (taken from a pool of warm, checked-out clones when one is ready),
+ * and the host-side commit and push. The token travels only in the environment of the host's git
+ * processes, never in argv, a config file, the clone or a pool entry.
+ */
+export function createWorkspaces(deps: WorkspacesDeps): Workspaces {
+  const ctx = createWorkspaceContext(deps);
+  const tips = new Map<string, string>();
+  const mirrors = createMirrorCache(ctx);
+  const pool = createClonePool(ctx, deps.pool ?? { size: 1 });
+  const clones = createTaskClones(ctx, mirrors, pool);
+  const commits = createCommits(ctx, clones, tips);
+  const pusher = createBranchPusher(ctx, mirrors, clones, tips);
+  return {
+    async syncMirror(repo, signal) {
+      const mirror = await mirrors.syncMirror(repo, signal);
+      pool.refill(repo, mirror.dir);
+      return mirror;
+    },
+    defaultBranch: mirrors.defaultBranch,
+    createClone: clones.createClone,
+    commit: commits.commit,
+    diffSummary: commits.diffSummary,
+    push: pusher.push,
+    async dispose(ws) {
+      tips.delete(ws.dir);
+      await clones.dispose(ws);
+    },
+    sweepOrphans: () => sweepOrphans(ctx),
+    deleteRemoteBranch: pusher.deleteRemoteBranch,
+    stats: () => ({ ...pool.stats }),
+    poolIdle: pool.idle,
+  };
+}

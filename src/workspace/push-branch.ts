@@ -1,0 +1,69 @@
+import { PatchbayError } from '../domain/errors.js';
+import { cloneGitEnv } from './clone-git-env.js';
+import type { MirrorCache } from './mirror-cache.js';
+import { toPushError } from './remote-errors.js';
+import type { TaskClones } from './task-clone.js';
+import type { TaskWorkspace } from './types.js';
+import type { WorkspaceContext } from './workspace-context.js';
+
+export const BRANCH_PREFIX = 'patchbay/';
+
+function assertOwnBranch(branch: string): void {
+  if (!branch.startsWith(BRANCH_PREFIX) || branch.length === BRANCH_PREFIX.length) {
+    throw new PatchbayError('push_rejected', `refusing to push ${branch}: only ${BRANCH_PREFIX}* branches`, {
+      permanent: true,
+    });
+  }
+}
+
+/** Pushes and deletes task branches on the remote, and keeps the mirror in step. */
+export function createBranchPusher(
+  ctx: WorkspaceContext,
+  mirrors: MirrorCache,
+  clones: TaskClones,
+  tips: Map<string, string>,
+) {
+  /**
+   * Pushes the host's last commit (not the clone's HEAD, which the agent could have moved) to the
+   * remote's URL itself, not to a remote name whose URL the clone's config holds. Never forced: the
+   * remote decides whether it fast-forwards.
+   */
+  async function push(ws: TaskWorkspace, signal?: AbortSignal): Promise<void> {
+    assertOwnBranch(ws.branch);
+    await clones.restoreClone(ws);
+    const sha = tips.get(ws.dir) ?? ws.startSha;
+    const env = cloneGitEnv(ws.dir, await ctx.remoteConfig(ws.repo));
+    const refspec = `${sha}:refs/heads/${ws.branch}`;
+    await ctx
+      .git(['push', '--porcelain', '--no-verify', ctx.remoteUrl(ws.repo), refspec], {
+        cwd: ws.dir,
+        env,
+        timeoutMs: ctx.timeouts.networkMs,
+        signal,
+      })
+      .catch((err) => Promise.reject(toPushError(err, ws.repo, ws.branch)));
+    await mirrors.publish(ws.dir, ws.mirrorDir, sha, ws.branch);
+    ctx.log.info({ repo: ws.repo, branch: ws.branch, sha }, 'pushed branch');
+  }
+
+  /** Deletes the branch on the remote and in the mirror; a branch that is already gone is fine. */
+  async function deleteRemoteBranch(repo: string, branch: string): Promise<void> {
+    assertOwnBranch(branch);
+    const mirror = await mirrors.ensureMirror(repo);
+    const env = await ctx.remoteEnv(repo);
+    await ctx
+      .git(['push', '--porcelain', '--no-verify', ctx.remoteUrl(repo), `:refs/heads/${branch}`], {
+        cwd: mirror.dir,
+        env,
+        timeoutMs: ctx.timeouts.networkMs,
+      })
+      .catch((err) => {
+        if (/remote ref does not exist/i.test(`${err.stderr ?? ''}${err.stdout ?? ''}`)) return '';
+        return Promise.reject(toPushError(err, repo, branch));
+      });
+    await mirrors.dropRef(mirror.dir, branch);
+    ctx.log.info({ repo, branch }, 'deleted remote branch');
+  }
+
+  return { push, deleteRemoteBranch };
+}

@@ -1,0 +1,160 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { PatchbayError } from '../domain/errors.js';
+import { adoptPoolEntry, originUrl, writeConfig } from './adopt-pool-entry.js';
+import { checkCloneConfig } from './check-clone-config.js';
+import { cloneGitOptions } from './clone-git-env.js';
+import type { ClonePool } from './clone-pool.js';
+import { cloneShared } from './clone-shared.js';
+import type { MirrorCache } from './mirror-cache.js';
+import { currentOwner } from './process-owner.js';
+import { sanitizeGitDir } from './sanitize-git-dir.js';
+import type { TaskWorkspace } from './types.js';
+import type { WorkspaceContext } from './workspace-context.js';
+
+/** Per task: `tasks/<id>/owner.json` (who runs it), `config` (the clone's own config), `repo/` (the clone). */
+export const OWNER_FILE = 'owner.json';
+const CONFIG_SNAPSHOT = 'config';
+
+export interface CloneRequest {
+  repo: string;
+  taskId: string;
+  branch: string;
+  base: string;
+}
+
+async function writeReplacing(path: string, content: string): Promise<void> {
+  // rename() replaces a symlink the agent may have put there instead of writing through it.
+  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(tmp, content);
+  await rename(tmp, path);
+}
+
+export function createTaskClones(ctx: WorkspaceContext, mirrors: MirrorCache, pool: ClonePool) {
+  async function checkBranchName(branch: string): Promise<void> {
+    await ctx.git(['check-ref-format', `refs/heads/${branch}`]).catch(() => {
+      throw new PatchbayError('invalid_request', `not a valid branch name: ${branch}`);
+    });
+  }
+
+  async function resolveRef(mirrorDir: string, branch: string): Promise<string | undefined> {
+    const out = await ctx
+      .git(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`], { cwd: mirrorDir })
+      .catch(() => '');
+    return out.trim() || undefined;
+  }
+
+  async function resolveStart(req: CloneRequest, mirrorDir: string) {
+    const tip = await resolveRef(mirrorDir, req.branch);
+    if (tip) return { sha: tip, existed: true };
+    const base = await resolveRef(mirrorDir, req.base);
+    if (base) return { sha: base, existed: false };
+    throw new PatchbayError('base_not_found', `branch ${req.base} does not exist in ${req.repo}`, {
+      hint: 'Name an existing base branch, or leave it out to use the default branch.',
+    });
+  }
+
+  async function cloneFresh(dir: string, req: CloneRequest, mirrorDir: string, sha: string): Promise<void> {
+    await cloneShared(ctx, mirrorDir, dir);
+    await writeConfig(ctx, dir, [originUrl(ctx, req.repo)]);
+    await ctx.git(['checkout', '--quiet', '-B', req.branch, sha], cloneGitOptions(dir, ctx.timeouts.localMs));
+  }
+
+  /** A warm pool entry when one can be had and made right, else a clone from scratch; true for the former. */
+  async function populate(dir: string, req: CloneRequest, mirrorDir: string, sha: string): Promise<boolean> {
+    const entry = await pool.claim(req.repo, req.base, dir);
+    if (entry) {
+      try {
+        await adoptPoolEntry(ctx, entry, req, mirrorDir, sha);
+        pool.stats.poolHits += 1;
+        return true;
+      } catch (err) {
+        // e.g. an entry from before the mirror was re-created: its commit may be gone.
+        ctx.log.warn({ repo: req.repo, err: (err as Error).message.slice(0, 500) }, 'pool entry unusable');
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+    pool.stats.poolMisses += 1;
+    await cloneFresh(dir, req, mirrorDir, sha);
+    return false;
+  }
+
+  /**
+   * The task's clone on its branch: a warm pool entry when one is ready, else a `--shared` clone and a
+   * full checkout. Either way a refill of the pool starts in the background once the clone is made, so
+   * that it does not compete with this one for the CPU.
+   */
+  async function createClone(req: CloneRequest): Promise<TaskWorkspace> {
+    await checkBranchName(req.branch);
+    const mirror = await mirrors.ensureMirror(req.repo);
+    const start = await resolveStart(req, mirror.dir);
+    const safeId = req.taskId.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 60);
+    const taskDir = join(ctx.tasksDir, `${safeId}-${randomBytes(3).toString('hex')}`);
+    const dir = join(taskDir, 'repo');
+    await mkdir(taskDir, { recursive: true });
+    let pooled: boolean;
+    try {
+      // The owner file comes first: a claimed entry must never sit in a task dir that sweeps as orphaned.
+      await writeFile(join(taskDir, OWNER_FILE), JSON.stringify(await currentOwner()));
+      pooled = await populate(dir, req, mirror.dir, start.sha);
+      await writeFile(join(taskDir, CONFIG_SNAPSHOT), await readFile(join(dir, '.git', 'config'), 'utf8'));
+    } catch (err) {
+      await rm(taskDir, { recursive: true, force: true });
+      throw err;
+    }
+    pool.refill(req.repo, mirror.dir);
+    ctx.log.info(
+      { repo: req.repo, branch: req.branch, existed: start.existed, pooled },
+      'task clone created',
+    );
+    return {
+      repo: req.repo,
+      dir,
+      mirrorDir: mirror.dir,
+      branch: req.branch,
+      base: req.base,
+      startSha: start.sha,
+      branchExisted: start.existed,
+    };
+  }
+
+  /**
+   * Makes the clone safe for the host's git again, before any host git command in a directory the
+   * agent could write to: removes the indirections it could have planted in `.git` (commondir, a
+   * `gitdir:` file, symlinks, attributes; a swapped `.git` is refused), puts back the config and
+   * alternates as we wrote them (a filter, fsmonitor, include.path or insteadOf it added would
+   * otherwise run or redirect on the host), points HEAD at the task branch, and checks the config git
+   * will then read.
+   */
+  async function restoreClone(ws: TaskWorkspace): Promise<void> {
+    const gitDir = join(ws.dir, '.git');
+    const { strangeHead } = await sanitizeGitDir(gitDir, ctx.log.child({ repo: ws.repo, branch: ws.branch }));
+    await writeReplacing(
+      join(gitDir, 'config'),
+      await readFile(join(dirname(ws.dir), CONFIG_SNAPSHOT), 'utf8'),
+    );
+    await writeReplacing(join(gitDir, 'objects', 'info', 'alternates'), `${join(ws.mirrorDir, 'objects')}\n`);
+    // The host never reads the branch through HEAD (it keeps its own tips), but git resolves HEAD on
+    // start-up, so one pointing outside refs/ is put back; an agent's own checkout is fine as it is.
+    if (strangeHead) await writeReplacing(join(gitDir, 'HEAD'), `ref: refs/heads/${ws.branch}\n`);
+    await checkCloneConfig(ctx, ws.dir);
+  }
+
+  /** Removes a task directory; refuses any path outside `<root>/tasks`. */
+  async function dispose(ws: TaskWorkspace | { dir: string }): Promise<void> {
+    const dir = resolve(ws.dir);
+    const tasksDir = resolve(ctx.tasksDir);
+    const taskDir = dirname(dir) === tasksDir ? dir : dirname(dir);
+    if (dirname(taskDir) !== tasksDir) {
+      throw new PatchbayError('internal', 'refusing to remove a directory outside the task root', {
+        permanent: true,
+      });
+    }
+    await rm(taskDir, { recursive: true, force: true, maxRetries: 3 });
+  }
+
+  return { createClone, restoreClone, dispose };
+}
+
+export type TaskClones = ReturnType<typeof createTaskClones>;

@@ -1,0 +1,345 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type LinearStandIn, startLinearStandIn } from '../../src/demo/linear-stand-in.js';
+import type { Script } from '../../src/demo/scripted-model.js';
+import { type Harness, isFinal, startHarness } from '../fakes/harness.js';
+import { ADD_CHANGELOG, FIX_GREETING } from '../fakes/scripts.js';
+import { eventually } from '../fakes/slack-requests.js';
+
+const SECRET = 'e2e-linear-webhook-secret-0123456789';
+const TOKEN = 'lin_oauth_e2e_agent_token';
+
+const fixture = (name: string) =>
+  JSON.parse(readFileSync(new URL(`../fixtures/linear/${name}.json`, import.meta.url), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+
+let h: Harness | undefined;
+let linear: LinearStandIn | undefined;
+afterEach(async () => {
+  const unmatched = linear?.unmatched.map((c) => `${c.method} ${c.path}`) ?? [];
+  await h?.close();
+  await linear?.close();
+  h = undefined;
+  linear = undefined;
+  expect(unmatched).toEqual([]);
+});
+
+interface Activity {
+  agentSessionId: string;
+  content: { type: string; body?: string; action?: string; parameter?: string };
+}
+
+async function start(script: Script, opts: { worker?: boolean; file?: Record<string, unknown> } = {}) {
+  linear = await startLinearStandIn();
+  pinIssues(linear);
+  h = await startHarness({
+    script,
+    worker: opts.worker,
+    env: { LINEAR_WEBHOOK_SECRET: SECRET, LINEAR_ACCESS_TOKEN: TOKEN, LINEAR_API_URL: linear.url },
+    file: { linear: { teams: { ENG: 'acme/web' } }, ...opts.file },
+  });
+  const stand = linear;
+  const harness = h;
+  const activities = () =>
+    stand.mutationsNamed('agentActivityCreate').map((m) => (m.variables as { input: Activity }).input);
+  return {
+    h: harness,
+    linear: stand,
+    activities,
+    send: (body: Record<string, unknown>, o: SendOptions = {}) => sendWebhook(harness.base, body, o),
+    /** The task id the first thought of a session names. */
+    async taskOf(sessionId: string, nth = 0) {
+      const thought = await eventually(
+        () => activities().filter((a) => a.agentSessionId === sessionId && a.content.type === 'thought')[nth],
+        10_000,
+        'thought',
+      );
+      return /task `(t[0-9a-z]+)`/.exec(thought.content.body ?? '')?.[1] ?? '';
+    },
+  };
+}
+
+function pinIssues(stand: LinearStandIn) {
+  stand.pin('Team', 'team-1', { key: 'ENG', name: 'Engineering' });
+  stand.pin('Team', 'team-2', { key: 'OPS', name: 'Operations' });
+  stand.pin('Issue', 'issue-1', {
+    identifier: 'ENG-123',
+    title: 'Greeting lacks a comma',
+    description: 'greet() says `Hello x` instead of `Hello, x`.',
+    url: 'https://linear.app/acme/issue/ENG-123/greeting-lacks-a-comma',
+    team: { id: 'team-1' },
+    project: null,
+    labels: { nodes: [{ id: 'label-1', name: 'bug' }] },
+    comments: {
+      nodes: [{ id: 'c-1', body: 'Seen on the login page too.', createdAt: '2025-07-30T09:00:00Z' }],
+    },
+  });
+  stand.pin('Issue', 'issue-2', {
+    identifier: 'OPS-7',
+    title: 'Rotate the certificates',
+    description: 'Nothing here names a repository.',
+    url: 'https://linear.app/acme/issue/OPS-7/rotate-the-certificates',
+    team: { id: 'team-2' },
+    project: null,
+    labels: { nodes: [] },
+    comments: { nodes: [] },
+  });
+  stand.pin('Issue', 'issue-3', {
+    identifier: 'ENG-9',
+    title: 'Fix the other app',
+    description: 'See https://github.com/evil/app',
+    url: 'https://linear.app/acme/issue/ENG-9/fix-the-other-app',
+    team: { id: 'team-1' },
+    project: null,
+    labels: { nodes: [{ id: 'label-2', name: 'repo:evil/app' }] },
+    comments: { nodes: [] },
+  });
+}
+
+interface SendOptions {
+  delivery?: string;
+  signature?: string;
+  timestamp?: number;
+  raw?: string;
+}
+
+/** A webhook as Linear sends it: HMAC-SHA256 of the body in `Linear-Signature`, hex. */
+function sendWebhook(base: string, body: Record<string, unknown>, o: SendOptions) {
+  const raw = o.raw ?? JSON.stringify({ ...body, webhookTimestamp: o.timestamp ?? Date.now() });
+  const signature = o.signature ?? createHmac('sha256', SECRET).update(raw).digest('hex');
+  const headers: Record<string, string> = {
+    'content-type': 'application/json; charset=utf-8',
+    'linear-delivery': o.delivery ?? randomUUID(),
+    'linear-event': String(body.type ?? ''),
+    'user-agent': 'Linear-Webhook',
+  };
+  if (signature) headers['linear-signature'] = signature;
+  return fetch(`${base}/linear/webhook`, { method: 'POST', headers, body: raw });
+}
+
+/** The `created` fixture for another session and issue. */
+function created(
+  sessionId = 'session-1',
+  issue: { id: string; identifier: string; teamKey: string } | null = null,
+) {
+  const body = fixture('agent_session_created');
+  const session = body.agentSession as Record<string, unknown>;
+  session.id = sessionId;
+  if (issue) {
+    session.issueId = issue.id;
+    session.issue = {
+      ...(session.issue as Record<string, unknown>),
+      id: issue.id,
+      identifier: issue.identifier,
+      team: { id: 'x', key: issue.teamKey, name: issue.teamKey },
+    };
+  }
+  return body;
+}
+
+function prompted(text: string, opts: { signal?: string } = {}) {
+  const body = fixture('agent_session_prompted');
+  const activity = body.agentActivity as Record<string, unknown>;
+  activity.id = randomUUID();
+  activity.content = { type: 'prompt', body: text };
+  activity.signal = opts.signal ?? null;
+  return body;
+}
+
+describe('Linear: agent sessions', () => {
+  it('takes a delegated issue from created to PR: a thought at once, coalesced actions, a response with the PR', async () => {
+    const { h, send, activities, taskOf } = await start(FIX_GREETING);
+
+    const sent = Date.now();
+    const res = await send(created());
+    const acked = Date.now();
+    const taskId = await taskOf('session-1');
+    const thoughtAt = Date.now();
+    const task = await h.waitFor(taskId, isFinal);
+    const all = await eventually(
+      () => (activities().at(-1)?.content.type === 'response' ? activities() : null),
+      10_000,
+      'response',
+    );
+
+    expect(res.status).toBe(200);
+    expect(acked - sent).toBeLessThan(2_000);
+    expect(thoughtAt - sent).toBeLessThan(10_000);
+    expect(task.status).toBe('succeeded');
+    expect(task.branch).toMatch(/^patchbay\/ENG-123-/);
+    const types = all.map((a) => a.content.type);
+    expect(types[0]).toBe('thought');
+    expect(types.at(-1)).toBe('response');
+    const actions = types.slice(1, -1);
+    expect(actions.length).toBeGreaterThanOrEqual(1);
+    expect(actions.every((t) => t === 'action')).toBe(true);
+    expect(actions.length).toBeLessThan(task.steps); // coalesced, not one per tool call
+    expect(all.every((a) => a.agentSessionId === 'session-1')).toBe(true);
+    expect(all[0]?.content.body).toContain('`acme/web`');
+    expect(all.at(-1)?.content.body).toContain(task.pullRequest?.url ?? 'no url');
+    expect(all.at(-1)?.content.body).toContain('greet() now puts a comma after Hello.');
+    const pull = h.github.pulls[0];
+    expect(pull?.body).toContain('Linear ENG-123');
+    expect(pull?.body).toContain('https://linear.app/acme/issue/ENG-123/greeting-lacks-a-comma');
+    const prompt = JSON.stringify(h.model.requests[0]?.body);
+    expect(prompt).toContain('Greeting lacks a comma');
+    expect(prompt).toContain('Seen on the login page too.');
+    console.info(`linear figures: ack ${acked - sent} ms, first thought ${thoughtAt - sent} ms`);
+  });
+
+  it('rejects forged, unsigned and stale webhooks (401) and malformed ones (400), skips unknown types, starts nothing', async () => {
+    const { h, send, linear } = await start([], { worker: false });
+    const raw = JSON.stringify({ ...created(), webhookTimestamp: Date.now() });
+
+    const forged = await send(created(), {
+      signature: createHmac('sha256', 'wrong').update(raw).digest('hex'),
+    });
+    const unsigned = await send(created(), { signature: '' });
+    const stale = await send(created(), { timestamp: Date.now() - 120_000 });
+    const notJson = await send({}, { raw: '{"type": "AgentSessionEvent", ' });
+    const notLinear = await send({}, { raw: JSON.stringify({ hello: 'world' }) });
+    const unknown = await send({ type: 'Reaction', action: 'create', data: { emoji: '👍' } });
+    const noIssue = await send({ ...created(), agentSession: { id: 'session-x' } });
+    await new Promise((r) => setTimeout(r, 300));
+
+    expect([forged.status, unsigned.status, stale.status]).toEqual([401, 401, 401]);
+    expect([notJson.status, notLinear.status]).toEqual([400, 400]);
+    expect([unknown.status, noIssue.status]).toEqual([200, 200]);
+    expect(linear.requests).toHaveLength(0);
+    expect(linear.mutations).toHaveLength(0);
+    expect(h.logLines.join('')).toContain('linear webhook type not handled; skipped');
+  });
+
+  it('answers 503 when the issue cannot be read (Linear delivers again), waits out a rate limit once', async () => {
+    const { h, send, linear, activities, taskOf } = await start([], { worker: false });
+    const delivery = randomUUID();
+    linear.failNext(500);
+
+    const down = await send(created(), { delivery });
+    const thoughtsWhileDown = activities().length;
+    linear.failNext(429);
+    const limited = await send(created(), { delivery });
+    const taskId = await taskOf('session-1');
+
+    expect(down.status).toBe(503);
+    expect(thoughtsWhileDown).toBe(0);
+    expect(limited.status).toBe(200);
+    expect((await h.getTask(taskId)).status).toBe('queued');
+    expect(linear.requests.map((r) => r.headers.authorization)).toEqual(Array(4).fill(`Bearer ${TOKEN}`));
+  });
+
+  it('makes one task of a redelivered webhook (same Linear-Delivery), sequential or concurrent', async () => {
+    const { send, activities } = await start([], { worker: false });
+    const delivery = randomUUID();
+
+    const first = await send(created(), { delivery });
+    const again = await send(created(), { delivery });
+    const concurrent = await Promise.all([
+      send(created('session-2', { id: 'issue-1', identifier: 'ENG-123', teamKey: 'ENG' }), {
+        delivery: 'd-2',
+      }),
+      send(created('session-2', { id: 'issue-1', identifier: 'ENG-123', teamKey: 'ENG' }), {
+        delivery: 'd-2',
+      }),
+    ]);
+    await eventually(() => activities().length >= 2, 5_000, 'thoughts');
+    await new Promise((r) => setTimeout(r, 500));
+
+    expect([first.status, again.status, ...concurrent.map((r) => r.status)]).toEqual([200, 200, 200, 200]);
+    const thoughts = activities().filter((a) => a.content.type === 'thought');
+    expect(thoughts.map((a) => a.agentSessionId)).toEqual(['session-1', 'session-2']);
+  });
+
+  it('asks which repository when the issue names none or one off the allowlist, and starts nothing', async () => {
+    const { h, send, activities } = await start(FIX_GREETING);
+
+    const unknown = await send(
+      created('session-ops', { id: 'issue-2', identifier: 'OPS-7', teamKey: 'OPS' }),
+    );
+    const forbidden = await send(
+      created('session-evil', { id: 'issue-3', identifier: 'ENG-9', teamKey: 'ENG' }),
+    );
+    const asked = await eventually(
+      () => (activities().length >= 2 ? activities() : null),
+      5_000,
+      'elicitations',
+    );
+    await new Promise((r) => setTimeout(r, 300));
+
+    expect([unknown.status, forbidden.status]).toEqual([200, 200]);
+    expect(asked.map((a) => a.content.type)).toEqual(['elicitation', 'elicitation']);
+    const bySession = Object.fromEntries(asked.map((a) => [a.agentSessionId, a.content.body ?? '']));
+    expect(bySession['session-ops']).toMatch(/Which repository.*`acme\/web`/);
+    expect(bySession['session-evil']).toMatch(/not allowed to work on `evil\/app`.*`acme\/web`/);
+    expect(h.model.requests).toHaveLength(0);
+  });
+
+  it('takes a prompt in the session as a follow-up on the same branch and pull request', async () => {
+    const { h, send, activities, taskOf } = await start([...FIX_GREETING, ...ADD_CHANGELOG]);
+    await send(created());
+    const firstTask = await h.waitFor(await taskOf('session-1'), isFinal);
+    await eventually(() => activities().at(-1)?.content.type === 'response', 10_000, 'first response');
+
+    const res = await send(prompted('Also add a changelog entry.'));
+    const secondTask = await h.waitFor(await taskOf('session-1', 1), isFinal);
+    const responses = await eventually(() => {
+      const r = activities().filter((a) => a.content.type === 'response');
+      return r.length === 2 ? r : null;
+    });
+
+    expect(res.status).toBe(200);
+    expect(secondTask.id).not.toBe(firstTask.id);
+    expect(secondTask.status).toBe('succeeded');
+    expect(secondTask.branch).toBe(firstTask.branch);
+    expect(secondTask.pullRequest?.number).toBe(firstTask.pullRequest?.number);
+    expect(h.github.pulls).toHaveLength(1);
+    const thoughts = activities().filter((a) => a.content.type === 'thought');
+    expect(thoughts[1]?.content.body).toContain(`PR #${firstTask.pullRequest?.number}`);
+    expect(responses[1]?.content.body).toContain(firstTask.pullRequest?.url ?? 'no url');
+  });
+
+  it('asks the agent’s question as an elicitation and takes the next prompt as the answer', async () => {
+    const { h, send, activities, taskOf } = await start([
+      { tool: 'ask_user', args: { question: 'Comma or colon?' } },
+      {
+        tool: 'write_file',
+        args: { path: 'src/greet.js', content: 'export const greet = (n) => `Hello, ${n}`;\n' },
+      },
+      { tool: 'finish', args: { title: 'Use a comma', summary: 'As answered.' } },
+    ]);
+    await send(created());
+    const taskId = await taskOf('session-1');
+    await h.waitFor(taskId, (t) => t.status === 'waiting_for_input');
+    const question = await eventually(() => activities().find((a) => a.content.type === 'elicitation'));
+
+    await send(prompted('A comma, please.'));
+    const task = await h.waitFor(taskId, isFinal);
+
+    expect(question.content.body).toBe('Comma or colon?');
+    expect(task.status).toBe('succeeded');
+    expect(JSON.stringify(h.model.requests.at(-2)?.body)).toContain('A comma, please.');
+    const thoughts = activities().filter((a) => a.content.type === 'thought');
+    expect(thoughts[1]?.content.body).toContain('goes on with your answer');
+  });
+
+  it('stops the running task on the stop signal', async () => {
+    const { h, send, activities, taskOf } = await start([{ tool: 'bash', args: { command: 'sleep 60' } }]);
+    await send(created());
+    const taskId = await taskOf('session-1');
+    await h.waitFor(taskId, (t) => t.status === 'running' && h.model.requests.length === 1);
+
+    const res = await send(prompted('', { signal: 'stop' }));
+    const task = await h.waitFor(taskId, isFinal, 20_000);
+    const last = await eventually(() => {
+      const a = activities().at(-1);
+      return a?.content.type === 'response' ? a : null;
+    });
+
+    expect(res.status).toBe(200);
+    expect(task.status).toBe('cancelled');
+    expect(last.content.body).toMatch(/Stopped/);
+  });
+});

@@ -1,0 +1,234 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FileConfig } from '../../src/config/file-schema.js';
+import { buildConfig, parseEnv } from '../../src/config/load-config.js';
+import { PatchbayError } from '../../src/domain/errors.js';
+import { createSilentLogger } from '../../src/lib/logger.js';
+import { createConversationLock } from '../../src/queue/conversation-lock.js';
+import { createRedisCancelBus } from '../../src/queue/redis-cancel-bus.js';
+import { createRedisConversationStore } from '../../src/queue/redis-conversation-store.js';
+import { createRedisIdempotencyStore } from '../../src/queue/redis-idempotency-store.js';
+import { createRedisTaskStore } from '../../src/queue/redis-task-store.js';
+import { createTaskQueue, toJobId } from '../../src/queue/task-queue.js';
+import { submitTask } from '../../src/tasks/submit-task.js';
+import { REDIS_URL } from '../fakes/redis.js';
+
+const log = createSilentLogger();
+let redis: Redis;
+let prefix: string;
+const cleanups: Array<() => Promise<unknown>> = [];
+
+beforeEach(() => {
+  redis = new Redis(REDIS_URL);
+  prefix = `pbtest:${randomBytes(4).toString('hex')}:`;
+});
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length) await redis.del(...keys);
+  redis.disconnect();
+});
+
+function submitDeps() {
+  const config = buildConfig(
+    parseEnv({}),
+    FileConfig.parse({ repositories: [{ name: 'acme/web' }, { name: 'acme/api' }] }),
+  );
+  const queue = createTaskQueue({ connection: redis, name: `pbtest-${randomBytes(4).toString('hex')}` });
+  cleanups.push(async () => {
+    await queue.queue.obliterate({ force: true });
+    await queue.close();
+  });
+  return {
+    config,
+    store: createRedisTaskStore({ redis, prefix, retentionDays: 1 }),
+    conversations: createRedisConversationStore({ redis, prefix, retentionDays: 1 }),
+    idempotency: createRedisIdempotencyStore({ redis, prefix }),
+    queue,
+    log,
+  };
+}
+
+const request = (extra: Record<string, unknown> = {}) => ({
+  repo: 'acme/web',
+  instruction: 'fix it',
+  conversation: 'api:c1',
+  origin: { source: 'api', label: 'HTTP API', ref: {} },
+  ...extra,
+});
+
+describe('submitTask', () => {
+  it('queues a new task as a BullMQ job whose id has no colon', async () => {
+    const deps = submitDeps();
+
+    const { task, kind } = await submitTask(deps, request());
+
+    expect(kind).toBe('new');
+    expect(task.status).toBe('queued');
+    const job = await deps.queue.queue.getJob(toJobId(task.id, 1));
+    expect(job?.data).toEqual({ taskId: task.id, conversation: 'api:c1', run: 1 });
+    expect(job?.id).not.toContain(':');
+  });
+
+  it('answers a repeated delivery with the first task, also after its job was removed', async () => {
+    const deps = submitDeps();
+
+    const first = await submitTask(deps, request({ deliveryId: 'slack:Ev1' }));
+    await deps.queue.queue.obliterate({ force: true });
+    const again = await submitTask(deps, request({ deliveryId: 'slack:Ev1' }));
+
+    expect(again.kind).toBe('duplicate');
+    expect(again.task.id).toBe(first.task.id);
+    expect(await deps.queue.queue.getJobCounts('waiting')).toEqual({ waiting: 0 });
+  });
+
+  it('turns the next message of a conversation waiting on a question into the answer', async () => {
+    const deps = submitDeps();
+    const { task } = await submitTask(deps, request());
+    await deps.store.update(task.id, () => ({ status: 'waiting_for_input', question: 'which?' }));
+    await deps.conversations.setWaiting('api:c1', task.id);
+
+    const answer = await submitTask(deps, request({ instruction: 'the blue one' }));
+    const again = await submitTask(deps, request({ instruction: 'and another thing' }));
+
+    expect(answer).toMatchObject({
+      kind: 'answer',
+      task: { id: task.id, status: 'queued', answer: 'the blue one', runs: 2 },
+    });
+    expect(await deps.queue.queue.getJob(toJobId(task.id, 2))).toBeDefined();
+    expect(again.kind).toBe('new');
+    expect(again.task.id).not.toBe(task.id);
+  });
+
+  it('starts one task when two copies of a delivery arrive at the same moment', async () => {
+    const deps = submitDeps();
+
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => submitTask(deps, request({ deliveryId: 'slack:EvSame' }))),
+    );
+
+    expect(new Set(results.map((r) => r.task.id)).size).toBe(1);
+    expect(results.filter((r) => r.kind === 'new')).toHaveLength(1);
+    expect(await deps.queue.queue.count()).toBe(1);
+  });
+
+  it('keeps the question waiting when its answer cannot be queued', async () => {
+    const deps = submitDeps();
+    const { task } = await submitTask(deps, request());
+    await deps.store.update(task.id, () => ({ status: 'waiting_for_input', question: 'which?' }));
+    await deps.conversations.setWaiting('api:c1', task.id);
+    const broken = {
+      ...deps,
+      queue: { ...deps.queue, enqueue: () => Promise.reject(new Error('redis down')) },
+    };
+
+    const err = await submitTask(broken, request({ instruction: 'the blue one' })).catch(
+      (e: PatchbayError) => e,
+    );
+    const retried = await submitTask(deps, request({ instruction: 'the blue one' }));
+
+    expect((err as PatchbayError).code).toBe('internal');
+    expect(retried).toMatchObject({ kind: 'answer', task: { id: task.id, answer: 'the blue one' } });
+  });
+
+  it.each([
+    [{ repo: 'evil/repo' }, 'repo_not_allowed'],
+    [{ instruction: '   ' }, 'invalid_request'],
+    [{ repo: 'acme/web/../x' }, 'invalid_request'],
+  ])('refuses %j with %s and queues nothing', async (extra, code) => {
+    const deps = submitDeps();
+
+    const err = await submitTask(deps, request(extra)).catch((e: PatchbayError) => e);
+
+    expect(err).toBeInstanceOf(PatchbayError);
+    expect((err as PatchbayError).code).toBe(code);
+    expect(await deps.queue.queue.count()).toBe(0);
+  });
+
+  it('refuses to move a conversation to another repository', async () => {
+    const deps = submitDeps();
+    await deps.conversations.put({ id: 'api:c1', repo: 'acme/web', branch: 'patchbay/x' });
+
+    const err = await submitTask(deps, request({ repo: 'acme/api' })).catch((e: PatchbayError) => e);
+
+    expect((err as PatchbayError).code).toBe('invalid_request');
+  });
+});
+
+describe('task store', () => {
+  it('keeps every concurrent update', async () => {
+    const { store, ...rest } = submitDeps();
+    const { task } = await submitTask({ store, ...rest }, request());
+
+    await Promise.all(
+      Array.from({ length: 20 }, () => store.update(task.id, (t) => ({ steps: t.steps + 1 }))),
+    );
+
+    expect((await store.get(task.id))?.steps).toBe(20);
+  });
+});
+
+describe('conversation lock', () => {
+  it('lets one holder in at a time and another in once the holder releases', async () => {
+    const locks = createConversationLock({ redis, prefix, ttlMs: 5_000, log });
+
+    const first = await locks.acquire('c', 'job-1');
+    const blocked = await locks.acquire('c', 'job-2');
+    await first?.release();
+    const second = await locks.acquire('c', 'job-2');
+
+    expect(first).not.toBeNull();
+    expect(blocked).toBeNull();
+    expect(second).not.toBeNull();
+    await second?.release();
+  });
+
+  it('expires after its holder dies, and the dead holder learns it lost the lease', async () => {
+    const doomed = new Redis(REDIS_URL);
+    const deadLocks = createConversationLock({ redis: doomed, prefix, ttlMs: 1_200, log });
+    const lease = await deadLocks.acquire('c', 'job-1');
+    const locks = createConversationLock({ redis, prefix, ttlMs: 1_200, log });
+
+    doomed.disconnect();
+    await new Promise((r) => setTimeout(r, 1_600));
+    const taken = await locks.acquire('c', 'job-2');
+
+    expect(taken).not.toBeNull();
+    expect(lease?.lost.aborted).toBe(true);
+    await taken?.release();
+  });
+
+  it('stays held past its ttl while the holder lives', async () => {
+    const locks = createConversationLock({ redis, prefix, ttlMs: 900, log });
+    const lease = await locks.acquire('c', 'job-1');
+
+    await new Promise((r) => setTimeout(r, 2_000));
+
+    expect(await locks.acquire('c', 'job-2')).toBeNull();
+    expect(lease?.lost.aborted).toBe(false);
+    await lease?.release();
+  });
+});
+
+describe('cancel bus', () => {
+  it('reaches a watcher in another connection, and one that starts watching late', async () => {
+    const other = new Redis(REDIS_URL);
+    const watcher = createRedisCancelBus({ redis: other, prefix });
+    const asker = createRedisCancelBus({ redis, prefix });
+    cleanups.push(async () => {
+      await watcher.close();
+      other.disconnect();
+    });
+    let live = 0;
+    await watcher.watch('t1', () => live++);
+
+    await asker.request('t1');
+    await new Promise((r) => setTimeout(r, 200));
+    let late = 0;
+    await watcher.watch('t1', () => late++);
+
+    expect(live).toBe(1);
+    expect(late).toBe(1);
+  });
+});

@@ -1,0 +1,400 @@
+import { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FileConfig } from '../../src/config/file-schema.js';
+import { buildConfig, parseEnv } from '../../src/config/load-config.js';
+import { type SlackStandIn, startSlackStandIn } from '../../src/demo/slack-stand-in.js';
+import { PatchbayError } from '../../src/domain/errors.js';
+import type { TaskEvent } from '../../src/domain/events.js';
+import { emptyUsage, type TaskRecord } from '../../src/domain/task.js';
+import { createSlackIntegration } from '../../src/integrations/slack/create-slack-integration.js';
+import { createSlackClients } from '../../src/integrations/slack/slack-client.js';
+import { createSlackReporter } from '../../src/integrations/slack/slack-reporter.js';
+import { readSlackSettings } from '../../src/integrations/slack/slack-settings.js';
+import { createThreadActions } from '../../src/integrations/slack/slack-thread.js';
+import { fetchThreadContext } from '../../src/integrations/slack/thread-context.js';
+import { createSilentLogger } from '../../src/lib/logger.js';
+import { createRedisConversationStore } from '../../src/queue/redis-conversation-store.js';
+import { createRedisKeyValue } from '../../src/queue/redis-key-value.js';
+import { createHttpServer } from '../../src/server/http-server.js';
+import type { TaskServices } from '../../src/server/integration.js';
+import { REDIS_URL } from '../fakes/redis.js';
+import { eventually, nextTs, postToSlackEvents, signSlack, slackEvent } from '../fakes/slack-requests.js';
+
+const SECRET = 'integration-signing-secret-0123456789';
+const log = createSilentLogger();
+let slack: SlackStandIn;
+let redis: Redis;
+const prefix = `pbtest:slack:${Math.random().toString(36).slice(2)}:`;
+const stops: Array<() => Promise<void>> = [];
+
+beforeEach(async () => {
+  slack = await startSlackStandIn({ botUserId: 'UPATCHBOT' });
+  redis = new Redis(REDIS_URL);
+});
+afterEach(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop();
+  await slack.close();
+  redis.disconnect();
+});
+
+function configFor(url: string) {
+  const env = parseEnv({ SLACK_BOT_TOKEN: slack.token, SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: url });
+  return buildConfig(
+    env,
+    FileConfig.parse({ repositories: [{ name: 'acme/web' }], budget: { steps: 50, usd: 2 } }),
+  );
+}
+
+/** Patchbay's Slack route on a real server, with the task services a test gives. */
+async function serve(services: Partial<TaskServices>, store: Redis = redis) {
+  const config = configFor(slack.url);
+  const settings = readSlackSettings(config.env);
+  if (!settings) throw new Error('slack should be on');
+  const integration = createSlackIntegration({
+    settings,
+    clients: createSlackClients(settings, log),
+    services: {
+      submit: async () => {
+        throw new Error('not expected');
+      },
+      cancel: async () => {
+        throw new Error('not expected');
+      },
+      getTask: async () => null,
+      conversations: createRedisConversationStore({ redis: store, prefix, retentionDays: 1 }),
+      kv: createRedisKeyValue({ redis: store, prefix }),
+      config,
+      log,
+      ...services,
+    },
+  });
+  const http = createHttpServer({ log });
+  integration.registerRoutes?.(http);
+  const port = await http.listen(0, '127.0.0.1');
+  await integration.start?.();
+  stops.push(
+    () => http.close(),
+    async () => integration.stop?.(),
+  );
+  return `http://127.0.0.1:${port}`;
+}
+
+const mention = () =>
+  slackEvent('app_mention_channel', { text: '<@UPATCHBOT> fix greet in acme/web', ts: nextTs() });
+
+describe('Slack receiver when the queue is down', () => {
+  it('answers 5xx when the task cannot be queued, so that Slack retries, and says nothing in the thread', async () => {
+    const base = await serve({
+      submit: async () => {
+        throw new PatchbayError('internal', 'the queue is unavailable', { permanent: false });
+      },
+    });
+
+    const res = await postToSlackEvents(base, SECRET, mention());
+    await new Promise((r) => setTimeout(r, 300));
+
+    expect(res.status).toBe(503);
+    expect(slack.calls.filter((c) => c.method !== 'auth.test')).toEqual([]);
+  });
+
+  it('answers 5xx when Redis cannot be reached at all', async () => {
+    const dead = new Redis('redis://127.0.0.1:1', {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+    });
+    stops.push(async () => dead.disconnect());
+    const { submitted, submit } = acceptingSubmit(); // the queue would take it: only Redis is down
+    const base = await serve({ submit }, dead);
+
+    const res = await postToSlackEvents(base, SECRET, mention());
+
+    expect(res.status).toBe(503);
+    expect(submitted).toEqual([]);
+    expect(slack.callsTo('chat.postMessage')).toEqual([]);
+  });
+});
+
+describe('Slack replies that start no task', () => {
+  it('fails the delivery when the reply could not be posted, so that Slack’s retry posts it, once', async () => {
+    const base = await serve({});
+    const body = slackEvent('app_mention_channel', { text: '<@UPATCHBOT> fix the flaky test', ts: nextTs() });
+    slack.failNext('chat.postMessage', 200, undefined, 'fatal_error');
+
+    const first = await postToSlackEvents(base, SECRET, body);
+    const retried = await postToSlackEvents(base, SECRET, body, {
+      headers: { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_error' },
+    });
+    const again = await postToSlackEvents(base, SECRET, body, {
+      headers: { 'x-slack-retry-num': '2', 'x-slack-retry-reason': 'http_error' },
+    });
+    await new Promise((r) => setTimeout(r, 300));
+
+    expect([first.status, retried.status, again.status]).toEqual([503, 200, 200]);
+    const asked = slack.callsTo('chat.postMessage').filter((c) => c.result?.ok === true);
+    expect(asked).toHaveLength(1);
+    expect(asked[0]?.args.text).toMatch(/^Which repository/);
+  });
+});
+
+describe('Slack receiver signatures', () => {
+  it('checks the signature on the bytes received: other bytes that decode to the signed text are rejected', async () => {
+    const base = await serve({});
+    const signedText = JSON.stringify(
+      slackEvent('app_mention_channel', { text: '<@UPATCHBOT> fix greet in acme/web \uFFFD', ts: nextTs() }),
+    );
+    // 0xFF is not UTF-8: decoded, it becomes U+FFFD, so the decoded text is exactly the signed text.
+    const sentBytes = Buffer.concat(
+      signedText
+        .split('\uFFFD')
+        .flatMap((part, i) => (i ? [Buffer.from([0xff]), Buffer.from(part)] : [Buffer.from(part)])),
+    );
+    const challenge = Buffer.from(JSON.stringify({ type: 'url_verification', challenge: 'café ☕ ok' }));
+
+    const forged = await postToSlackEvents(base, SECRET, sentBytes, {
+      unsigned: true,
+      headers: signSlack(SECRET, signedText),
+    });
+    const genuine = await postToSlackEvents(base, SECRET, challenge);
+
+    expect(sentBytes.toString('utf8')).toBe(signedText);
+    expect(forged.status).toBe(401);
+    expect(genuine.status).toBe(200);
+    expect(await genuine.json()).toEqual({ challenge: 'café ☕ ok' });
+    expect(slack.calls.filter((c) => c.method !== 'auth.test')).toEqual([]);
+  });
+});
+
+/** A `submit` that accepts: records what it was given and which Web API calls had been made by then. */
+function acceptingSubmit() {
+  const submitted: Array<{ input: Record<string, unknown>; callsBefore: string[] }> = [];
+  const submit = async (input: unknown) => {
+    submitted.push({
+      input: input as Record<string, unknown>,
+      callsBefore: slack.calls.map((c) => c.method),
+    });
+    return { kind: 'new' as const, task: aTask() };
+  };
+  return { submitted, submit };
+}
+
+describe('Slack mention: nothing but the thread history before the task is queued', () => {
+  it('queues after auth.test and conversations.replies only; links the message and names the channel once learnt', async () => {
+    const { submitted, submit } = acceptingSubmit();
+    const base = await serve({ submit });
+    const root = nextTs();
+    const inThread = nextTs();
+
+    const first = await postToSlackEvents(
+      base,
+      SECRET,
+      slackEvent('app_mention_thread', {
+        text: '<@UPATCHBOT> fix greet in acme/web',
+        ts: inThread,
+        thread_ts: root,
+      }),
+    );
+    await eventually(() => slack.callsTo('conversations.info')[0]);
+    await new Promise((r) => setTimeout(r, 100));
+    const second = await postToSlackEvents(base, SECRET, mention());
+
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect(submitted[0]?.callsBefore).toEqual(['auth.test', 'conversations.replies']);
+    expect(submitted[0]?.input.origin).toMatchObject({
+      label: 'Slack channel C0GENERAL',
+      url: `https://stand-in.slack.example/archives/C0GENERAL/p${inThread.replace('.', '')}?thread_ts=${root}&cid=C0GENERAL`,
+    });
+    expect(submitted[1]?.input.origin).toMatchObject({ label: 'Slack #general' });
+    expect(slack.callsTo('chat.getPermalink')).toEqual([]);
+    expect(slack.callsTo('conversations.info')).toHaveLength(1);
+  });
+});
+
+describe('Slack thread context', () => {
+  function quickClient() {
+    const settings = readSlackSettings(configFor(slack.url).env);
+    if (!settings) throw new Error('slack should be on');
+    return createSlackClients(settings, log).quick;
+  }
+  const at = (threadTs: string, beforeTs: string) => ({
+    channel: 'C0GENERAL',
+    threadTs,
+    beforeTs,
+    botUserId: 'UPATCHBOT',
+  });
+
+  it('pages conversations.replies to the end and keeps the newest 20,000 characters before the mention', async () => {
+    const root = nextTs();
+    const messages = Array.from({ length: 450 }, (_, i) => ({
+      ts: `${1_720_000_000 + i}.000100`,
+      user: 'U0BOB',
+      text: `message ${i} ${'x'.repeat(90)}`,
+    }));
+    const mentionTs = messages[440]?.ts ?? '';
+    slack.setThread('C0GENERAL', root, messages);
+
+    const context = await fetchThreadContext({ client: quickClient(), log }, at(root, mentionTs));
+
+    const pages = slack.callsTo('conversations.replies');
+    expect(pages.length).toBeGreaterThanOrEqual(2);
+    expect(pages.at(-1)?.args.cursor).toBeTruthy();
+    expect(context).toContain('U0BOB: message 439 ');
+    expect(context).not.toContain('message 440 ');
+    expect(context).not.toContain('message 0 ');
+    expect(context?.length).toBeLessThanOrEqual(20_100);
+    expect(context?.length).toBeGreaterThan(19_000);
+  });
+
+  it('waits out a short Retry-After once, within the 1.5 s cap, instead of dropping the context', async () => {
+    const root = nextTs();
+    const mentionTs = nextTs();
+    slack.setThread('C0GENERAL', root, [{ ts: root, user: 'U0BOB', text: 'greet() lost its comma' }]);
+    slack.failNext('conversations.replies', 429, 1);
+
+    const started = Date.now();
+    const context = await fetchThreadContext({ client: quickClient(), log }, at(root, mentionTs));
+    const took = Date.now() - started;
+
+    expect(context).toContain('U0BOB: greet() lost its comma');
+    expect(took).toBeGreaterThanOrEqual(950);
+    expect(took).toBeLessThan(1_600);
+  });
+
+  it('gives up within the cap when Retry-After is longer', async () => {
+    const root = nextTs();
+    slack.setThread('C0GENERAL', root, [{ ts: root, user: 'U0BOB', text: 'greet() lost its comma' }]);
+    slack.failNext('conversations.replies', 429, 30);
+
+    const started = Date.now();
+    const context = await fetchThreadContext({ client: quickClient(), log }, at(root, nextTs()));
+
+    expect(context).toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(500);
+  });
+});
+
+function aTask(overrides: Partial<TaskRecord> = {}): TaskRecord {
+  const now = new Date().toISOString();
+  const ts = nextTs();
+  return {
+    id: `t${Math.random().toString(36).slice(2, 10)}`,
+    conversation: `slack:T0PATCH:C0GENERAL:${ts}`,
+    request: {
+      repo: 'acme/web',
+      instruction: 'fix greet',
+      conversation: `slack:T0PATCH:C0GENERAL:${ts}`,
+      origin: {
+        source: 'slack',
+        label: 'Slack #general',
+        ref: { team: 'T0PATCH', channel: 'C0GENERAL', thread_ts: ts, message_ts: ts, user: 'U0ALICE' },
+      },
+    },
+    status: 'running',
+    steps: 0,
+    attempts: 1,
+    runs: 1,
+    usage: { ...emptyUsage(), usd: 0.01 },
+    checks: [],
+    createdAt: now,
+    updatedAt: now,
+    startedAt: now,
+    ...overrides,
+  };
+}
+
+function aReporter(editIntervalMs: number) {
+  const config = configFor(slack.url);
+  const settings = readSlackSettings(config.env);
+  if (!settings) throw new Error('slack should be on');
+  const kv = createRedisKeyValue({ redis, prefix });
+  const actions = createThreadActions({
+    client: createSlackClients(settings, log).patient,
+    kv,
+    log,
+    retentionDays: 1,
+  });
+  return createSlackReporter({
+    actions,
+    kv,
+    budget: config.file.budget,
+    retentionDays: 1,
+    log,
+    editIntervalMs,
+  });
+}
+
+const step = (task: TaskRecord, n: number): TaskEvent => ({
+  type: 'step',
+  task: { ...task, steps: n },
+  step: { step: n, tool: 'bash', detail: `bash: echo ${n}`, usage: task.usage, elapsedMs: n * 10 },
+});
+const finished = (task: TaskRecord): TaskEvent => ({
+  type: 'finished',
+  task: { ...task, status: 'succeeded', steps: 30, title: 'Fix <!channel> greet' },
+  pullRequest: { number: 7, url: 'http://github.example/acme/web/pull/7' },
+  summary: 'Done. <!channel> look',
+  checks: [{ command: 'npm test', exitCode: 1, timedOut: false, output: '', durationMs: 5 }],
+});
+
+describe('Slack reporter', () => {
+  it('posts one status message per run and coalesces a burst of steps into a few edits, latest state last', async () => {
+    const reporter = aReporter(400);
+    const task = aTask();
+
+    const started = Date.now();
+    await reporter.report({ type: 'started', task, stage: 'clone' });
+    for (let n = 1; n <= 30; n += 1) {
+      await reporter.report(step(task, n));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const reportedIn = Date.now() - started;
+    await reporter.report(finished(task));
+    await reporter.idle();
+
+    const posts = slack.callsTo('chat.postMessage');
+    const edits = slack.callsTo('chat.update');
+    expect(reportedIn).toBeLessThan(2_000);
+    expect(posts).toHaveLength(2); // the status message and the result
+    expect(edits.length).toBeGreaterThanOrEqual(2);
+    expect(edits.length).toBeLessThanOrEqual(4);
+    expect(edits.every((e) => e.args.ts === posts[0]?.result?.ts)).toBe(true);
+    const progress = [posts[0], ...edits.slice(0, -1)]; // the final edit goes out at once
+    for (let i = 1; i < progress.length; i += 1)
+      expect((progress[i]?.at ?? 0) - (progress[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(350);
+    expect(edits.at(-2)?.args.text).toMatch(
+      /Step \d+ of 50: `bash: echo \d+` · 0:0\d elapsed · \$0.01 of \$2.00/,
+    );
+    expect(edits.at(-1)?.args.text).toMatch(/^✅ /);
+    expect(posts[1]?.args.text).toContain('<http://github.example/acme/web/pull/7|Pull request #7>');
+    expect(posts[1]?.args.text).toContain('&lt;!channel&gt;');
+    expect(posts[1]?.args.text).not.toContain('<!channel>');
+    expect(posts[1]?.args.text).toContain('❌ `npm test` (exit 1)');
+    expect(slack.callsTo('reactions.add')[0]?.args).toMatchObject({ name: 'white_check_mark' });
+  });
+
+  it('waits out a 429 on chat.update for Retry-After, without holding up the task, and loses no final message', async () => {
+    const reporter = aReporter(100);
+    const task = aTask();
+    await reporter.report({ type: 'started', task, stage: 'clone' });
+    await eventually(() => slack.callsTo('chat.postMessage')[0]);
+    await new Promise((r) => setTimeout(r, 150));
+    slack.failNext('chat.update', 429, 1);
+
+    const before = Date.now();
+    await reporter.report(step(task, 1));
+    const stepReturnedIn = Date.now() - before;
+    await reporter.report(step(task, 2));
+    await reporter.report(finished(task));
+    await reporter.idle();
+
+    const updates = slack.calls.filter((c) => c.method === 'chat.update');
+    const limited = updates.find((c) => c.status === 429);
+    const retried = updates.find((c) => c.status === 200);
+    expect(stepReturnedIn).toBeLessThan(100);
+    expect(limited).toBeDefined();
+    expect((retried?.at ?? 0) - (limited?.at ?? 0)).toBeGreaterThanOrEqual(950);
+    expect(updates.at(-1)?.args.text).toMatch(/^✅ /);
+    expect(slack.callsTo('chat.postMessage').map((c) => c.args.text?.split(' ')[0])).toEqual(['⏳', '✅']);
+    expect(slack.unmatched).toEqual([]);
+  });
+});

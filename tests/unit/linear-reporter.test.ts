@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import type { StepInfo, TaskEvent } from '../../src/domain/events.js';
+import { newTaskRecord, type TaskRecord } from '../../src/domain/task.js';
+import type { ActivityContent } from '../../src/integrations/linear/linear-api.js';
+import { createLinearReporter } from '../../src/integrations/linear/linear-reporter.js';
+import { createLogger } from '../../src/lib/logger.js';
+
+const log = createLogger({ level: 'silent' });
+
+function aTask(ref: Record<string, string> = { sessionId: 'session-1' }): TaskRecord {
+  return newTaskRecord('t1', {
+    repo: 'acme/web',
+    instruction: 'fix it',
+    conversation: 'linear:issue-1',
+    origin: { source: 'linear', label: 'Linear ENG-1', ref },
+  });
+}
+
+function aStep(step: number, detail: string): StepInfo {
+  const tool = detail.split(':')[0] ?? 'bash';
+  const usage = { promptTokens: 1, cachedTokens: 0, completionTokens: 1, usd: null, agentMs: 1 };
+  return { step, tool, detail, usage, elapsedMs: 10 };
+}
+
+function recordingApi(fail = false) {
+  const posted: Array<{ sessionId: string; content: ActivityContent }> = [];
+  return {
+    posted,
+    api: {
+      async postActivity(sessionId: string, content: ActivityContent) {
+        if (fail) throw new Error('linear is down');
+        posted.push({ sessionId, content });
+      },
+    },
+  };
+}
+
+describe('LinearReporter', () => {
+  it('posts the first step at once, coalesces the next into one action, and ends with the PR response', async () => {
+    const { api, posted } = recordingApi();
+    const reporter = createLinearReporter({ api, log, actionIntervalMs: 60_000 });
+    const task = aTask();
+    const events: TaskEvent[] = [
+      { type: 'started', task, stage: 'clone' },
+      { type: 'step', task, step: aStep(1, 'read_file: src/a.ts') },
+      { type: 'step', task, step: aStep(2, 'edit_file: src/a.ts') },
+      { type: 'step', task, step: aStep(3, 'bash: npm test') },
+      {
+        type: 'finished',
+        task,
+        summary: 'Fixed a.',
+        pullRequest: { number: 7, url: 'https://github.com/acme/web/pull/7' },
+        checks: [{ command: 'npm test', exitCode: 0, timedOut: false, output: '', durationMs: 5 }],
+      },
+    ];
+
+    for (const event of events) await reporter.report(event);
+    await reporter.idle();
+
+    expect(posted.map((p) => p.content)).toEqual([
+      { type: 'action', action: 'read_file', parameter: 'src/a.ts' },
+      { type: 'action', action: '2 steps', parameter: 'edit_file: src/a.ts · bash: npm test' },
+      {
+        type: 'response',
+        body: '[Pull request #7](https://github.com/acme/web/pull/7)\n\nFixed a.\n\n✅ `npm test`',
+      },
+    ]);
+    expect(posted.every((p) => p.sessionId === 'session-1')).toBe(true);
+  });
+
+  it('asks with an elicitation, says a stop with a response and a failure with an error', async () => {
+    const { api, posted } = recordingApi();
+    const reporter = createLinearReporter({ api, log });
+    const task = aTask();
+
+    await reporter.report({ type: 'question', task, question: 'Comma or colon?' });
+    await reporter.report({ type: 'failed', task: { ...task, runs: 2 }, code: 'cancelled', message: 'x' });
+    await reporter.report({
+      type: 'failed',
+      task: { ...task, runs: 3 },
+      code: 'clone_failed',
+      message: 'could not clone',
+      hint: 'check the token',
+    });
+
+    expect(posted.map((p) => p.content)).toEqual([
+      { type: 'elicitation', body: 'Comma or colon?' },
+      { type: 'response', body: 'Stopped as asked.' },
+      { type: 'error', body: 'could not clone\n\ncheck the token' },
+    ]);
+  });
+
+  it('never fails the task when Linear does not answer, and ignores tasks without a session', async () => {
+    const { api } = recordingApi(true);
+    const reporter = createLinearReporter({ api, log });
+    const task = aTask();
+
+    await reporter.report({ type: 'step', task, step: aStep(1, 'bash: ls') });
+    await reporter.report({ type: 'finished', task, summary: 'ok', checks: [] });
+    await reporter.report({ type: 'finished', task: aTask({}), summary: 'ok', checks: [] });
+
+    await expect(reporter.idle()).resolves.toBeUndefined();
+  });
+});
