@@ -30,6 +30,8 @@ export const EnvConfig = z.object({
     .string()
     .regex(/^[A-Za-z0-9_:-]{1,100}$/, 'letters, digits, "_", ":" and "-" only')
     .default('patchbay:'),
+  /** Where browsers reach Patchbay (OAuth callbacks); else taken from the request's host. */
+  PATCHBAY_PUBLIC_URL: z.string().url('must be a URL such as https://patchbay.example.com').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SLACK_BOT_TOKEN: optionalSecret,
   SLACK_SIGNING_SECRET: optionalSecret,

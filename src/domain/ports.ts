@@ -32,6 +32,8 @@ export interface KeyValueStore {
   /** Sets only when absent; true when this call set it. */
   setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean>;
   delete(key: string): Promise<void>;
+  /** Reads and removes in one step: of two callers, one gets the value. */
+  take(key: string): Promise<string | null>;
 }
 
 /** Delivery ids seen recently: the same delivery twice yields the first task. */

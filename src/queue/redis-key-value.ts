@@ -15,5 +15,6 @@ export function createRedisKeyValue({ redis, prefix }: { redis: Redis; prefix: s
     async delete(k) {
       await redis.del(key(k));
     },
+    take: (k) => redis.getdel(key(k)),
   };
 }
