@@ -9,8 +9,8 @@ import {
   postToSlackEvents,
   type SlackBody,
   slackEvent,
-  startSocketModeSlack,
 } from '../fakes/slack-requests.js';
+import { startSocketModeSlack } from '../fakes/socket-mode-slack.js';
 
 const SECRET = 'e2e-signing-secret-0123456789abcdef';
 const BOT = 'UPATCHBOT';
@@ -599,18 +599,18 @@ describe('Slack in Socket Mode: an event acknowledged is an event queued', () =>
     const ts = nextTs();
     const body = slackEvent('app_mention_channel', { text: `<@${BOT}> fix the greeting in acme/web`, ts });
 
-    ws.send(body);
+    ws.sendEvent(body);
     await eventually(() => stand.calls.filter((c) => c.method === 'auth.test').length >= 2, 10_000);
     await new Promise((r) => setTimeout(r, 1_000));
-    const ackedBeforeRedelivery = [...ws.acked];
-    const redelivered = ws.send(body, 1);
-    await eventually(() => ws.acked.includes(redelivered), 10_000, 'the redelivery acknowledged');
+    const ackedBeforeRedelivery = ws.acked();
+    const redelivered = ws.sendEvent(body, { attempt: 1, reason: 'timeout' });
+    await eventually(() => ws.acked().includes(redelivered), 10_000, 'the redelivery acknowledged');
     const accepted = await eventually(() =>
       stand.callsTo('chat.postMessage').find((c) => c.args.thread_ts === ts),
     );
 
     expect(ackedBeforeRedelivery).toEqual([]);
-    expect(ws.acked).toEqual([redelivered]);
+    expect(ws.acked()).toEqual([redelivered]);
     expect(accepted.args.text).toMatch(/^👀 On it: `acme\/web`/);
   }, 60_000);
 });
