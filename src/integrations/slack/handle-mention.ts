@@ -5,9 +5,8 @@ import { escapeForSlack, parseCommand, stripBotMention, toPlainText } from './pa
 import { allowedRepoList, type RepoRoute, routeRepository } from './route-repository.js';
 import type { WebClient } from './slack-client.js';
 import { type EventEnvelope, isFromAnotherTeam, isPersonMessage, type MentionEvent } from './slack-events.js';
-import { toConversationKey } from './slack-keys.js';
 import { messageLink, type Origins } from './slack-origin.js';
-import type { Thread } from './slack-thread.js';
+import { type Thread, toThread } from './slack-thread.js';
 import {
   helpText,
   refusalFor,
@@ -31,13 +30,11 @@ export interface MentionDeps extends SlackHandlerDeps {
  * not be queued, so that Slack retries.
  */
 export async function handleMention(deps: MentionDeps, body: EventEnvelope, event: MentionEvent) {
-  const thread: Thread = {
+  const thread = toThread({
     team: body.team_id,
     channel: event.channel,
     threadTs: event.thread_ts ?? event.ts,
-    conversation: '',
-  };
-  thread.conversation = toConversationKey(thread);
+  });
   const bot = await deps.bot();
   const said = stripBotMention(event.text, bot.userId);
   // Another app's bot never starts work (no loops); edits and other non-messages neither.

@@ -7,8 +7,8 @@ import {
   type MessageEvent,
   type ReactionEvent,
 } from './slack-events.js';
-import { kvKeys, toConversationKey } from './slack-keys.js';
-import { type Thread, threadFromKey } from './slack-thread.js';
+import { kvKeys } from './slack-keys.js';
+import { threadFromKey, toThread } from './slack-thread.js';
 import { refusalFor, replyOnce, type SlackHandlerDeps, stopOnce } from './thread-commands.js';
 
 /** ❌ and 🛑: a person's stop sign on one of the bot's messages. */
@@ -25,13 +25,7 @@ export async function handleThreadReply(deps: SlackHandlerDeps, body: EventEnvel
   if (!event.thread_ts || event.thread_ts === event.ts) return;
   const bot = await deps.bot();
   if (event.user === bot.userId || mentionsBot(event.text, bot.userId)) return; // app_mention handles those
-  const thread: Thread = {
-    team: body.team_id,
-    channel: event.channel,
-    threadTs: event.thread_ts,
-    conversation: '',
-  };
-  thread.conversation = toConversationKey(thread);
+  const thread = toThread({ team: body.team_id, channel: event.channel, threadTs: event.thread_ts });
   const latest = await deps.services.conversations.latest(thread.conversation);
   const waiting = latest ? await deps.services.getTask(latest) : null;
   if (waiting?.status !== 'waiting_for_input') return;
@@ -91,13 +85,7 @@ export async function handleSessionStopped(
   body: EventEnvelope,
   event: { user: string; channel: string; thread_ts: string; user_team?: string; source_team?: string },
 ) {
-  const thread: Thread = {
-    team: body.team_id,
-    channel: event.channel,
-    threadTs: event.thread_ts,
-    conversation: '',
-  };
-  thread.conversation = toConversationKey(thread);
+  const thread = toThread({ team: body.team_id, channel: event.channel, threadTs: event.thread_ts });
   if (isFromAnotherTeam(body, event)) return;
   const refusal = refusalFor(deps, event.user, event.channel);
   if (refusal) return replyOnce(deps, body.event_id, 'refusal', () => deps.actions.post(thread, refusal));

@@ -1,7 +1,7 @@
 import type { KeyValueStore } from '../../domain/ports.js';
 import type { Logger } from '../../lib/logger.js';
 import type { WebClient } from './slack-client.js';
-import { DAY_SECONDS, kvKeys } from './slack-keys.js';
+import { DAY_SECONDS, kvKeys, type ThreadRef, toConversationKey } from './slack-keys.js';
 
 /** A thread the bot talks in. */
 export interface Thread {
@@ -10,6 +10,11 @@ export interface Thread {
   threadTs: string;
   /** Its conversation key. */
   conversation: string;
+}
+
+/** The thread of `ref`, with its conversation key. */
+export function toThread(ref: ThreadRef): Thread {
+  return { ...ref, conversation: toConversationKey(ref) };
 }
 
 export type SessionStatus = 'processing' | 'active' | 'suspended' | 'closed';
