@@ -62,13 +62,14 @@ describe('Linear: agent sessions', () => {
     });
     const unsigned = await send(created(), { signature: '' });
     const stale = await send(created(), { timestamp: Date.now() - 120_000 });
+    const justStale = await send(created(), { timestamp: Date.now() - 61_000 });
     const notJson = await send({}, { raw: '{"type": "AgentSessionEvent", ' });
     const notLinear = await send({}, { raw: JSON.stringify({ hello: 'world' }) });
     const unknown = await send({ type: 'Reaction', action: 'create', data: { emoji: '👍' } });
     const noIssue = await send({ ...created(), agentSession: { id: 'session-x' } });
     await new Promise((r) => setTimeout(r, 300));
 
-    expect([forged.status, unsigned.status, stale.status]).toEqual([401, 401, 401]);
+    expect([forged.status, unsigned.status, stale.status, justStale.status]).toEqual([401, 401, 401, 401]);
     expect([notJson.status, notLinear.status]).toEqual([400, 400]);
     expect([unknown.status, noIssue.status]).toEqual([200, 200]);
     expect(linear.requests).toHaveLength(0);
