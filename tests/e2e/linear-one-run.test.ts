@@ -32,7 +32,8 @@ describe('Linear: one run per issue, plans, deleted issues', () => {
       'completed completed completed completed inProgress',
       'completed completed completed completed completed',
     ]);
-    expect((updates[0]?.input.plan as Array<{ content: string }>).map((p) => p.content)).toEqual([
+    const firstPlan = (updates[0]?.input.plan ?? []) as Array<{ content: string }>;
+    expect(firstPlan.map((p) => p.content)).toEqual([
       'Clone the repository',
       'Run the setup commands',
       'Work on the change',
