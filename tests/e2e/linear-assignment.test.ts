@@ -107,4 +107,37 @@ describe('Linear: assignment mode (API key of a bot user)', () => {
     expect(s.inputs('issueUpdate').map((u) => u.input.stateId)).toEqual(['state-progress', 'state-review']);
     expect(s.h.logLines.join('')).toContain('written by the bot');
   });
+
+  it('asks the agent’s question in a reply and takes the next mention as the answer', async () => {
+    const s = await start(
+      [
+        { tool: 'ask_user', args: { question: 'Comma or colon?' } },
+        {
+          tool: 'write_file',
+          args: { path: 'src/greet.js', content: 'export const greet = (n) => `Hello, ${n}`;\n' },
+        },
+        { tool: 'finish', args: { title: 'Use a comma', summary: 'As answered.' } },
+      ],
+      ASSIGNMENT,
+    );
+    numberComments(s.linear);
+    await s.send(issueAssigned());
+    const taskId = await eventually(
+      () => /task `(t[0-9a-z]+)`/.exec(String(s.inputs('commentCreate')[0]?.input.body ?? ''))?.[1],
+    );
+    await s.h.waitFor(taskId, (t) => t.status === 'waiting_for_input');
+    const question = await eventually(() => s.inputs('commentCreate')[1], 10_000, 'question');
+
+    await s.send(commentCreated('@patchbay a comma, please'));
+    const task = await s.h.waitFor(taskId, isFinal);
+    const result = await eventually(() => s.inputs('commentCreate')[3], 10_000, 'result');
+
+    expect(question.input).toMatchObject({ parentId: 'made-1' });
+    expect(String(question.input.body)).toMatch(/^Comma or colon\?[\s\S]*mention @patchbay/);
+    expect(task.status).toBe('succeeded');
+    expect(JSON.stringify(s.h.model.requests.at(-2)?.body)).toContain('a comma, please');
+    expect(String(s.inputs('commentCreate')[2]?.input.body)).toContain('goes on with your answer');
+    expect(result.input).toMatchObject({ parentId: 'made-3' });
+    expect(String(result.input.body)).toContain(task.pullRequest?.url ?? 'no url');
+  });
 });

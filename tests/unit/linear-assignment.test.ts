@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { parseEnv } from '../../src/config/load-config.js';
 import { findMention } from '../../src/integrations/linear/find-mention.js';
 import { nextState } from '../../src/integrations/linear/issue-effects.js';
 import type { IssueStates } from '../../src/integrations/linear/linear-api.js';
+import { readLinearSettings } from '../../src/integrations/linear/linear-settings.js';
 import { toPlan } from '../../src/integrations/linear/session-plan.js';
 
 const BOT = { name: 'Patchbay Bot', displayName: 'patchbay' };
@@ -64,5 +66,26 @@ describe('toPlan', () => {
     expect(statuses(toPlan('pull_request', 'finished'))).toBe(
       'completed completed completed completed canceled',
     );
+  });
+});
+
+describe('readLinearSettings', () => {
+  const env = (vars: Record<string, string>) => parseEnv({ LINEAR_WEBHOOK_SECRET: 's', ...vars });
+
+  it('turns on each mode whose credential is set, both at once too', () => {
+    expect(readLinearSettings(env({ LINEAR_API_KEY: 'k' }))).toMatchObject({ assignment: { apiKey: 'k' } });
+    expect(readLinearSettings(env({ LINEAR_API_KEY: 'k' }))).not.toHaveProperty('agent');
+    expect(readLinearSettings(env({ LINEAR_ACCESS_TOKEN: 't', LINEAR_API_KEY: 'k' }))).toMatchObject({
+      agent: { accessToken: 't' },
+      assignment: { apiKey: 'k' },
+    });
+  });
+
+  it('names what is missing, never a value', () => {
+    expect(() => readLinearSettings(env({}))).toThrow(/LINEAR_ACCESS_TOKEN or LINEAR_API_KEY/);
+    expect(() => readLinearSettings(parseEnv({ LINEAR_API_KEY: 'secret-key' }))).toThrow(
+      /LINEAR_WEBHOOK_SECRET is missing/,
+    );
+    expect(readLinearSettings(parseEnv({}))).toEqual({ off: 'Linear off: LINEAR_WEBHOOK_SECRET is not set' });
   });
 });
