@@ -79,6 +79,12 @@ export function createCommentSink(deps: CommentSinkDeps): LinearSink {
   }
 
   return {
+    flush() {
+      if (!timer) return;
+      clearTimeout(timer);
+      timer = undefined;
+      void chain.run('progress comment', flush);
+    },
     progress(event, stage) {
       pending = progressText(event.task, stage, event.type === 'step' ? event.step : undefined);
       schedule();

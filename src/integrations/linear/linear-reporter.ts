@@ -135,6 +135,7 @@ export function createLinearReporter(deps: LinearReporterDeps): Reporter & { idl
     },
     /** Resolves once every queued Linear call has been made (or has failed). */
     async idle() {
+      for (const run of runs.values()) for (const sink of run.sinks.values()) sink.flush();
       while (inFlight.size) await Promise.allSettled([...inFlight]);
     },
   };

@@ -8,6 +8,8 @@ export interface LinearSink {
   progress(event: TaskEvent, stage: TaskStage): void;
   /** The run's last event; resolves once its calls were made (or failed). */
   end(event: TaskEvent, stage: TaskStage): Promise<void>;
+  /** Sends what waits for its slot now (shutdown). */
+  flush(): void;
 }
 
 /**

@@ -55,6 +55,7 @@ export function createSessionSink(deps: {
   }
 
   return {
+    flush: flushSteps,
     progress(event, stage) {
       if (event.type === 'step') {
         steps.push(event.step);
