@@ -90,6 +90,21 @@ describe('Linear: one run per issue, plans, deleted issues', () => {
     expect(s.inputs('commentCreate').filter((c) => !c.input.parentId)).toHaveLength(1);
   });
 
+  it('starts work on an issue created already assigned to the bot, and not on one assigned to someone else', async () => {
+    const s = await start(FIX_GREETING, { modes: { assignment: true } });
+    const createdForBot = { ...issueAssigned(), action: 'create', updatedFrom: undefined };
+    const createdForAda = { ...issueAssigned('user-1'), action: 'create', updatedFrom: undefined };
+
+    const [forAda, forBot] = [await s.send(createdForAda), await s.send(createdForBot)];
+    const taskId = await eventually(() => taskIn(s.inputs('commentCreate')[0]?.input.body));
+    const task = await s.h.waitFor(taskId, isFinal);
+
+    expect([forAda.status, forBot.status]).toEqual([200, 200]);
+    expect(task.status).toBe('succeeded');
+    expect(s.h.model.requests).toHaveLength(FIX_GREETING.length);
+    expect(s.h.logLines.join('')).toContain('assigned to someone else');
+  });
+
   it('stops the issue’s task when the issue is deleted; Linear calls about it are skipped and the server stays up', async () => {
     const s = await start([{ tool: 'bash', args: { command: 'sleep 60' } }], BOTH);
     await s.send(issueAssigned());

@@ -4,8 +4,8 @@ import type { LinearHandlerDeps } from './linear-replies.js';
 import { activeTask, startOrAttach } from './start-linear-task.js';
 
 /**
- * An `Issue` webhook. `update` whose assignee became the bot user (assignment mode) starts a task on
- * the issue, or attaches the issue's comments to the task under way; `remove` (the issue was deleted)
+ * An `Issue` webhook. `update` whose assignee became the bot user, or `create` of an issue assigned
+ * to it (assignment mode), starts a task on the issue, or attaches the issue's comments to the task under way; `remove` (the issue was deleted)
  * cancels the issue's task. Everything else is skipped with a log line.
  */
 export async function handleIssueEvent(deps: LinearHandlerDeps, delivery: LinearDelivery): Promise<void> {
@@ -18,8 +18,8 @@ export async function handleIssueEvent(deps: LinearHandlerDeps, delivery: Linear
   if (!parsed.success) return skip('not understood');
   const event = parsed.data;
   if (event.action === 'remove') return onRemoved(deps, event.data.id);
-  if (event.action !== 'update') return skip('not an update');
-  const from = event.updatedFrom ?? {};
+  // A new issue assigned at once to the bot counts as an assignment too.
+  const from = event.action === 'create' ? { assigneeId: null } : (event.updatedFrom ?? {});
   if (!('assigneeId' in from) || from.assigneeId === event.data.assigneeId) return skip('assignee unchanged');
   const bot = await deps.bot();
   if (!bot) return skip('assignment mode is off');
