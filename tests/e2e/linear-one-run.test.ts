@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isFinal } from '../fakes/harness.js';
 import { issueAssigned, linearFixture, linearPerTest, sessionCreated } from '../fakes/linear-webhooks.js';
-import { FIX_GREETING } from '../fakes/scripts.js';
+import { ADD_CHANGELOG, FIX_GREETING } from '../fakes/scripts.js';
 import { eventually } from '../fakes/slack-requests.js';
 
 const start = linearPerTest();
@@ -88,6 +88,33 @@ describe('Linear: one run per issue, plans, deleted issues', () => {
     expect(response.agentSessionId).toBe('session-late');
     expect(s.h.model.requests).toHaveLength(FIX_GREETING.length + 1);
     expect(s.inputs('commentCreate').filter((c) => !c.input.parentId)).toHaveLength(1);
+  });
+
+  it('takes a session opened by a mention with a new request while the issue’s task runs as a follow-up', async () => {
+    const s = await start([
+      { tool: 'bash', args: { command: 'sleep 1' } },
+      ...FIX_GREETING,
+      ...ADD_CHANGELOG,
+    ]);
+    await s.send(sessionCreated());
+    const firstId = await s.taskOf('session-1');
+    await s.h.waitFor(firstId, (t) => t.status === 'running');
+    const mention = sessionCreated('session-2');
+    const session = mention.agentSession as Record<string, unknown>;
+    session.comment = {
+      id: 'comment-30',
+      body: '[@patchbay-agent](https://linear.app/acme/profiles/patchbay-agent) also add a changelog entry',
+    };
+
+    const res = await s.send(mention);
+    const secondId = await s.taskOf('session-2');
+    const [first, second] = [await s.h.waitFor(firstId, isFinal), await s.h.waitFor(secondId, isFinal)];
+
+    expect(res.status).toBe(200);
+    expect(secondId).not.toBe(firstId);
+    expect([first.status, second.status]).toEqual(['succeeded', 'succeeded']);
+    expect(second.branch).toBe(first.branch);
+    expect(JSON.stringify(s.h.model.requests.at(-2)?.body)).toContain('also add a changelog entry');
   });
 
   it('starts work on an issue created already assigned to the bot, and not on one assigned to someone else', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseEnv } from '../../src/config/load-config.js';
-import { findMention } from '../../src/integrations/linear/find-mention.js';
+import { afterLeadingMentions, findMention } from '../../src/integrations/linear/find-mention.js';
 import { nextState } from '../../src/integrations/linear/issue-effects.js';
 import type { IssueStates } from '../../src/integrations/linear/linear-api.js';
 import { readLinearSettings } from '../../src/integrations/linear/linear-settings.js';
@@ -27,6 +27,17 @@ describe('findMention', () => {
     'no mention at all',
   ])('finds none in %j', (body) => {
     expect(findMention(body, BOT)).toBeNull();
+  });
+});
+
+describe('afterLeadingMentions', () => {
+  it.each([
+    ['[@patchbay-agent](https://linear.app/acme/profiles/patchbay-agent) add a changelog', 'add a changelog'],
+    ['https://linear.app/acme/profiles/agent, please look', 'please look'],
+    ['@patchbay-agent', ''],
+    ['fix it, @patchbay-agent', 'fix it, @patchbay-agent'],
+  ])('reads %j as %j', (body, rest) => {
+    expect(afterLeadingMentions(body)).toBe(rest);
   });
 });
 

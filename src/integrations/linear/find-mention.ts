@@ -45,3 +45,19 @@ export function findMention(body: string, user: MentionedUser): Mention | null {
   if (!found) return null;
   return { rest: text.replace(/[ \t]+/g, ' ').replace(/^[\s,:;-]+|\s+$/g, '') };
 }
+
+/**
+ * What a comment says after the mentions it opens with (whoever they name): the instruction of a
+ * comment that opened an agent session, whose agent's handle the webhook does not carry.
+ */
+export function afterLeadingMentions(body: string): string {
+  const mention =
+    /^\s*(?:\[[^\]\n]{0,200}\]\(https?:\/\/linear\.app\/[^/\s)]+\/profiles\/[^\s)]+\)|https?:\/\/linear\.app\/[^/\s)]+\/profiles\/\S+|@[\w.-]+)[\s,:;-]*/i;
+  let text = body.slice(0, 50_000);
+  for (let i = 0; i < 5; i++) {
+    const next = text.replace(mention, '');
+    if (next === text) break;
+    text = next;
+  }
+  return text.trim();
+}

@@ -1,9 +1,10 @@
 import { FINAL_STATUSES } from '../../domain/task.js';
+import { afterLeadingMentions } from './find-mention.js';
 import { AgentSessionEvent, issueIdOf, toConversationKey } from './linear-events.js';
 import type { LinearDelivery } from './linear-receiver.js';
 import { type LinearHandlerDeps, say } from './linear-replies.js';
 import type { LinearTarget } from './linear-targets.js';
-import { followUp, type LinearRequest, startOrAttach } from './start-linear-task.js';
+import { activeTask, followUp, type LinearRequest, startOrAttach } from './start-linear-task.js';
 
 const DAY_SECONDS = 86_400;
 
@@ -32,7 +33,14 @@ export async function handleAgentSession(deps: LinearHandlerDeps, delivery: Line
     deliveryId: `linear:${delivery.deliveryId ?? `${event.agentSession.id}:${event.action}`}`,
     requester: event.agentSession.creator?.name,
   };
-  if (event.action === 'created') return startOrAttach(deps, req, event.agentSession.comment?.body);
+  if (event.action === 'created') {
+    const mention = event.agentSession.comment?.body;
+    const said = mention ? afterLeadingMentions(mention) : '';
+    // A mention that asks for something while the issue's task runs is a follow-up, not a start.
+    if (said && (await activeTask(deps.services, toConversationKey(issueId))))
+      return followUp(deps, req, said);
+    return startOrAttach(deps, req, mention);
+  }
   if (event.agentActivity?.signal === 'stop') return onStop(deps, req);
   const said = event.agentActivity?.content.body?.trim();
   if (!said) return;
