@@ -44,6 +44,7 @@ describe('Linear: one run per issue, plans, deleted issues', () => {
       { label: `Pull request #${task.pullRequest?.number}`, url: task.pullRequest?.url },
     ]);
     await eventually(() => s.inputs('attachmentLinkURL').length === 1, 5_000, 'attachment');
+    await eventually(() => s.inputs('issueUpdate').length >= 2, 5_000, 'state moves');
     expect(s.inputs('issueUpdate').map((u) => u.input.stateId)).toEqual(['state-progress', 'state-review']);
   });
 
@@ -65,6 +66,7 @@ describe('Linear: one run per issue, plans, deleted issues', () => {
     expect(s.h.github.pulls).toHaveLength(1);
     expect(String(reply.input.body)).toContain(task.pullRequest?.url ?? 'no url');
     expect(response.content.body).toContain(task.pullRequest?.url ?? 'no url');
+    await eventually(() => s.inputs('issueUpdate').length >= 2, 5_000, 'state moves');
     expect(s.inputs('issueUpdate').map((u) => u.input.stateId)).toEqual(['state-progress', 'state-review']);
     expect(s.inputs('attachmentLinkURL')).toHaveLength(1);
   });
