@@ -202,8 +202,18 @@ function buildIntegrations(services: TaskServices): Integration[] {
   const linear = readLinearSettings(services.config.env);
   if ('off' in linear) services.log.info(linear.off);
   else {
-    const client = createLinearClient(linear);
-    integrations.push(createLinearIntegration({ settings: linear, client, services }));
+    // The OAuth install replaces this fixed client with one per workspace (organizationId).
+    const token = linear.agent?.accessToken;
+    const agentClient = token ? createLinearClient({ accessToken: token, apiUrl: linear.apiUrl }) : undefined;
+    const apiKey = linear.assignment?.apiKey;
+    integrations.push(
+      createLinearIntegration({
+        settings: linear,
+        agentClientFor: agentClient ? async () => agentClient : undefined,
+        assignmentClient: apiKey ? createLinearClient({ apiKey, apiUrl: linear.apiUrl }) : undefined,
+        services,
+      }),
+    );
   }
   return integrations;
 }

@@ -1,153 +1,16 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type LinearStandIn, startLinearStandIn } from '../../src/demo/linear-stand-in.js';
-import type { Script } from '../../src/demo/scripted-model.js';
-import { type Harness, isFinal, startHarness } from '../fakes/harness.js';
+import { describe, expect, it } from 'vitest';
+import { isFinal } from '../fakes/harness.js';
+import {
+  sessionCreated as created,
+  LINEAR_TOKEN,
+  linearPerTest,
+  sessionPrompted as prompted,
+} from '../fakes/linear-webhooks.js';
 import { ADD_CHANGELOG, FIX_GREETING } from '../fakes/scripts.js';
 import { eventually } from '../fakes/slack-requests.js';
 
-const SECRET = 'e2e-linear-webhook-secret-0123456789';
-const TOKEN = 'lin_oauth_e2e_agent_token';
-
-const fixture = (name: string) =>
-  JSON.parse(readFileSync(new URL(`../fixtures/linear/${name}.json`, import.meta.url), 'utf8')) as Record<
-    string,
-    unknown
-  >;
-
-let h: Harness | undefined;
-let linear: LinearStandIn | undefined;
-afterEach(async () => {
-  const unmatched = linear?.unmatched.map((c) => `${c.method} ${c.path}`) ?? [];
-  await h?.close();
-  await linear?.close();
-  h = undefined;
-  linear = undefined;
-  expect(unmatched).toEqual([]);
-});
-
-interface Activity {
-  agentSessionId: string;
-  content: { type: string; body?: string; action?: string; parameter?: string };
-}
-
-async function start(script: Script, opts: { worker?: boolean; file?: Record<string, unknown> } = {}) {
-  linear = await startLinearStandIn();
-  pinIssues(linear);
-  h = await startHarness({
-    script,
-    worker: opts.worker,
-    env: { LINEAR_WEBHOOK_SECRET: SECRET, LINEAR_ACCESS_TOKEN: TOKEN, LINEAR_API_URL: linear.url },
-    file: { linear: { teams: { ENG: 'acme/web' } }, ...opts.file },
-  });
-  const stand = linear;
-  const harness = h;
-  const activities = () =>
-    stand.mutationsNamed('agentActivityCreate').map((m) => (m.variables as { input: Activity }).input);
-  return {
-    h: harness,
-    linear: stand,
-    activities,
-    send: (body: Record<string, unknown>, o: SendOptions = {}) => sendWebhook(harness.base, body, o),
-    /** The task id the first thought of a session names. */
-    async taskOf(sessionId: string, nth = 0) {
-      const thought = await eventually(
-        () => activities().filter((a) => a.agentSessionId === sessionId && a.content.type === 'thought')[nth],
-        10_000,
-        'thought',
-      );
-      return /task `(t[0-9a-z]+)`/.exec(thought.content.body ?? '')?.[1] ?? '';
-    },
-  };
-}
-
-function pinIssues(stand: LinearStandIn) {
-  stand.pin('Team', 'team-1', { key: 'ENG', name: 'Engineering' });
-  stand.pin('Team', 'team-2', { key: 'OPS', name: 'Operations' });
-  stand.pin('Issue', 'issue-1', {
-    identifier: 'ENG-123',
-    title: 'Greeting lacks a comma',
-    description: 'greet() says `Hello x` instead of `Hello, x`.',
-    url: 'https://linear.app/acme/issue/ENG-123/greeting-lacks-a-comma',
-    team: { id: 'team-1' },
-    project: null,
-    labels: { nodes: [{ id: 'label-1', name: 'bug' }] },
-    comments: {
-      nodes: [{ id: 'c-1', body: 'Seen on the login page too.', createdAt: '2025-07-30T09:00:00Z' }],
-    },
-  });
-  stand.pin('Issue', 'issue-2', {
-    identifier: 'OPS-7',
-    title: 'Rotate the certificates',
-    description: 'Nothing here names a repository.',
-    url: 'https://linear.app/acme/issue/OPS-7/rotate-the-certificates',
-    team: { id: 'team-2' },
-    project: null,
-    labels: { nodes: [] },
-    comments: { nodes: [] },
-  });
-  stand.pin('Issue', 'issue-3', {
-    identifier: 'ENG-9',
-    title: 'Fix the other app',
-    description: 'See https://github.com/evil/app',
-    url: 'https://linear.app/acme/issue/ENG-9/fix-the-other-app',
-    team: { id: 'team-1' },
-    project: null,
-    labels: { nodes: [{ id: 'label-2', name: 'repo:evil/app' }] },
-    comments: { nodes: [] },
-  });
-}
-
-interface SendOptions {
-  delivery?: string;
-  signature?: string;
-  timestamp?: number;
-  raw?: string;
-}
-
-/** A webhook as Linear sends it: HMAC-SHA256 of the body in `Linear-Signature`, hex. */
-function sendWebhook(base: string, body: Record<string, unknown>, o: SendOptions) {
-  const raw = o.raw ?? JSON.stringify({ ...body, webhookTimestamp: o.timestamp ?? Date.now() });
-  const signature = o.signature ?? createHmac('sha256', SECRET).update(raw).digest('hex');
-  const headers: Record<string, string> = {
-    'content-type': 'application/json; charset=utf-8',
-    'linear-delivery': o.delivery ?? randomUUID(),
-    'linear-event': String(body.type ?? ''),
-    'user-agent': 'Linear-Webhook',
-  };
-  if (signature) headers['linear-signature'] = signature;
-  return fetch(`${base}/linear/webhook`, { method: 'POST', headers, body: raw });
-}
-
-/** The `created` fixture for another session and issue. */
-function created(
-  sessionId = 'session-1',
-  issue: { id: string; identifier: string; teamKey: string } | null = null,
-) {
-  const body = fixture('agent_session_created');
-  const session = body.agentSession as Record<string, unknown>;
-  session.id = sessionId;
-  if (issue) {
-    session.issueId = issue.id;
-    session.issue = {
-      ...(session.issue as Record<string, unknown>),
-      id: issue.id,
-      identifier: issue.identifier,
-      team: { id: 'x', key: issue.teamKey, name: issue.teamKey },
-    };
-  }
-  return body;
-}
-
-function prompted(text: string, opts: { signal?: string } = {}) {
-  const body = fixture('agent_session_prompted');
-  const activity = body.agentActivity as Record<string, unknown>;
-  activity.id = randomUUID();
-  activity.content = { type: 'prompt', body: text };
-  activity.signal = opts.signal ?? null;
-  return body;
-}
+const start = linearPerTest();
 
 describe('Linear: agent sessions', () => {
   it('takes a delegated issue from created to PR: a thought at once, coalesced actions, a response with the PR', async () => {
@@ -199,13 +62,14 @@ describe('Linear: agent sessions', () => {
     });
     const unsigned = await send(created(), { signature: '' });
     const stale = await send(created(), { timestamp: Date.now() - 120_000 });
+    const justStale = await send(created(), { timestamp: Date.now() - 61_000 });
     const notJson = await send({}, { raw: '{"type": "AgentSessionEvent", ' });
     const notLinear = await send({}, { raw: JSON.stringify({ hello: 'world' }) });
     const unknown = await send({ type: 'Reaction', action: 'create', data: { emoji: '👍' } });
     const noIssue = await send({ ...created(), agentSession: { id: 'session-x' } });
     await new Promise((r) => setTimeout(r, 300));
 
-    expect([forged.status, unsigned.status, stale.status]).toEqual([401, 401, 401]);
+    expect([forged.status, unsigned.status, stale.status, justStale.status]).toEqual([401, 401, 401, 401]);
     expect([notJson.status, notLinear.status]).toEqual([400, 400]);
     expect([unknown.status, noIssue.status]).toEqual([200, 200]);
     expect(linear.requests).toHaveLength(0);
@@ -228,7 +92,9 @@ describe('Linear: agent sessions', () => {
     expect(thoughtsWhileDown).toBe(0);
     expect(limited.status).toBe(200);
     expect((await h.getTask(taskId)).status).toBe('queued');
-    expect(linear.requests.map((r) => r.headers.authorization)).toEqual(Array(4).fill(`Bearer ${TOKEN}`));
+    expect(linear.requests.map((r) => r.headers.authorization)).toEqual(
+      Array(4).fill(`Bearer ${LINEAR_TOKEN}`),
+    );
   });
 
   it('makes one task of a redelivered webhook (same Linear-Delivery), sequential or concurrent', async () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { StepInfo, TaskEvent } from '../../src/domain/events.js';
+import type { KeyValueStore } from '../../src/domain/ports.js';
 import { newTaskRecord, type TaskRecord } from '../../src/domain/task.js';
-import type { ActivityContent } from '../../src/integrations/linear/linear-api.js';
+import type { ActivityContent, LinearApi, PlanStep } from '../../src/integrations/linear/linear-api.js';
 import { createLinearReporter } from '../../src/integrations/linear/linear-reporter.js';
 import { createLogger } from '../../src/lib/logger.js';
 
@@ -22,23 +23,36 @@ function aStep(step: number, detail: string): StepInfo {
   return { step, tool, detail, usage, elapsedMs: 10 };
 }
 
+function memoryKv(): KeyValueStore {
+  const map = new Map<string, string>();
+  return {
+    get: async (k) => map.get(k) ?? null,
+    set: async (k, v) => void map.set(k, v),
+    setIfAbsent: async (k, v) => (map.has(k) ? false : Boolean(map.set(k, v))),
+    delete: async (k) => void map.delete(k),
+  };
+}
+
 function recordingApi(fail = false) {
   const posted: Array<{ sessionId: string; content: ActivityContent }> = [];
-  return {
-    posted,
-    api: {
-      async postActivity(sessionId: string, content: ActivityContent) {
-        if (fail) throw new Error('linear is down');
-        posted.push({ sessionId, content });
-      },
+  const plans: PlanStep[][] = [];
+  const api = {
+    async postActivity(sessionId: string, content: ActivityContent) {
+      if (fail) throw new Error('linear is down');
+      posted.push({ sessionId, content });
     },
-  };
+    async updateSession(_sessionId: string, input: { plan?: PlanStep[] }) {
+      if (fail) throw new Error('linear is down');
+      if (input.plan) plans.push(input.plan);
+    },
+  } as unknown as LinearApi;
+  return { posted, plans, apis: { agent: () => api }, kv: memoryKv() };
 }
 
 describe('LinearReporter', () => {
   it('posts the first step at once, coalesces the next into one action, and ends with the PR response', async () => {
-    const { api, posted } = recordingApi();
-    const reporter = createLinearReporter({ api, log, actionIntervalMs: 60_000 });
+    const { apis, kv, posted, plans } = recordingApi();
+    const reporter = createLinearReporter({ apis, kv, log, actionIntervalMs: 60_000 });
     const task = aTask();
     const events: TaskEvent[] = [
       { type: 'started', task, stage: 'clone' },
@@ -66,11 +80,15 @@ describe('LinearReporter', () => {
       },
     ]);
     expect(posted.every((p) => p.sessionId === 'session-1')).toBe(true);
+    expect(plans.map((plan) => plan.map((s) => s.status).join(' '))).toEqual([
+      'inProgress pending pending pending pending',
+      'completed completed completed completed completed',
+    ]);
   });
 
   it('asks with an elicitation, says a stop with a response and a failure with an error', async () => {
-    const { api, posted } = recordingApi();
-    const reporter = createLinearReporter({ api, log });
+    const { apis, kv, posted } = recordingApi();
+    const reporter = createLinearReporter({ apis, kv, log });
     const task = aTask();
 
     await reporter.report({ type: 'question', task, question: 'Comma or colon?' });
@@ -91,8 +109,8 @@ describe('LinearReporter', () => {
   });
 
   it('never fails the task when Linear does not answer, and ignores tasks without a session', async () => {
-    const { api } = recordingApi(true);
-    const reporter = createLinearReporter({ api, log });
+    const { apis, kv } = recordingApi(true);
+    const reporter = createLinearReporter({ apis, kv, log });
     const task = aTask();
 
     await reporter.report({ type: 'step', task, step: aStep(1, 'bash: ls') });

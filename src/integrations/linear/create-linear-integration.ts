@@ -1,41 +1,59 @@
 import type { LinearClient } from '@linear/sdk';
 import type { HttpServer } from '../../server/http-server.js';
 import type { Integration, TaskServices } from '../../server/integration.js';
-import { handleAgentSession, type LinearHandlerDeps } from './handle-agent-session.js';
-import { createLinearApi } from './linear-api.js';
+import { handleAgentSession } from './handle-agent-session.js';
+import { handleCommentEvent } from './handle-comment-event.js';
+import { handleIssueEvent } from './handle-issue-event.js';
+import { createLinearApi, type LinearApi, type LinearClientFor, type LinearUser } from './linear-api.js';
 import { createWebhookHandler, type LinearDelivery } from './linear-receiver.js';
-import { createLinearReporter } from './linear-reporter.js';
+import type { LinearHandlerDeps } from './linear-replies.js';
+import { createLinearReporter, type LinearApis } from './linear-reporter.js';
 import type { LinearSettings } from './linear-settings.js';
 
 export interface LinearIntegrationDeps {
   settings: LinearSettings;
-  client: LinearClient;
+  /** Agent mode: the agent's client for a workspace (`organizationId` of the webhook). */
+  agentClientFor?: LinearClientFor;
+  /** Assignment mode: the client of the bot user (its API key). */
+  assignmentClient?: LinearClient;
   services: TaskServices;
   /** At most one `action` activity per this many ms (default 5 s). */
   actionIntervalMs?: number;
+  /** At most one edit of a progress comment per this many ms (default 3 s). */
+  editIntervalMs?: number;
 }
 
 /**
- * Linear as a trigger and a place to report: agent session webhooks on the shared server
- * (`POST /linear/webhook`) turn delegations and prompts into tasks on the issue's conversation, and a
- * reporter posts the tasks' progress as activities of their session from whichever worker runs them.
+ * Linear as a trigger and a place to report. Webhooks on the shared server (`POST /linear/webhook`):
+ * agent sessions (delegation, mention of the agent, prompts), issue assignment to the bot user and
+ * comments that mention it turn into tasks on the issue's conversation; an issue deleted stops its
+ * task. A reporter shows the tasks' progress in their sessions and on their issues from whichever
+ * worker runs them.
  */
 export function createLinearIntegration(deps: LinearIntegrationDeps): Integration {
-  const { settings, services } = deps;
+  const { services } = deps;
   const log = services.log.child({ integration: 'linear' });
-  const api = createLinearApi({ client: deps.client, log });
-  const reporter = createLinearReporter({ api, log, actionIntervalMs: deps.actionIntervalMs });
+  const { apis, bot } = buildApis(deps, log);
+  const reporter = createLinearReporter({
+    apis,
+    kv: services.kv,
+    log,
+    actionIntervalMs: deps.actionIntervalMs,
+    editIntervalMs: deps.editIntervalMs,
+  });
   const pending = new Set<Promise<unknown>>();
   const background: LinearHandlerDeps['background'] = (what, work) => {
     const p = work().catch((err: Error) => log.warn({ what, err: err.message }, 'linear reply failed'));
     pending.add(p);
     void p.finally(() => pending.delete(p));
   };
-  const handlerDeps: LinearHandlerDeps = { services, api, background, log };
+  const handlerDeps: LinearHandlerDeps = { services, apis, bot, background, log };
 
   async function dispatch(delivery: LinearDelivery): Promise<void> {
     const { type, action } = delivery.envelope;
-    if (type === 'AgentSessionEvent') return handleAgentSession(handlerDeps, delivery);
+    if (type === 'AgentSessionEvent' && deps.agentClientFor) return handleAgentSession(handlerDeps, delivery);
+    if (type === 'Issue') return handleIssueEvent(handlerDeps, delivery);
+    if (type === 'Comment') return handleCommentEvent(handlerDeps, delivery);
     log.info({ type, action, delivery: delivery.deliveryId }, 'linear webhook type not handled; skipped');
   }
 
@@ -47,16 +65,71 @@ export function createLinearIntegration(deps: LinearIntegrationDeps): Integratio
       server.route(
         'POST',
         '/linear/webhook',
-        createWebhookHandler({ secret: settings.webhookSecret, log, dispatch }),
+        createWebhookHandler({ secret: deps.settings.webhookSecret, log, dispatch }),
       );
     },
     reporter: { source: 'linear', reporter },
     async start() {
-      if (serving) log.info('Linear on: agent session webhooks at POST /linear/webhook');
+      if (!serving) return;
+      const modes = [deps.agentClientFor ? 'agent sessions' : '', apis.assignment ? 'assignment' : ''];
+      log.info({ modes: modes.filter(Boolean) }, 'Linear on: webhooks at POST /linear/webhook');
+      if (!apis.assignment) return;
+      await bot()
+        .then((user) =>
+          log.info(
+            { bot: user?.displayName },
+            'Linear assignment mode: issues assigned to the bot user start tasks',
+          ),
+        )
+        .catch((err: Error) =>
+          log.warn({ err: err.message }, 'Linear bot user not read yet; will retry on the next webhook'),
+        );
     },
     async stop() {
       const deadline = new Promise((r) => setTimeout(r, 10_000).unref());
       await Promise.race([Promise.allSettled([...pending]).then(() => reporter.idle()), deadline]);
     },
+  };
+}
+
+function buildApis(deps: LinearIntegrationDeps, log: TaskServices['log']) {
+  const agentApis = new Map<string, LinearApi>();
+  const { agentClientFor, assignmentClient } = deps;
+  const assignment = assignmentClient
+    ? createLinearApi({ client: async () => assignmentClient, log })
+    : undefined;
+  const bot = cachedBot(assignment);
+  const apis: LinearApis = {
+    agent(organizationId) {
+      const key = organizationId ?? '';
+      let api = agentApis.get(key);
+      if (!api) {
+        api = createLinearApi({
+          client: () =>
+            agentClientFor
+              ? agentClientFor(organizationId)
+              : Promise.reject(new Error('Linear agent mode is off')),
+          log,
+        });
+        agentApis.set(key, api);
+      }
+      return api;
+    },
+    assignment,
+    botHandle: async () => (await bot())?.displayName,
+  };
+  return { apis, bot };
+}
+
+/** The bot user (the API key's viewer), read once; a failed read is tried again next time. */
+function cachedBot(api: LinearApi | undefined): () => Promise<LinearUser | null> {
+  let viewer: Promise<LinearUser> | undefined;
+  return async () => {
+    if (!api) return null;
+    viewer ??= api.fetchViewer().catch((err: unknown) => {
+      viewer = undefined;
+      throw err;
+    });
+    return viewer;
   };
 }

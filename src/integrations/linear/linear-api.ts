@@ -1,7 +1,6 @@
 import { LinearClient, RatelimitedLinearError } from '@linear/sdk';
 import { z } from 'zod';
 import type { Logger } from '../../lib/logger.js';
-import type { LinearSettings } from './linear-settings.js';
 
 /** What an agent session shows (https://linear.app/developers/agent-interaction#activity-content-payload). */
 export type ActivityContent =
@@ -10,6 +9,18 @@ export type ActivityContent =
   | { type: 'elicitation'; body: string }
   | { type: 'response'; body: string }
   | { type: 'error'; body: string };
+
+/** One entry of a session's plan (`agentSessionUpdate(input: { plan })`, a list of these). */
+export interface PlanStep {
+  content: string;
+  status: 'pending' | 'inProgress' | 'completed' | 'canceled';
+}
+
+/**
+ * The seam for the OAuth install: the agent's `LinearClient` for a workspace (the webhook's
+ * `organizationId`). Today one client built from `LINEAR_ACCESS_TOKEN` answers every workspace.
+ */
+export type LinearClientFor = (organizationId: string | undefined) => Promise<LinearClient>;
 
 /** The issue as the agent and the router need it. Every text field is untrusted. */
 export const LinearIssue = z.object({
@@ -33,6 +44,29 @@ export const LinearIssue = z.object({
 });
 export type LinearIssue = z.infer<typeof LinearIssue>;
 
+const WorkflowState = z.object({
+  id: z.string(),
+  name: z.string(),
+  type: z.string(),
+  position: z.number().optional(),
+});
+export type WorkflowState = z.infer<typeof WorkflowState>;
+
+/** An issue's workflow state and the states its team offers. */
+export const IssueStates = z.object({
+  id: z.string(),
+  state: WorkflowState.nullish(),
+  team: z.object({ states: z.object({ nodes: z.array(WorkflowState) }) }).nullish(),
+});
+export type IssueStates = z.infer<typeof IssueStates>;
+
+export const LinearUser = z.object({
+  id: z.string().min(1),
+  name: z.string(),
+  displayName: z.string(),
+});
+export type LinearUser = z.infer<typeof LinearUser>;
+
 // One request for everything, instead of the SDK models' lazy fetch per relation.
 const ISSUE_QUERY = `query PatchbayIssue($id: String!) {
   issue(id: $id) {
@@ -44,33 +78,63 @@ const ISSUE_QUERY = `query PatchbayIssue($id: String!) {
   }
 }`;
 
-/** The `LinearClient` for the agent's token (main.ts builds it; only this folder imports the SDK). */
-export function createLinearClient(settings: LinearSettings): LinearClient {
-  return new LinearClient({ accessToken: settings.accessToken, apiUrl: settings.apiUrl });
+const STATES_QUERY = `query PatchbayIssueStates($id: String!) {
+  issue(id: $id) {
+    id
+    state { id name type position }
+    team { states(first: 100) { nodes { id name type position } } }
+  }
+}`;
+
+const VIEWER_QUERY = 'query PatchbayViewer { viewer { id name displayName } }';
+
+/** A fixed `LinearClient` (an agent token or a user's API key); main.ts builds it. */
+export function createLinearClient(opts: {
+  accessToken?: string;
+  apiKey?: string;
+  apiUrl: string;
+}): LinearClient {
+  return opts.accessToken
+    ? new LinearClient({ accessToken: opts.accessToken, apiUrl: opts.apiUrl })
+    : new LinearClient({ apiKey: opts.apiKey, apiUrl: opts.apiUrl });
 }
 
+/** Linear's answer when the issue, comment or session no longer exists (deleted mid-run). */
+export function isGone(err: unknown): boolean {
+  return err instanceof Error && /entity not found|could not find/i.test(err.message);
+}
+
+const RATE_LIMIT_TRIES = 3;
+
 /**
- * The few Linear calls Patchbay makes, each through the real SDK. A rate limit (`RATELIMITED`) is
- * waited out once, up to `maxWaitMs` (short while Linear waits for a webhook answer).
+ * The Linear calls Patchbay makes, each through the real SDK, with the client obtained per call (so
+ * that a refreshed OAuth token is picked up). A rate limit (`RATELIMITED`, HTTP 400/429) is waited
+ * out and retried a few times, each wait at most `maxWaitMs` (short while Linear waits for a webhook
+ * answer, longer for progress).
  */
-export function createLinearApi(deps: { client: LinearClient; log: Logger }) {
-  async function patiently<T>(what: string, call: () => Promise<T>, maxWaitMs: number): Promise<T> {
-    try {
-      return await call();
-    } catch (err) {
-      if (!(err instanceof RatelimitedLinearError)) throw err;
-      const untilReset = err.requestsResetAt ? err.requestsResetAt - Date.now() : undefined;
-      const wait = Math.min(Math.max(untilReset ?? (err.retryAfter ?? 1) * 1_000, 100), maxWaitMs);
-      deps.log.warn({ what, waitMs: wait }, 'linear rate limit; waiting once');
-      await new Promise((r) => setTimeout(r, wait));
-      return call();
+export function createLinearApi(deps: { client: () => Promise<LinearClient>; log: Logger }) {
+  async function patiently<T>(
+    what: string,
+    call: (client: LinearClient) => Promise<T>,
+    maxWaitMs: number,
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call(await deps.client());
+      } catch (err) {
+        if (!(err instanceof RatelimitedLinearError) || attempt >= RATE_LIMIT_TRIES) throw err;
+        const untilReset = err.requestsResetAt ? err.requestsResetAt - Date.now() : undefined;
+        const wait = Math.min(Math.max(untilReset ?? (err.retryAfter ?? 1) * 1_000, 100), maxWaitMs);
+        deps.log.warn({ what, waitMs: wait, attempt }, 'linear rate limit; waiting');
+        await new Promise((r) => setTimeout(r, wait));
+      }
     }
   }
 
   async function fetchIssue(issueId: string, maxWaitMs = 1_500): Promise<LinearIssue | null> {
     const res = await patiently(
       'issue',
-      () => deps.client.client.rawRequest<{ issue: unknown }, { id: string }>(ISSUE_QUERY, { id: issueId }),
+      (c) => c.client.rawRequest<{ issue: unknown }, { id: string }>(ISSUE_QUERY, { id: issueId }),
       maxWaitMs,
     );
     const parsed = LinearIssue.safeParse(res.data?.issue);
@@ -81,14 +145,75 @@ export function createLinearApi(deps: { client: LinearClient; log: Logger }) {
     return parsed.data;
   }
 
+  async function fetchIssueStates(issueId: string, maxWaitMs = 5_000): Promise<IssueStates | null> {
+    const res = await patiently(
+      'issue states',
+      (c) => c.client.rawRequest<{ issue: unknown }, { id: string }>(STATES_QUERY, { id: issueId }),
+      maxWaitMs,
+    );
+    const parsed = IssueStates.safeParse(res.data?.issue);
+    return parsed.success ? parsed.data : null;
+  }
+
+  async function fetchViewer(maxWaitMs = 1_500): Promise<LinearUser> {
+    const res = await patiently(
+      'viewer',
+      (c) => c.client.rawRequest<{ viewer: unknown }, Record<string, never>>(VIEWER_QUERY, {}),
+      maxWaitMs,
+    );
+    return LinearUser.parse(res.data?.viewer);
+  }
+
   async function postActivity(sessionId: string, content: ActivityContent, maxWaitMs = 5_000) {
     await patiently(
       `activity ${content.type}`,
-      () => deps.client.createAgentActivity({ agentSessionId: sessionId, content }),
+      (c) => c.createAgentActivity({ agentSessionId: sessionId, content }),
       maxWaitMs,
     );
   }
 
-  return { fetchIssue, postActivity };
+  async function updateSession(
+    sessionId: string,
+    input: { plan?: PlanStep[]; externalUrls?: Array<{ label: string; url: string }> },
+    maxWaitMs = 5_000,
+  ) {
+    await patiently('session update', (c) => c.updateAgentSession(sessionId, input), maxWaitMs);
+  }
+
+  /** A comment on the issue (a reply when `parentId` is set); answers its id. */
+  async function createComment(
+    input: { issueId: string; body: string; parentId?: string },
+    maxWaitMs = 5_000,
+  ): Promise<string> {
+    const payload = await patiently('comment', (c) => c.createComment(input), maxWaitMs);
+    const id = payload.commentId;
+    if (!id) throw new Error('Linear created no comment');
+    return id;
+  }
+
+  async function updateComment(commentId: string, body: string, maxWaitMs = 5_000) {
+    await patiently('comment update', (c) => c.updateComment(commentId, { body }), maxWaitMs);
+  }
+
+  async function moveIssue(issueId: string, stateId: string, maxWaitMs = 5_000) {
+    await patiently('issue state', (c) => c.updateIssue(issueId, { stateId }), maxWaitMs);
+  }
+
+  /** Links a URL to the issue; Linear keeps one attachment per URL and issue. */
+  async function attachUrl(issueId: string, url: string, title: string, maxWaitMs = 5_000) {
+    await patiently('attachment', (c) => c.attachmentLinkURL(issueId, url, { title }), maxWaitMs);
+  }
+
+  return {
+    fetchIssue,
+    fetchIssueStates,
+    fetchViewer,
+    postActivity,
+    updateSession,
+    createComment,
+    updateComment,
+    moveIssue,
+    attachUrl,
+  };
 }
 export type LinearApi = ReturnType<typeof createLinearApi>;

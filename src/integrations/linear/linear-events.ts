@@ -52,3 +52,37 @@ export function issueIdOf(event: AgentSessionEvent): string | undefined {
 export function toConversationKey(issueId: string): string {
   return `linear:${issueId}`;
 }
+
+/**
+ * An `Issue` data-change webhook (https://linear.app/developers/webhooks#data-change-events-payload):
+ * `data` is the issue as it is now; on `update`, `updatedFrom` holds the previous values of the fields
+ * that changed (a key present with `null` means it was empty before).
+ */
+export const IssueWebhook = z.object({
+  type: z.literal('Issue'),
+  action: z.enum(['create', 'update', 'remove']),
+  organizationId: z.string().optional(),
+  data: z.object({
+    id: z.string().min(1),
+    identifier: z.string().max(40).optional(),
+    assigneeId: z.string().nullish(),
+  }),
+  updatedFrom: z.record(z.string(), z.unknown()).nullish(),
+});
+export type IssueWebhook = z.infer<typeof IssueWebhook>;
+
+/** A `Comment` data-change webhook: `data` is the comment; only comments on issues matter here. */
+export const CommentWebhook = z.object({
+  type: z.literal('Comment'),
+  action: z.enum(['create', 'update', 'remove']),
+  organizationId: z.string().optional(),
+  data: z.object({
+    id: z.string().min(1),
+    body: z.string().max(50_000),
+    issueId: z.string().min(1).nullish(),
+    userId: z.string().nullish(),
+    parentId: z.string().nullish(),
+    user: z.object({ id: z.string().optional(), name: z.string().max(200) }).nullish(),
+  }),
+});
+export type CommentWebhook = z.infer<typeof CommentWebhook>;

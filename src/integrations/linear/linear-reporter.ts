@@ -1,105 +1,141 @@
-import type { Reporter, StepInfo, TaskEvent } from '../../domain/events.js';
+import type { Reporter, TaskEvent, TaskStage } from '../../domain/events.js';
+import type { KeyValueStore } from '../../domain/ports.js';
+import type { TaskRecord } from '../../domain/task.js';
 import type { Logger } from '../../lib/logger.js';
-import { finalContent, stepsToAction } from './activity-content.js';
-import type { ActivityContent, LinearApi } from './linear-api.js';
+import { createCommentSink } from './comment-sink.js';
+import { createIssueEffects } from './issue-effects.js';
+import type { LinearApi } from './linear-api.js';
+import { type CallChain, createCallChain, type LinearSink } from './linear-sink.js';
+import { type LinearTarget, primaryTarget, targetId, targetsOf } from './linear-targets.js';
+import { createSessionSink } from './session-sink.js';
+
+/** The Linear API for each mode: the agent's per workspace, and the bot user's (assignment mode). */
+export interface LinearApis {
+  agent(organizationId: string | undefined): LinearApi;
+  assignment?: LinearApi;
+  /** The bot user's handle, to tell people how to answer (assignment mode). */
+  botHandle?(): Promise<string | undefined>;
+}
 
 export interface LinearReporterDeps {
-  api: Pick<LinearApi, 'postActivity'>;
+  apis: LinearApis;
+  kv: KeyValueStore;
   log: Logger;
   /** At most one `action` activity per this many ms (default 5 s); the steps in between are one. */
   actionIntervalMs?: number;
-  /** How long a final activity may hold up the task (default 15 s); the rest goes on in the background. */
+  /** At most one edit of a progress comment per this many ms (default 3 s). */
+  editIntervalMs?: number;
+  /** How long a final report may hold up the task (default 15 s); the rest goes on in the background. */
   finalWaitMs?: number;
 }
 
 interface RunState {
-  sessionId: string;
-  steps: StepInfo[];
-  lastActionAt: number;
-  timer?: NodeJS.Timeout;
-  /** Every call of this run, in order: an action never lands after the response. */
-  chain: Promise<void>;
+  stage: TaskStage;
+  sinks: Map<string, LinearSink>;
+  effects?: ReturnType<typeof createIssueEffects>;
+  /** When the attached places were last read from the key-value store. */
+  targetsReadAt: number;
 }
 
+const TARGETS_REFRESH_MS = 2_000;
+
 /**
- * Renders a Linear task's events as activities of its agent session, in the worker process: the
- * agent's steps as coalesced `action`s, its question as an `elicitation`, the end as a `response` with
- * the pull request (or an `error`). The first `thought` is posted by the webhook handler, right after
- * queueing. Posting never fails the task: errors are logged and the run goes on.
+ * Renders a Linear task's events in every place it reports to, in the worker process: its agent
+ * sessions (activities, plan, external URL) and, in assignment mode, a progress comment on the
+ * issue; and moves the issue and attaches the pull request. Places attached while the run goes
+ * (another session or an assignment on the same issue) are picked up within a couple of seconds.
+ * Posting never fails the task: errors are logged and the run goes on.
  */
 export function createLinearReporter(deps: LinearReporterDeps): Reporter & { idle(): Promise<void> } {
-  const interval = deps.actionIntervalMs ?? 5_000;
   const runs = new Map<string, RunState>();
   const inFlight = new Set<Promise<void>>();
+  const log = deps.log;
+  const track = (p: Promise<void>) => {
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+  };
 
-  function enqueue(run: RunState, content: ActivityContent): Promise<void> {
-    run.chain = run.chain
-      .then(() => deps.api.postActivity(run.sessionId, content))
-      .catch((err: Error) =>
-        deps.log.warn({ type: content.type, err: err.message }, 'linear activity not posted'),
-      );
-    const tracked = run.chain;
-    inFlight.add(tracked);
-    void tracked.finally(() => inFlight.delete(tracked));
-    return tracked;
+  function apiFor(target: LinearTarget): LinearApi | undefined {
+    return target.kind === 'issue' ? deps.apis.assignment : deps.apis.agent(target.organizationId);
   }
 
-  function flushSteps(run: RunState): void {
-    if (run.timer) clearTimeout(run.timer);
-    run.timer = undefined;
-    const action = stepsToAction(run.steps.splice(0));
-    if (!action) return;
-    run.lastActionAt = Date.now();
-    void enqueue(run, action);
-  }
-
-  function schedule(run: RunState): void {
-    if (run.timer) return;
-    const wait = run.lastActionAt + interval - Date.now();
-    if (wait <= 0) {
-      flushSteps(run);
-      return;
+  async function sinkFor(
+    target: LinearTarget,
+    task: TaskRecord,
+    chain: CallChain,
+  ): Promise<LinearSink | null> {
+    const api = apiFor(target);
+    if (!api) return null;
+    if (target.kind === 'session') {
+      return createSessionSink({
+        sessionId: target.sessionId,
+        api,
+        chain,
+        actionIntervalMs: deps.actionIntervalMs ?? 5_000,
+      });
     }
-    run.timer = setTimeout(() => flushSteps(run), wait);
-    run.timer.unref();
+    return createCommentSink({
+      issueId: target.issueId,
+      task,
+      api,
+      kv: deps.kv,
+      chain,
+      editIntervalMs: deps.editIntervalMs ?? 3_000,
+      botHandle: await deps.apis.botHandle?.().catch(() => undefined),
+    });
   }
 
-  function runOf(event: TaskEvent): { id: string; run: RunState } | null {
+  /** Adds the sinks of places attached since the last look; a late one starts at the current stage. */
+  async function refreshTargets(run: RunState, event: TaskEvent, force: boolean): Promise<void> {
+    if (!force && Date.now() - run.targetsReadAt < TARGETS_REFRESH_MS) return;
+    run.targetsReadAt = Date.now();
+    const targets = await targetsOf(event.task, deps.kv).catch(() => [] as LinearTarget[]);
+    for (const target of targets) {
+      const id = targetId(target);
+      if (run.sinks.has(id)) continue;
+      const sink = await sinkFor(target, event.task, createCallChain(log.child({ target: id }), track));
+      if (!sink) continue;
+      run.sinks.set(id, sink);
+      if (event.type === 'step')
+        sink.progress({ type: 'stage', task: event.task, stage: run.stage }, run.stage);
+    }
+  }
+
+  function runOf(event: TaskEvent): RunState | null {
     const id = `${event.task.id}.${event.task.runs}`;
     const existing = runs.get(id);
-    if (existing) return { id, run: existing };
-    const sessionId = event.task.request.origin.ref.sessionId;
-    if (!sessionId) return null;
-    const run: RunState = { sessionId, steps: [], lastActionAt: 0, chain: Promise.resolve() };
+    if (existing) return existing;
+    const primary = primaryTarget(event.task);
+    const issueId = event.task.request.origin.ref.issueId;
+    const run: RunState = { stage: 'clone', sinks: new Map(), targetsReadAt: 0 };
+    const api = primary ? apiFor(primary) : undefined;
+    if (api && issueId) {
+      const chain = createCallChain(log.child({ issueId }), track);
+      run.effects = createIssueEffects({ issueId, api, kv: deps.kv, chain, log });
+    }
     runs.set(id, run);
-    return { id, run };
+    return run;
   }
 
   return {
     async report(event) {
       if (event.type === 'accepted') return;
-      const found = runOf(event);
-      if (!found) return;
-      const { id, run } = found;
-      if (event.type === 'step') {
-        run.steps.push(event.step);
-        schedule(run);
+      const run = runOf(event);
+      if (!run) return;
+      if (event.type === 'started' || event.type === 'stage') run.stage = event.stage;
+      await refreshTargets(run, event, event.type !== 'step');
+      void run.effects?.onEvent(event);
+      if (event.type === 'started' || event.type === 'stage' || event.type === 'step') {
+        for (const sink of run.sinks.values()) sink.progress(event, run.stage);
         return;
       }
-      if (event.type === 'started' || event.type === 'stage') {
-        flushSteps(run);
-        return;
-      }
-      flushSteps(run);
-      const content = finalContent(event);
-      runs.delete(id);
-      if (!content) return;
-      const done = enqueue(run, content);
+      runs.delete(`${event.task.id}.${event.task.runs}`);
+      const done = Promise.all([...run.sinks.values()].map((s) => s.end(event, run.stage)));
       await Promise.race([done, new Promise((r) => setTimeout(r, deps.finalWaitMs ?? 15_000).unref())]);
     },
     /** Resolves once every queued Linear call has been made (or has failed). */
     async idle() {
-      for (const run of runs.values()) flushSteps(run);
+      for (const run of runs.values()) for (const sink of run.sinks.values()) sink.flush();
       while (inFlight.size) await Promise.allSettled([...inFlight]);
     },
   };

@@ -1,0 +1,82 @@
+import type { StepInfo, TaskEvent, TaskStage } from '../../domain/events.js';
+import { finalContent, stepsToAction } from './activity-content.js';
+import type { LinearApi } from './linear-api.js';
+import type { CallChain, LinearSink } from './linear-sink.js';
+import { toPlan } from './session-plan.js';
+
+/**
+ * An agent session: the agent's steps as `action` activities, at most one per `actionIntervalMs`
+ * (the steps in between coalesced into one), the plan updated as the stages advance, and at the end
+ * a `response`, `elicitation` or `error` activity, the final plan and the pull request as the
+ * session's external URL.
+ */
+export function createSessionSink(deps: {
+  sessionId: string;
+  api: Pick<LinearApi, 'postActivity' | 'updateSession'>;
+  chain: CallChain;
+  actionIntervalMs: number;
+}): LinearSink {
+  const { sessionId, api, chain } = deps;
+  const steps: StepInfo[] = [];
+  let lastActionAt = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let planned: string | undefined;
+
+  function flushSteps(): void {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    const action = stepsToAction(steps.splice(0));
+    if (!action) return;
+    lastActionAt = Date.now();
+    void chain.run('activity action', () => api.postActivity(sessionId, action));
+  }
+
+  function schedule(): void {
+    if (timer) return;
+    const wait = lastActionAt + deps.actionIntervalMs - Date.now();
+    if (wait <= 0) {
+      flushSteps();
+      return;
+    }
+    timer = setTimeout(flushSteps, wait);
+    timer.unref();
+  }
+
+  function plan(stage: TaskStage, phase: 'running' | 'finished' | 'failed', event?: TaskEvent) {
+    const pr = event?.type === 'finished' ? event.pullRequest : undefined;
+    const steps = toPlan(stage, phase, { pullRequest: Boolean(pr) });
+    const key = JSON.stringify(steps);
+    if (key === planned && !pr) return Promise.resolve();
+    planned = key;
+    const externalUrls = pr ? [{ label: `Pull request #${pr.number}`, url: pr.url }] : undefined;
+    return chain.run('session plan', () =>
+      api.updateSession(sessionId, externalUrls ? { plan: steps, externalUrls } : { plan: steps }),
+    );
+  }
+
+  return {
+    flush: flushSteps,
+    progress(event, stage) {
+      if (event.type === 'step') {
+        steps.push(event.step);
+        schedule();
+        return;
+      }
+      flushSteps();
+      void plan(stage, 'running');
+    },
+    async end(event, stage) {
+      flushSteps();
+      const content = finalContent(event);
+      const posted = content
+        ? chain.run(`activity ${content.type}`, () => api.postActivity(sessionId, content))
+        : null;
+      if (event.type === 'question') {
+        await posted;
+        return;
+      }
+      const planUpdated = plan(stage, event.type === 'finished' ? 'finished' : 'failed', event);
+      await Promise.all([posted, planUpdated]);
+    },
+  };
+}
