@@ -1,6 +1,6 @@
 import type { ConversationState } from '../domain/conversation.js';
 import { PatchbayError } from '../domain/errors.js';
-import type { ConversationStore, TaskStore } from '../domain/ports.js';
+import type { ConversationStore, KeyValueStore, TaskStore } from '../domain/ports.js';
 import type { TaskRecord } from '../domain/task.js';
 
 /** Task records in memory, for `patchbay run` (one task in the foreground, no Redis). */
@@ -64,6 +64,22 @@ export function createMemoryConversationStore(): ConversationStore {
     },
     async latest(id) {
       return latest.get(id) ?? null;
+    },
+  };
+}
+
+/** Integration state of one process (expiry is not kept: nothing here outlives the process). */
+export function createMemoryKeyValue(): KeyValueStore {
+  const map = new Map<string, string>();
+  return {
+    get: async (k) => map.get(k) ?? null,
+    set: async (k, v) => void map.set(k, v),
+    setIfAbsent: async (k, v) => (map.has(k) ? false : Boolean(map.set(k, v))),
+    delete: async (k) => void map.delete(k),
+    async take(k) {
+      const value = map.get(k) ?? null;
+      map.delete(k);
+      return value;
     },
   };
 }

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { StepInfo, TaskEvent } from '../../src/domain/events.js';
-import type { KeyValueStore } from '../../src/domain/ports.js';
 import { newTaskRecord, type TaskRecord } from '../../src/domain/task.js';
 import type { ActivityContent, LinearApi, PlanStep } from '../../src/integrations/linear/linear-api.js';
 import { createLinearReporter } from '../../src/integrations/linear/linear-reporter.js';
 import { createLogger } from '../../src/lib/logger.js';
+import { createMemoryKeyValue } from '../../src/tasks/memory-stores.js';
 
 const log = createLogger({ level: 'silent' });
 
@@ -23,16 +23,6 @@ function aStep(step: number, detail: string): StepInfo {
   return { step, tool, detail, usage, elapsedMs: 10 };
 }
 
-function memoryKv(): KeyValueStore {
-  const map = new Map<string, string>();
-  return {
-    get: async (k) => map.get(k) ?? null,
-    set: async (k, v) => void map.set(k, v),
-    setIfAbsent: async (k, v) => (map.has(k) ? false : Boolean(map.set(k, v))),
-    delete: async (k) => void map.delete(k),
-  };
-}
-
 function recordingApi(fail = false) {
   const posted: Array<{ sessionId: string; content: ActivityContent }> = [];
   const plans: PlanStep[][] = [];
@@ -46,7 +36,7 @@ function recordingApi(fail = false) {
       if (input.plan) plans.push(input.plan);
     },
   } as unknown as LinearApi;
-  return { posted, plans, apis: { agent: () => api }, kv: memoryKv() };
+  return { posted, plans, apis: { agent: () => api }, kv: createMemoryKeyValue() };
 }
 
 describe('LinearReporter', () => {
