@@ -10,6 +10,7 @@ import { createGitHubAppAuth } from './integrations/github/create-github-app-aut
 import { createOctokit, type GitHubClients } from './integrations/github/create-octokit.js';
 import { createPullRequests } from './integrations/github/pull-requests.js';
 import { createLinearIntegration } from './integrations/linear/create-linear-integration.js';
+import { createLinearAgentInstall } from './integrations/linear/linear-agent-install.js';
 import { createLinearClient } from './integrations/linear/linear-api.js';
 import { readLinearSettings } from './integrations/linear/linear-settings.js';
 import { createSlackIntegration } from './integrations/slack/create-slack-integration.js';
@@ -202,14 +203,27 @@ function buildIntegrations(services: TaskServices): Integration[] {
   const linear = readLinearSettings(services.config.env);
   if ('off' in linear) services.log.info(linear.off);
   else {
-    // The OAuth install replaces this fixed client with one per workspace (organizationId).
-    const token = linear.agent?.accessToken;
-    const agentClient = token ? createLinearClient({ accessToken: token, apiUrl: linear.apiUrl }) : undefined;
+    const { oauth, accessToken } = linear.agent ?? {};
+    const install = oauth
+      ? createLinearAgentInstall({
+          ...oauth,
+          apiUrl: linear.apiUrl,
+          publicUrl: services.config.env.PATCHBAY_PUBLIC_URL,
+          kv: services.kv,
+          log: services.log,
+        })
+      : undefined;
+    if (oauth && services.config.env.LINEAR_ACCESS_TOKEN)
+      services.log.info(
+        'Linear agent runs as the OAuth app: LINEAR_CLIENT_ID is set, so LINEAR_ACCESS_TOKEN is not used',
+      );
+    const fixed = accessToken ? createLinearClient({ accessToken, apiUrl: linear.apiUrl }) : undefined;
     const apiKey = linear.assignment?.apiKey;
     integrations.push(
       createLinearIntegration({
         settings: linear,
-        agentClientFor: agentClient ? async () => agentClient : undefined,
+        install,
+        agentClientFor: install?.clientFor ?? (fixed ? async () => fixed : undefined),
         assignmentClient: apiKey ? createLinearClient({ apiKey, apiUrl: linear.apiUrl }) : undefined,
         services,
       }),

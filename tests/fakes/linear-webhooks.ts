@@ -9,6 +9,7 @@ import { eventually } from './slack-requests.js';
 export const LINEAR_SECRET = 'e2e-linear-webhook-secret-0123456789';
 export const LINEAR_TOKEN = 'lin_oauth_e2e_agent_token';
 export const LINEAR_API_KEY = 'lin_api_e2e_bot_user_key';
+export const LINEAR_OAUTH_APP = { id: 'lin_client_e2e', secret: 'lin_client_secret_e2e_0123456789' };
 export const BOT = { id: 'bot-user', name: 'Patchbay Bot', displayName: 'patchbay' };
 
 type Body = Record<string, unknown>;
@@ -155,8 +156,8 @@ export interface Activity {
 export interface LinearStartOptions {
   worker?: boolean;
   file?: Record<string, unknown>;
-  /** Which modes are on (default: agent only). */
-  modes?: { agent?: boolean; assignment?: boolean };
+  /** Which modes are on (default: agent only, with a fixed token; `oauth`: agent as an OAuth app). */
+  modes?: { agent?: boolean; assignment?: boolean; oauth?: boolean };
 }
 
 /**
@@ -175,9 +176,9 @@ export function linearPerTest() {
     expect(unmatched).toEqual([]);
   });
   return async (script: Script, opts: LinearStartOptions = {}) => {
-    linear = await startLinearStandIn();
+    linear = await startLinearStandIn(modesOf(opts).oauth ? { client: LINEAR_OAUTH_APP } : {});
     pinLinearWorkspace(linear);
-    const modes = opts.modes ?? { agent: true };
+    const modes = modesOf(opts);
     h = await startHarness({
       script,
       worker: opts.worker,
@@ -186,11 +187,18 @@ export function linearPerTest() {
         LINEAR_API_URL: linear.url,
         ...(modes.agent ? { LINEAR_ACCESS_TOKEN: LINEAR_TOKEN } : {}),
         ...(modes.assignment ? { LINEAR_API_KEY: LINEAR_API_KEY } : {}),
+        ...(modes.oauth
+          ? { LINEAR_CLIENT_ID: LINEAR_OAUTH_APP.id, LINEAR_CLIENT_SECRET: LINEAR_OAUTH_APP.secret }
+          : {}),
       },
       file: { linear: { teams: { ENG: 'acme/web' } }, ...opts.file },
     });
     return linearSession(h, linear);
   };
+}
+
+function modesOf(opts: LinearStartOptions) {
+  return opts.modes ?? { agent: true };
 }
 
 function linearSession(h: Harness, linear: LinearStandIn) {

@@ -93,10 +93,27 @@ describe('readLinearSettings', () => {
   });
 
   it('names what is missing, never a value', () => {
-    expect(() => readLinearSettings(env({}))).toThrow(/LINEAR_ACCESS_TOKEN or LINEAR_API_KEY/);
+    expect(() => readLinearSettings(env({}))).toThrow(
+      /LINEAR_CLIENT_ID, LINEAR_ACCESS_TOKEN or LINEAR_API_KEY/,
+    );
     expect(() => readLinearSettings(parseEnv({ LINEAR_API_KEY: 'secret-key' }))).toThrow(
       /LINEAR_WEBHOOK_SECRET is missing/,
     );
     expect(readLinearSettings(parseEnv({}))).toEqual({ off: 'Linear off: LINEAR_WEBHOOK_SECRET is not set' });
+  });
+
+  it('runs agent mode as the OAuth app when both its id and secret are set, over a fixed token', () => {
+    const app = { LINEAR_CLIENT_ID: 'id', LINEAR_CLIENT_SECRET: 'client-secret' };
+
+    const settings = readLinearSettings(env({ ...app, LINEAR_ACCESS_TOKEN: 't' }));
+
+    expect(settings).toMatchObject({ agent: { oauth: { clientId: 'id', clientSecret: 'client-secret' } } });
+    expect(settings).not.toHaveProperty('agent.accessToken');
+    expect(() => readLinearSettings(env({ LINEAR_CLIENT_ID: 'id' }))).toThrow(
+      /needs LINEAR_CLIENT_SECRET too/,
+    );
+    expect(() => readLinearSettings(env({ LINEAR_CLIENT_SECRET: 'client-secret' }))).toThrow(
+      /needs LINEAR_CLIENT_ID too/,
+    );
   });
 });

@@ -4,6 +4,7 @@ import type { Integration, TaskServices } from '../../server/integration.js';
 import { handleAgentSession } from './handle-agent-session.js';
 import { handleCommentEvent } from './handle-comment-event.js';
 import { handleIssueEvent } from './handle-issue-event.js';
+import type { LinearAgentInstall } from './linear-agent-install.js';
 import { createLinearApi, type LinearApi, type LinearClientFor, type LinearUser } from './linear-api.js';
 import { createWebhookHandler, type LinearDelivery } from './linear-receiver.js';
 import type { LinearHandlerDeps } from './linear-replies.js';
@@ -14,6 +15,8 @@ export interface LinearIntegrationDeps {
   settings: LinearSettings;
   /** Agent mode: the agent's client for a workspace (`organizationId` of the webhook). */
   agentClientFor?: LinearClientFor;
+  /** Agent mode as an OAuth app: its install routes, and which workspaces installed it. */
+  install?: LinearAgentInstall;
   /** Assignment mode: the client of the bot user (its API key). */
   assignmentClient?: LinearClient;
   services: TaskServices;
@@ -51,7 +54,18 @@ export function createLinearIntegration(deps: LinearIntegrationDeps): Integratio
 
   async function dispatch(delivery: LinearDelivery): Promise<void> {
     const { type, action } = delivery.envelope;
-    if (type === 'AgentSessionEvent' && deps.agentClientFor) return handleAgentSession(handlerDeps, delivery);
+    if (type === 'AgentSessionEvent' && deps.agentClientFor) {
+      const organizationId = (delivery.envelope as { organizationId?: unknown }).organizationId;
+      const org = typeof organizationId === 'string' ? organizationId : undefined;
+      if (deps.install && !(await deps.install.isInstalled(org))) {
+        log.warn(
+          { organization: org },
+          'linear agent event from a workspace that has not installed it; skipped',
+        );
+        return;
+      }
+      return handleAgentSession(handlerDeps, delivery);
+    }
     if (type === 'Issue') return handleIssueEvent(handlerDeps, delivery);
     if (type === 'Comment') return handleCommentEvent(handlerDeps, delivery);
     log.info({ type, action, delivery: delivery.deliveryId }, 'linear webhook type not handled; skipped');
@@ -67,6 +81,7 @@ export function createLinearIntegration(deps: LinearIntegrationDeps): Integratio
         '/linear/webhook',
         createWebhookHandler({ secret: deps.settings.webhookSecret, log, dispatch }),
       );
+      deps.install?.registerRoutes(server);
     },
     reporter: { source: 'linear', reporter },
     async start() {
