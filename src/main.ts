@@ -6,7 +6,9 @@ import { createAgent } from './agent/create-agent.js';
 import type { Config } from './config/load-config.js';
 import { PatchbayError } from './domain/errors.js';
 import type { Reporter } from './domain/events.js';
+import { createBotLogin, lookUpTokenLogin } from './integrations/github/bot-login.js';
 import { createGitHubAppAuth } from './integrations/github/create-github-app-auth.js';
+import { createGitHubIntegration } from './integrations/github/create-github-integration.js';
 import { createOctokit, type GitHubClients } from './integrations/github/create-octokit.js';
 import { createPullRequests } from './integrations/github/pull-requests.js';
 import { createLinearIntegration } from './integrations/linear/create-linear-integration.js';
@@ -205,7 +207,24 @@ function buildIntegrations(services: TaskServices): Integration[] {
     const client = createLinearClient(linear);
     integrations.push(createLinearIntegration({ settings: linear, client, services }));
   }
+  const github = buildGitHubIntegration(services);
+  if (github) integrations.push(github);
   return integrations;
+}
+
+/** The review loop on Patchbay's pull requests: needs the webhook secret and GitHub credentials. */
+function buildGitHubIntegration(services: TaskServices): Integration | undefined {
+  const env = services.config.env;
+  if (!env.GITHUB_WEBHOOK_SECRET) {
+    services.log.info('GitHub review loop off: GITHUB_WEBHOOK_SECRET is not set');
+    return undefined;
+  }
+  if (!env.GITHUB_TOKEN && !env.GITHUB_APP_ID && !env.GITHUB_APP_PRIVATE_KEY) {
+    services.log.info('GitHub review loop off: set GITHUB_APP_ID + GITHUB_APP_PRIVATE_KEY or GITHUB_TOKEN');
+    return undefined;
+  }
+  const { clients, botLogin } = buildGitHubAccess(env, services.log);
+  return createGitHubIntegration({ secret: env.GITHUB_WEBHOOK_SECRET, clients, botLogin, services });
 }
 
 /** The worker's clients: git workspaces, the model, GitHub. */
@@ -243,7 +262,7 @@ export function buildWorkerDeps(config: Config, log: Logger) {
 function buildGitHubAccess(
   env: Config['env'],
   log: Logger,
-): { clients: GitHubClients; credentials: GitCredentials } {
+): { clients: GitHubClients; credentials: GitCredentials; botLogin: () => Promise<string> } {
   const { GITHUB_APP_ID: appId, GITHUB_APP_PRIVATE_KEY: privateKey, GITHUB_TOKEN: token } = env;
   if (appId || privateKey) {
     if (!appId || !privateKey) {
@@ -255,7 +274,11 @@ function buildGitHubAccess(
     const app = createGitHubAppAuth({ appId, privateKey, baseUrl: env.GITHUB_API_URL, log });
     if (token) log.info('GitHub App auth on: GITHUB_APP_ID is set, so GITHUB_TOKEN is not used');
     else log.info('GitHub App auth on');
-    return { clients: app.clientFor, credentials: tokenCredentials((repo) => app.tokenFor(repo)) };
+    return {
+      clients: app.clientFor,
+      credentials: tokenCredentials((repo) => app.tokenFor(repo)),
+      botLogin: app.botLogin,
+    };
   }
   if (!token) {
     throw new PatchbayError('invalid_config', 'the worker needs GitHub credentials', {
@@ -263,5 +286,9 @@ function buildGitHubAccess(
     });
   }
   const octokit = createOctokit({ token, baseUrl: env.GITHUB_API_URL, log });
-  return { clients: octokit, credentials: tokenCredentials(token) };
+  return {
+    clients: octokit,
+    credentials: tokenCredentials(token),
+    botLogin: createBotLogin(() => lookUpTokenLogin(octokit)),
+  };
 }
