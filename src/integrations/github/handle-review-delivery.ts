@@ -66,8 +66,6 @@ export async function handleReviewDelivery(
 
 async function queueFollowUp(deps: ReviewDeps, trigger: ReviewTrigger, deliveryId: string, log: Logger) {
   if (!asksForWork(trigger)) throw new Skip('does not ask Patchbay for anything');
-  if (trigger.sender.type === 'Bot' || /\[bot\]$/i.test(trigger.sender.login))
-    throw new Skip('comment by a bot');
   if (!findRepository(deps.services.config, trigger.repo)) throw new Skip('repository not on the allowlist');
   const botLogin = await deps.botLogin();
   const bot = botReason(trigger.sender, botLogin);
