@@ -1,8 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { commitToBare, git } from '../../src/demo/git-fixtures.js';
+import { commitToBare, fastImportCommit, fixtureGitEnv, git } from '../../src/demo/git-fixtures.js';
 import type { StandInPull } from '../../src/demo/github-stand-in.js';
-import type { Script } from '../../src/demo/scripted-model.js';
+import type { Script, ScriptedTurn } from '../../src/demo/scripted-model.js';
 import {
   followUpTaskIds,
   type GitHubEventName,
@@ -164,4 +165,58 @@ describe('GitHub review loop: follow-ups on Patchbay pull requests', () => {
       'Fix the greeting punctuation',
     ]);
   });
+
+  it('puts its commit on top of one a person pushed while the agent worked, without forcing', async () => {
+    let remote = '';
+    let branch = '';
+    const turns: ScriptedTurn[] = [...FIX_GREETING, ...ADD_CHANGELOG];
+    const script: Script = (_req, turn) => {
+      // While the follow-up's agent works (its first turn), a person pushes to the PR branch.
+      if (turn === FIX_GREETING.length) pushAsPerson(remote, branch);
+      return turns[turn] ?? { content: 'out of script' };
+    };
+    const { h, send, openPullRequest, followUps } = await start(script);
+    const { pull, tip } = await openPullRequest();
+    remote = remoteDir(h.dir);
+    branch = pull.head.ref;
+
+    await send(
+      'issue_comment',
+      githubEvent('issue_comment', pull, { comment: { body: '@patchbay changelog please' } }),
+    );
+    const [followUp] = await followUps(1);
+
+    expect(followUp?.status).toBe('succeeded');
+    expect(await h.git.log(REPO, branch)).toEqual([
+      'Add a changelog entry',
+      'Pushed by a person during the run',
+      'Fix the greeting punctuation',
+      'Initial commit',
+    ]);
+    expect(await h.git.readFile(REPO, branch, 'PERSON.md')).toBe('mine\n');
+    expect(await isAncestor(h.dir, tip, branch)).toBe(true);
+    expect(h.logLines.join('')).toContain('branch moved on the remote; replaying onto it');
+  });
 });
+
+/** A commit on `branch` of the bare remote, made synchronously (the scripted model's turn is sync). */
+function pushAsPerson(remote: string, branch: string): void {
+  const env = fixtureGitEnv();
+  const parent = execFileSync('git', ['--git-dir', remote, 'rev-parse', branch], {
+    env,
+    encoding: 'utf8',
+  }).trim();
+  const commit = fastImportCommit(
+    {
+      branch,
+      message: 'Pushed by a person during the run',
+      files: { 'PERSON.md': 'mine\n' },
+      time: 1_800_000_000,
+    },
+    parent,
+  );
+  execFileSync('git', ['--git-dir', remote, 'fast-import', '--quiet', '--done'], {
+    env,
+    input: Buffer.concat([commit, Buffer.from('done\n')]),
+  });
+}
