@@ -20,8 +20,8 @@ import { eventually } from '../fakes/slack-requests.js';
 const SECRET = 'e2e-github-webhook-secret-0123456789';
 const startHarness = harnessPerTest();
 
-async function start(script: Script, worker = false) {
-  const h = await startHarness(script, { worker, env: { GITHUB_WEBHOOK_SECRET: SECRET } });
+async function start(script: Script, worker = false, githubAuth: 'token' | 'app' = 'token') {
+  const h = await startHarness(script, { worker, githubAuth, env: { GITHUB_WEBHOOK_SECRET: SECRET } });
   h.github.setPermission('alice', 'write');
   h.github.setPermission('mallory', 'read');
   h.github.setPermission('tom', 'triage');
@@ -112,6 +112,24 @@ describe('GitHub review loop: who and which pull requests', () => {
         'pull request is not open',
       ].sort(),
     );
+  });
+
+  it('knows itself as <slug>[bot] in GitHub App mode and reacts as the installation', async () => {
+    const { h, addPull, comment } = await start([], false, 'app');
+    const pull = addPull();
+
+    const own = await comment(pull, 'patchbay[bot]', '@patchbay noted', 'Bot');
+    const asked = await comment(pull, 'alice');
+    await eventually(() => h.github.reactions[0]);
+
+    expect([own.status, asked.status]).toEqual([200, 200]);
+    expect(followUpTaskIds(h.logLines)).toHaveLength(1);
+    expect(skipReasons(h.logLines)).toEqual(['comment by Patchbay itself']);
+    expect(h.github.calls.filter((c) => c.path === '/app')).toHaveLength(1);
+    const reaction = h.github.calls.find((c) => c.path.endsWith('/reactions'));
+    expect(reaction?.headers.authorization).toBe(`token ${h.github.installationTokens[0]?.token}`);
+    expect(h.github.jwtRejections).toEqual([]);
+    expect(h.github.unmatched).toEqual([]);
   });
 
   it('refuses forged and unsigned deliveries, rejects malformed ones, and answers 200 to events it does not handle', async () => {
