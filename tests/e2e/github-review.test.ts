@@ -133,6 +133,36 @@ describe('GitHub review loop: follow-ups on Patchbay pull requests', () => {
     expect(h.github.comments).toHaveLength(1);
   });
 
+  it('asks its question on the pull request and takes the next @patchbay comment as the answer', async () => {
+    const asks: ScriptedTurn = {
+      tool: 'ask_user',
+      args: { question: 'Which file, @alice: CHANGELOG.md or NEWS?' },
+    };
+    const { h, send, openPullRequest } = await start([...FIX_GREETING, asks, ...ADD_CHANGELOG]);
+    const { pull } = await openPullRequest();
+    const prComments = () => h.github.comments.filter((c) => c.issueNumber === pull.number);
+
+    await send(
+      'issue_comment',
+      githubEvent('issue_comment', pull, { comment: { body: '@patchbay add a changelog' } }),
+    );
+    const question = await eventually(() => prComments()[0]);
+    await send(
+      'issue_comment',
+      githubEvent('issue_comment', pull, { comment: { id: 99, body: '@patchbay CHANGELOG.md' } }),
+    );
+    const done = await eventually(() => prComments()[1]);
+    const [id] = followUpTaskIds(h.logLines);
+    const task = await h.waitFor(id ?? '', isFinal);
+
+    expect(question.body).toContain('Which file, @\u200balice: CHANGELOG.md or NEWS?');
+    expect(question.body).toContain('`@patchbay`');
+    expect(done.body).toContain('Added CHANGELOG.md.');
+    expect(task.status).toBe('succeeded');
+    expect(new Set(followUpTaskIds(h.logLines))).toEqual(new Set([id]));
+    expect(h.model.requests.at(-1)?.raw).toContain('CHANGELOG.md');
+  });
+
   it('builds on commits a person pushed to the branch before the follow-up', async () => {
     const looksForHuman: Script = [
       ...FIX_GREETING,
