@@ -132,7 +132,7 @@ describe('GitHub review loop: who and which pull requests', () => {
     expect(h.github.unmatched).toEqual([]);
   });
 
-  it('refuses forged and unsigned deliveries, rejects malformed ones, and answers 200 to events it does not handle', async () => {
+  it('refuses forged and unsigned deliveries, rejects malformed ones, reads form-encoded ones, and answers 200 to events it does not handle', async () => {
     const { h, addPull, send } = await start([]);
     const pull = addPull();
     const body = JSON.stringify(githubEvent('issue_comment', pull, { sender: { login: 'alice' } }));
@@ -147,12 +147,14 @@ describe('GitHub review loop: who and which pull requests', () => {
     const wrongShape = await send('issue_comment', { action: 'created', issue: { number: 'x' } });
     const push = await send('push', { ref: 'refs/heads/main', repository: { full_name: REPO } });
     const edited = await send('issue_comment', { ...JSON.parse(body), action: 'edited' });
+    const form = await send('issue_comment', body, { form: true });
 
     expect([forged.status, unsigned.status, tampered.status]).toEqual([401, 401, 401]);
     expect([notJson.status, wrongShape.status]).toEqual([400, 400]);
     expect([push.status, edited.status]).toEqual([200, 200]);
+    expect(form.status).toBe(200);
     expect(skipReasons(h.logLines)).toEqual(['event not handled', 'action edited']);
-    expect(followUpTaskIds(h.logLines)).toEqual([]);
+    expect(followUpTaskIds(h.logLines)).toHaveLength(1);
     expect(h.logLines.join('')).not.toContain(SECRET);
     expect(h.logLines.join('')).not.toContain('@patchbay');
   });

@@ -113,7 +113,9 @@ describe('GitHub review loop: follow-ups on Patchbay pull requests', () => {
       comment: { id: 4242, body: '@patchbay please also add a changelog entry' },
     });
 
+    const sent = Date.now();
     const first = await send('issue_comment', body);
+    const acked = Date.now();
     const again = await send('issue_comment', body, { deliveryId: first.deliveryId });
     const [followUp] = await followUps(1);
     await new Promise((r) => setTimeout(r, 300));
@@ -131,6 +133,10 @@ describe('GitHub review loop: follow-ups on Patchbay pull requests', () => {
     const reply = await eventually(() => h.github.comments.find((c) => c.issueNumber === pull.number));
     expect(reply.body).toContain('Added CHANGELOG.md.');
     expect(h.github.comments).toHaveLength(1);
+    const eyes = h.github.reactions.find((r) => r.commentId === 4242)?.at ?? Number.NaN;
+    console.info(
+      `github figures (issue comment): webhook → 2xx ${acked - sent} ms, webhook → 👀 ${eyes - sent} ms`,
+    );
   });
 
   it('asks its question on the pull request and takes the next @patchbay comment as the answer', async () => {

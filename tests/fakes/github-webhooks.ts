@@ -70,15 +70,16 @@ export async function postGitHubWebhook(
   secret: string,
   event: string,
   body: Json | string,
-  opts: { deliveryId?: string; signature?: string | null } = {},
+  opts: { deliveryId?: string; signature?: string | null; form?: boolean } = {},
 ): Promise<Response & { deliveryId: string }> {
-  const raw = typeof body === 'string' ? body : JSON.stringify(body);
+  const json = typeof body === 'string' ? body : JSON.stringify(body);
+  const raw = opts.form ? new URLSearchParams({ payload: json }).toString() : json;
   const deliveryId = opts.deliveryId ?? randomUUID();
   const signature = opts.signature === undefined ? await new Webhooks({ secret }).sign(raw) : opts.signature;
   const res = await fetch(`${base}/github/webhook`, {
     method: 'POST',
     headers: {
-      'content-type': 'application/json',
+      'content-type': opts.form ? 'application/x-www-form-urlencoded' : 'application/json',
       'user-agent': 'GitHub-Hookshot/5f2a1c3',
       'x-github-event': event,
       'x-github-delivery': deliveryId,

@@ -45,12 +45,8 @@ export function createGitHubWebhookHandler(deps: {
       deps.log.warn({ event, delivery: deliveryId, signed: Boolean(signature) }, 'github webhook rejected');
       return sendJson(res, 401, { error: signature ? 'bad signature' : 'no signature' });
     }
-    let body: unknown;
-    try {
-      body = JSON.parse(raw.toString('utf8'));
-    } catch {
-      return sendJson(res, 400, { error: 'body is not JSON' });
-    }
+    const body = parseBody(raw, header(req, 'content-type'));
+    if (body === undefined) return sendJson(res, 400, { error: 'body is not JSON' });
     if (!event || !deliveryId) return sendJson(res, 400, { error: 'no X-GitHub-Event or X-GitHub-Delivery' });
     if (event === 'ping') {
       deps.log.info({ delivery: deliveryId }, 'github webhook ping');
@@ -76,6 +72,21 @@ async function verify(webhooks: Webhooks, raw: Buffer, signature: string): Promi
     return await webhooks.verify(raw.toString('utf8'), signature);
   } catch {
     return false;
+  }
+}
+
+/**
+ * A webhook's content type is `application/json` or `application/x-www-form-urlencoded` (then the
+ * JSON is the `payload` field); the signature covers the raw body either way. Undefined: unreadable.
+ */
+function parseBody(raw: Buffer, contentType: string | undefined): unknown {
+  try {
+    const text = raw.toString('utf8');
+    if (!contentType?.startsWith('application/x-www-form-urlencoded')) return JSON.parse(text);
+    const payload = new URLSearchParams(text).get('payload');
+    return payload === null ? undefined : JSON.parse(payload);
+  } catch {
+    return undefined;
   }
 }
 
