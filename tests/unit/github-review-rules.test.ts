@@ -110,6 +110,12 @@ describe('review loop rules', () => {
     expect(request.context).toContain('1. src/a.ts, line 4, by alice:\n   rename this');
     expect(request.context).toContain('2. README.md, line 9, by alice:\n   typo');
   });
+
+  it('keeps a very long comment within what a task request allows', () => {
+    const request = buildReviewRequest(trigger({ body: `@patchbay ${'x'.repeat(70_000)}` }), []);
+
+    expect(request.instruction.length).toBeLessThan(20_000);
+  });
 });
 
 describe('GitHub reporter', () => {

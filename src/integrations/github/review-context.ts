@@ -2,8 +2,9 @@ import type { ReviewComment } from './review-api.js';
 import type { ReviewTrigger } from './review-events.js';
 import { withoutMention } from './review-rules.js';
 
-/** TaskRequest allows 50,000 characters of context; the rest of the budget is headroom. */
+/** TaskRequest allows 50,000 characters of context and 20,000 of instruction; the rest is headroom. */
 const MAX_CONTEXT_CHARS = 40_000;
+const MAX_INSTRUCTION_CHARS = 18_000;
 const MAX_HUNK_LINES = 6;
 
 /**
@@ -14,7 +15,7 @@ export function buildReviewRequest(
   trigger: ReviewTrigger,
   comments: ReviewComment[],
 ): { instruction: string; context?: string } {
-  const said = withoutMention(trigger.body);
+  const said = cut(withoutMention(trigger.body), MAX_INSTRUCTION_CHARS);
   const who = trigger.sender.login;
   if (trigger.reviewId === undefined) {
     return {
@@ -37,7 +38,7 @@ export function buildReviewRequest(
     lines.push('Inline comments (file and line each points at):');
     lines.push(...comments.map((c, i) => renderComment(c, i + 1)));
   }
-  return { instruction, context: cut(lines.join('\n\n')) };
+  return { instruction, context: cut(lines.join('\n\n'), MAX_CONTEXT_CHARS) };
 }
 
 function renderComment(c: ReviewComment, n: number): string {
@@ -55,6 +56,6 @@ function indent(text: string): string {
     .join('\n');
 }
 
-function cut(text: string): string {
-  return text.length <= MAX_CONTEXT_CHARS ? text : `${text.slice(0, MAX_CONTEXT_CHARS)}\n… (cut)`;
+function cut(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}\n… (cut)`;
 }
