@@ -54,7 +54,7 @@ const isAncestor = (dir: string, older: string, newer: string) =>
   );
 
 describe('GitHub review loop: follow-ups on Patchbay pull requests', () => {
-  it('turns a review with an inline comment into one follow-up on the same branch, with 👀 and a reply', async () => {
+  it('turns a review and its inline comments into one follow-up on the same branch, with 👀 and a reply', async () => {
     const { h, send, openPullRequest, followUps } = await start([...FIX_GREETING, ...ADD_CHANGELOG]);
     const { pull, tip } = await openPullRequest();
     const reviewId = 2412998841;
@@ -67,6 +67,13 @@ describe('GitHub review loop: follow-ups on Patchbay pull requests', () => {
         user: { login: 'alice' },
         diff_hunk: '@@ -1 +1 @@\n+export const greet = (name) => `Hello, ${name}`;',
       },
+      {
+        id: 1859023375,
+        path: 'test.js',
+        line: 2,
+        body: 'and keep this test as it is',
+        user: { login: 'alice' },
+      },
     ]);
 
     const sent = Date.now();
@@ -75,6 +82,12 @@ describe('GitHub review loop: follow-ups on Patchbay pull requests', () => {
       githubEvent('pull_request_review_comment', pull, { comment: { pull_request_review_id: reviewId } }),
     );
     const acked = Date.now();
+    const quiet = await send(
+      'pull_request_review_comment',
+      githubEvent('pull_request_review_comment', pull, {
+        comment: { id: 1859023375, pull_request_review_id: reviewId, body: 'and keep this test as it is' },
+      }),
+    );
     const review = await send(
       'pull_request_review',
       githubEvent('pull_request_review', pull, { review: { id: reviewId } }),
@@ -83,7 +96,7 @@ describe('GitHub review loop: follow-ups on Patchbay pull requests', () => {
     const [followUp] = await followUps(1);
     const reply = await eventually(() => h.github.comments.find((c) => c.issueNumber === pull.number));
 
-    expect([comment.status, review.status]).toEqual([200, 200]);
+    expect([comment.status, quiet.status, review.status]).toEqual([200, 200, 200]);
     expect(eyes).toMatchObject({ kind: 'review_comment', content: 'eyes' });
     expect(followUp?.status).toBe('succeeded');
     expect(followUp?.branch).toBe(pull.head.ref);
@@ -96,6 +109,8 @@ describe('GitHub review loop: follow-ups on Patchbay pull requests', () => {
     const prompt = h.model.requests.at(-1)?.raw ?? '';
     expect(prompt).toContain('src/greet.js, line 1');
     expect(prompt).toContain('add a CHANGELOG.md entry for this');
+    expect(prompt).toContain('test.js, line 2');
+    expect(prompt).toContain('and keep this test as it is');
     expect(reply.body).toContain('✅');
     expect(reply.body).toContain('Added CHANGELOG.md.');
     expect(reply.body).toContain(newTip.slice(0, 12));
