@@ -94,7 +94,13 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     config,
     log,
   };
-  const integrations = buildIntegrations(services);
+  // One GitHub client set per process: the review loop and the worker share its App token cache.
+  let github: GitHubAccess | undefined;
+  const githubAccess = () => {
+    github ??= buildGitHubAccess(env, log);
+    return github;
+  };
+  const integrations = buildIntegrations(services, githubAccess);
   const reporters: Partial<Record<string, Reporter>> = Object.fromEntries(
     integrations.flatMap((i) => (i.reporter ? [[i.reporter.source, i.reporter.reporter]] : [])),
   );
@@ -123,7 +129,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     sandboxDescription = probe.description;
     if (probe.warning) log.warn(probe.warning);
     const sandbox = createSandbox({ mode: probe.mode, log });
-    const workerDeps = buildWorkerDeps(config, log);
+    const workerDeps = buildWorkerDeps(config, log, githubAccess());
     const removed = await workerDeps.workspaces.sweepOrphans();
     if (removed) log.info({ removed }, 'removed clones left by dead processes');
     const workerConnection = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
@@ -194,7 +200,7 @@ function secretValues(env: Config['env']): Array<string | undefined> {
 }
 
 /** The integrations whose credentials are set; each says at start-up whether it is on. */
-function buildIntegrations(services: TaskServices): Integration[] {
+function buildIntegrations(services: TaskServices, githubAccess: () => GitHubAccess): Integration[] {
   const integrations: Integration[] = [];
   const slack = readSlackSettings(services.config.env);
   if (slack) {
@@ -207,13 +213,16 @@ function buildIntegrations(services: TaskServices): Integration[] {
     const client = createLinearClient(linear);
     integrations.push(createLinearIntegration({ settings: linear, client, services }));
   }
-  const github = buildGitHubIntegration(services);
+  const github = buildGitHubIntegration(services, githubAccess);
   if (github) integrations.push(github);
   return integrations;
 }
 
 /** The review loop on Patchbay's pull requests: needs the webhook secret and GitHub credentials. */
-function buildGitHubIntegration(services: TaskServices): Integration | undefined {
+function buildGitHubIntegration(
+  services: TaskServices,
+  githubAccess: () => GitHubAccess,
+): Integration | undefined {
   const env = services.config.env;
   if (!env.GITHUB_WEBHOOK_SECRET) {
     services.log.info('GitHub review loop off: GITHUB_WEBHOOK_SECRET is not set');
@@ -223,14 +232,13 @@ function buildGitHubIntegration(services: TaskServices): Integration | undefined
     services.log.info('GitHub review loop off: set GITHUB_APP_ID + GITHUB_APP_PRIVATE_KEY or GITHUB_TOKEN');
     return undefined;
   }
-  const { clients, botLogin } = buildGitHubAccess(env, services.log);
+  const { clients, botLogin } = githubAccess();
   return createGitHubIntegration({ secret: env.GITHUB_WEBHOOK_SECRET, clients, botLogin, services });
 }
 
 /** The worker's clients: git workspaces, the model, GitHub. */
-export function buildWorkerDeps(config: Config, log: Logger) {
+export function buildWorkerDeps(config: Config, log: Logger, github = buildGitHubAccess(config.env, log)) {
   const env = config.env;
-  const github = buildGitHubAccess(env, log);
   if (!env.OPENAI_API_KEY && !env.OPENAI_BASE_URL) {
     throw new PatchbayError('invalid_config', 'the worker needs a model', {
       hint: 'set OPENAI_API_KEY, or OPENAI_BASE_URL for another OpenAI-compatible server',
@@ -259,10 +267,13 @@ export function buildWorkerDeps(config: Config, log: Logger) {
  * GitHub credentials for the API and for git: a GitHub App (the App's installation per repository,
  * its tokens refreshed before they expire) or a personal token. Both set → the App wins.
  */
-function buildGitHubAccess(
-  env: Config['env'],
-  log: Logger,
-): { clients: GitHubClients; credentials: GitCredentials; botLogin: () => Promise<string> } {
+interface GitHubAccess {
+  clients: GitHubClients;
+  credentials: GitCredentials;
+  botLogin: () => Promise<string>;
+}
+
+function buildGitHubAccess(env: Config['env'], log: Logger): GitHubAccess {
   const { GITHUB_APP_ID: appId, GITHUB_APP_PRIVATE_KEY: privateKey, GITHUB_TOKEN: token } = env;
   if (appId || privateKey) {
     if (!appId || !privateKey) {
