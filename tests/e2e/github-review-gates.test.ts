@@ -159,6 +159,24 @@ describe('GitHub review loop: who and which pull requests', () => {
     expect(h.logLines.join('')).not.toContain('@patchbay');
   });
 
+  it('answers 503 when it cannot decide or queue, and a redelivery of the same delivery then works once', async () => {
+    const { h, addPull, send } = await start([]);
+    const pull = addPull();
+    h.github.failNext('GET /repos/:owner/:repo/collaborators/:user/permission', 403, 1, {
+      message: 'Resource not accessible by integration',
+      headers: {},
+    });
+    const body = githubEvent('issue_comment', pull, { comment: { id: 555 } });
+
+    const failed = await send('issue_comment', body);
+    const redelivered = await send('issue_comment', body, { deliveryId: failed.deliveryId });
+    const again = await send('issue_comment', body, { deliveryId: failed.deliveryId });
+
+    expect([failed.status, redelivered.status, again.status]).toEqual([503, 200, 200]);
+    expect(followUpTaskIds(h.logLines)).toHaveLength(1);
+    expect(h.logLines.join('')).toContain('github webhook not queued');
+  });
+
   it('re-creates an expired conversation from the pull request and works on its branch', async () => {
     const { h, addPull, comment } = await start(ADD_CHANGELOG, true);
     const branch = 'patchbay/c0ffee-manual';
