@@ -94,7 +94,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     config,
     log,
   };
-  // One GitHub client set per process: the review loop and the worker share its App token cache.
+  // The worker's GitHub clients, shared with the GitHub reporter: replies are spaced after PR writes.
   let github: GitHubAccess | undefined;
   const githubAccess = () => {
     github ??= buildGitHubAccess(env, log);
@@ -232,8 +232,17 @@ function buildGitHubIntegration(
     services.log.info('GitHub review loop off: set GITHUB_APP_ID + GITHUB_APP_PRIVATE_KEY or GITHUB_TOKEN');
     return undefined;
   }
-  const { clients, botLogin } = githubAccess();
-  return createGitHubIntegration({ secret: env.GITHUB_WEBHOOK_SECRET, clients, botLogin, services });
+  // The webhook side has clients of its own: Octokit spaces writes per client (1–3 s), and a 👀 must
+  // not wait behind the worker's pushes and PR updates. Replies go through the worker's clients.
+  const { clients, botLogin } = buildGitHubAccess(env, services.log);
+  const secret = env.GITHUB_WEBHOOK_SECRET;
+  return createGitHubIntegration({
+    secret,
+    clients,
+    replyClients: () => githubAccess().clients,
+    botLogin,
+    services,
+  });
 }
 
 /** The worker's clients: git workspaces, the model, GitHub. */

@@ -1,6 +1,6 @@
 import type { HttpServer } from '../../server/http-server.js';
 import type { Integration, TaskServices } from '../../server/integration.js';
-import type { GitHubClients } from './create-octokit.js';
+import { clientFor, type GitHubClients } from './create-octokit.js';
 import { createGitHubReporter } from './github-reporter.js';
 import { createGitHubWebhookHandler } from './github-webhook-receiver.js';
 import { handleReviewDelivery, type ReviewDeps } from './handle-review-delivery.js';
@@ -11,7 +11,10 @@ import { createWriteAccess } from './write-access.js';
 export interface GitHubIntegrationDeps {
   /** `GITHUB_WEBHOOK_SECRET` */
   secret: string;
+  /** For the webhook side: reads, permission look-ups and 👀. */
   clients: GitHubClients;
+  /** For replies on the PR (the worker's clients, so that replies are spaced after its PR writes). */
+  replyClients?: () => GitHubClients;
   /** The login Patchbay's PRs are authored by (`GET /user`, or `<slug>[bot]` for an App), cached. */
   botLogin: () => Promise<string>;
   services: TaskServices;
@@ -25,7 +28,9 @@ export interface GitHubIntegrationDeps {
 export function createGitHubIntegration(deps: GitHubIntegrationDeps): Integration {
   const log = deps.services.log.child({ integration: 'github' });
   const api = createReviewApi({ clients: deps.clients, log });
-  const reporter = createGitHubReporter({ pulls: createPullRequests({ octokit: deps.clients, log }), log });
+  const replyClients = deps.replyClients;
+  const replies: GitHubClients = replyClients ? (repo) => clientFor(replyClients(), repo) : deps.clients;
+  const reporter = createGitHubReporter({ pulls: createPullRequests({ octokit: replies, log }), log });
   const pending = new Set<Promise<unknown>>();
   const background: ReviewDeps['background'] = (what, work) => {
     const p = work().catch((err: Error) => log.warn({ what, err: err.message }, 'github reaction failed'));
