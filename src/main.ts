@@ -6,7 +6,9 @@ import { createAgent } from './agent/create-agent.js';
 import type { Config } from './config/load-config.js';
 import { PatchbayError } from './domain/errors.js';
 import type { Reporter } from './domain/events.js';
+import { createBotLogin, lookUpTokenLogin } from './integrations/github/bot-login.js';
 import { createGitHubAppAuth } from './integrations/github/create-github-app-auth.js';
+import { createGitHubIntegration } from './integrations/github/create-github-integration.js';
 import { createOctokit, type GitHubClients } from './integrations/github/create-octokit.js';
 import { createPullRequests } from './integrations/github/pull-requests.js';
 import { createLinearIntegration } from './integrations/linear/create-linear-integration.js';
@@ -93,7 +95,13 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     config,
     log,
   };
-  const integrations = buildIntegrations(services);
+  // The worker's GitHub clients, shared with the GitHub reporter: replies are spaced after PR writes.
+  let github: GitHubAccess | undefined;
+  const githubAccess = () => {
+    github ??= buildGitHubAccess(env, log);
+    return github;
+  };
+  const integrations = buildIntegrations(services, githubAccess);
   const reporters: Partial<Record<string, Reporter>> = Object.fromEntries(
     integrations.flatMap((i) => (i.reporter ? [[i.reporter.source, i.reporter.reporter]] : [])),
   );
@@ -122,7 +130,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     sandboxDescription = probe.description;
     if (probe.warning) log.warn(probe.warning);
     const sandbox = createSandbox({ mode: probe.mode, log });
-    const workerDeps = buildWorkerDeps(config, log);
+    const workerDeps = buildWorkerDeps(config, log, githubAccess());
     const removed = await workerDeps.workspaces.sweepOrphans();
     if (removed) log.info({ removed }, 'removed clones left by dead processes');
     const workerConnection = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
@@ -193,7 +201,7 @@ function secretValues(env: Config['env']): Array<string | undefined> {
 }
 
 /** The integrations whose credentials are set; each says at start-up whether it is on. */
-function buildIntegrations(services: TaskServices): Integration[] {
+function buildIntegrations(services: TaskServices, githubAccess: () => GitHubAccess): Integration[] {
   const integrations: Integration[] = [];
   const slack = readSlackSettings(services.config.env);
   if (slack) {
@@ -229,13 +237,41 @@ function buildIntegrations(services: TaskServices): Integration[] {
       }),
     );
   }
+  const github = buildGitHubIntegration(services, githubAccess);
+  if (github) integrations.push(github);
   return integrations;
 }
 
+/** The review loop on Patchbay's pull requests: needs the webhook secret and GitHub credentials. */
+function buildGitHubIntegration(
+  services: TaskServices,
+  githubAccess: () => GitHubAccess,
+): Integration | undefined {
+  const env = services.config.env;
+  if (!env.GITHUB_WEBHOOK_SECRET) {
+    services.log.info('GitHub review loop off: GITHUB_WEBHOOK_SECRET is not set');
+    return undefined;
+  }
+  if (!env.GITHUB_TOKEN && !env.GITHUB_APP_ID && !env.GITHUB_APP_PRIVATE_KEY) {
+    services.log.info('GitHub review loop off: set GITHUB_APP_ID + GITHUB_APP_PRIVATE_KEY or GITHUB_TOKEN');
+    return undefined;
+  }
+  // The webhook side has clients of its own: Octokit spaces writes per client (1–3 s), and a 👀 must
+  // not wait behind the worker's pushes and PR updates. Replies go through the worker's clients.
+  const { clients, botLogin } = buildGitHubAccess(env, services.log);
+  const secret = env.GITHUB_WEBHOOK_SECRET;
+  return createGitHubIntegration({
+    secret,
+    clients,
+    replyClients: () => githubAccess().clients,
+    botLogin,
+    services,
+  });
+}
+
 /** The worker's clients: git workspaces, the model, GitHub. */
-export function buildWorkerDeps(config: Config, log: Logger) {
+export function buildWorkerDeps(config: Config, log: Logger, github = buildGitHubAccess(config.env, log)) {
   const env = config.env;
-  const github = buildGitHubAccess(env, log);
   if (!env.OPENAI_API_KEY && !env.OPENAI_BASE_URL) {
     throw new PatchbayError('invalid_config', 'the worker needs a model', {
       hint: 'set OPENAI_API_KEY, or OPENAI_BASE_URL for another OpenAI-compatible server',
@@ -264,10 +300,13 @@ export function buildWorkerDeps(config: Config, log: Logger) {
  * GitHub credentials for the API and for git: a GitHub App (the App's installation per repository,
  * its tokens refreshed before they expire) or a personal token. Both set → the App wins.
  */
-function buildGitHubAccess(
-  env: Config['env'],
-  log: Logger,
-): { clients: GitHubClients; credentials: GitCredentials } {
+interface GitHubAccess {
+  clients: GitHubClients;
+  credentials: GitCredentials;
+  botLogin: () => Promise<string>;
+}
+
+function buildGitHubAccess(env: Config['env'], log: Logger): GitHubAccess {
   const { GITHUB_APP_ID: appId, GITHUB_APP_PRIVATE_KEY: privateKey, GITHUB_TOKEN: token } = env;
   if (appId || privateKey) {
     if (!appId || !privateKey) {
@@ -279,7 +318,11 @@ function buildGitHubAccess(
     const app = createGitHubAppAuth({ appId, privateKey, baseUrl: env.GITHUB_API_URL, log });
     if (token) log.info('GitHub App auth on: GITHUB_APP_ID is set, so GITHUB_TOKEN is not used');
     else log.info('GitHub App auth on');
-    return { clients: app.clientFor, credentials: tokenCredentials((repo) => app.tokenFor(repo)) };
+    return {
+      clients: app.clientFor,
+      credentials: tokenCredentials((repo) => app.tokenFor(repo)),
+      botLogin: app.botLogin,
+    };
   }
   if (!token) {
     throw new PatchbayError('invalid_config', 'the worker needs GitHub credentials', {
@@ -287,5 +330,9 @@ function buildGitHubAccess(
     });
   }
   const octokit = createOctokit({ token, baseUrl: env.GITHUB_API_URL, log });
-  return { clients: octokit, credentials: tokenCredentials(token) };
+  return {
+    clients: octokit,
+    credentials: tokenCredentials(token),
+    botLogin: createBotLogin(() => lookUpTokenLogin(octokit)),
+  };
 }

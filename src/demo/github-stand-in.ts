@@ -1,4 +1,9 @@
 import { randomBytes, verify } from 'node:crypto';
+import {
+  createReviewState,
+  type StandInReaction,
+  type StandInReviewComment,
+} from './github-review-stand-in.js';
 import type { RecordedCall, StandInHandler, StandInReply } from './http-stand-in.js';
 import { startHttpStandIn } from './http-stand-in.js';
 
@@ -32,7 +37,8 @@ export interface StandInInstallationToken {
 export interface StandInPull {
   repo: string;
   number: number;
-  head: { ref: string; label: string };
+  /** `repo` is the head repository's `owner/name` when it differs (a fork). */
+  head: { ref: string; label: string; repo?: string };
   base: { ref: string };
   title: string;
   body: string;
@@ -48,6 +54,8 @@ export interface StandInComment {
   id: number;
   body: string;
   user: { login: string };
+  /** ms since the epoch */
+  at: number;
 }
 
 export interface GitHubStandIn {
@@ -58,6 +66,16 @@ export interface GitHubStandIn {
   unmatched: RecordedCall[];
   /** Every PR opened through the stand-in, in order. */
   pulls: StandInPull[];
+  /** Reactions added through the API, in order. */
+  reactions: StandInReaction[];
+  /** Sets a person's role on every repository (`GET …/collaborators/:user/permission`); default `read`. */
+  setPermission(login: string, role: string): void;
+  /** What `GET …/pulls/:n/reviews/:id/comments` answers for a review. */
+  setReviewComments(repo: string, reviewId: number, comments: StandInReviewComment[]): void;
+  /** A pull request someone else opened (another author, branch or head repository). */
+  addPull(
+    pull: Omit<StandInPull, 'number' | 'html_url' | 'state'> & { state?: 'open' | 'closed' },
+  ): StandInPull;
   comments: StandInComment[];
   /** Installation tokens issued through `POST /app/installations/:id/access_tokens`, in order. */
   installationTokens: StandInInstallationToken[];
@@ -113,6 +131,8 @@ export async function startGitHubStandIn(opts: {
   const state = createState(http.url, opts.login ?? 'patchbay[bot]', opts.repos);
   const failures: Failure[] = [];
   const apps = createAppState(opts.app);
+  const login = opts.login ?? 'patchbay[bot]';
+  const review = createReviewState({ login, appSlug: login.replace(/\[bot\]$/, '') });
 
   const guard =
     (handler: StandInHandler): StandInHandler =>
@@ -158,6 +178,7 @@ export async function startGitHubStandIn(opts: {
     'POST /repos/:owner/:repo/issues/:number/comments',
     guard((c) => state.createComment(c)),
   );
+  review.register(http, guard, opts.app ? appGuard : undefined, (c) => state.getPull(c).status === undefined);
 
   return {
     url: http.url,
@@ -165,6 +186,10 @@ export async function startGitHubStandIn(opts: {
     unmatched: http.unmatched,
     pulls: state.pulls,
     comments: state.comments,
+    reactions: review.reactions,
+    setPermission: review.setPermission,
+    setReviewComments: review.setReviewComments,
+    addPull: state.addPull,
     installationTokens: apps.tokens,
     jwtRejections: apps.jwtRejections,
     isInstallationToken: (token) => apps.liveToken(token) !== undefined,
@@ -428,6 +453,21 @@ function createState(url: string, login: string, repos: StandInRepo[]) {
     return { status: 201, json: toJson(pull) };
   }
 
+  function addPull(
+    input: Omit<StandInPull, 'number' | 'html_url' | 'state'> & { state?: 'open' | 'closed' },
+  ) {
+    const number = (nextNumber.get(input.repo) ?? 0) + 1;
+    nextNumber.set(input.repo, number);
+    const pull: StandInPull = {
+      ...input,
+      number,
+      state: input.state ?? 'open',
+      html_url: `${url}/html/${input.repo}/pull/${number}`,
+    };
+    pulls.push(pull);
+    return pull;
+  }
+
   function getPull(c: RecordedCall): StandInReply {
     const repo = find(c);
     const pull = repo && findPull(c, repo);
@@ -462,13 +502,14 @@ function createState(url: string, login: string, repos: StandInRepo[]) {
       id: nextId++,
       body,
       user: { login },
+      at: Date.now(),
     };
     comments.push(comment);
     const htmlUrl = `${pull.html_url}#issuecomment-${comment.id}`;
     return { status: 201, json: { id: comment.id, body, user: comment.user, html_url: htmlUrl } };
   }
 
-  return { pulls, comments, getRepo, listPulls, createPull, getPull, updatePull, createComment };
+  return { pulls, comments, getRepo, listPulls, createPull, getPull, addPull, updatePull, createComment };
 }
 
 function repoOf(c: RecordedCall): string {
@@ -485,9 +526,9 @@ function toJson(p: StandInPull) {
     body: p.body,
     draft: p.draft,
     html_url: p.html_url,
-    user: { login: p.user.login, type: 'Bot' },
-    head: { ref: p.head.ref, label: p.head.label },
-    base: { ref: p.base.ref },
+    user: { login: p.user.login, type: p.user.login.endsWith('[bot]') ? 'Bot' : 'User' },
+    head: { ref: p.head.ref, label: p.head.label, repo: { full_name: p.head.repo ?? p.repo } },
+    base: { ref: p.base.ref, repo: { full_name: p.repo } },
     merged: false,
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PullRequestRef } from './task.js';
+import { Origin } from './task-request.js';
 
 /** One Slack thread, Linear issue, pull request or API conversation id: one branch, at most one PR. */
 export const ConversationState = z.object({
@@ -11,5 +12,7 @@ export const ConversationState = z.object({
   lastTaskId: z.string().optional(),
   /** The task that asked a question and waits for the next message of this conversation. */
   waitingTaskId: z.string().optional(),
+  /** Where the conversation began (a Slack thread, a Linear issue): told about follow-ups from elsewhere. */
+  origin: Origin.optional(),
 });
 export type ConversationState = z.infer<typeof ConversationState>;

@@ -22,6 +22,8 @@ export type TaskEvent =
       pullRequest?: PullRequestRef;
       summary: string;
       checks: CheckResult[];
+      /** The commit this run pushed, when it changed anything. */
+      commit?: { sha: string; files: string[] };
     }
   | { type: 'failed'; task: TaskRecord; code: string; message: string; hint?: string };
 

@@ -47,5 +47,10 @@ export const TaskRequest = z.object({
   origin: Origin,
   /** The delivery's idempotency key (Idempotency-Key, Slack event_id, Linear-Delivery, X-GitHub-Delivery). */
   deliveryId: z.string().min(1).max(200).optional(),
+  /**
+   * Another place that hears about this task too: the origin of the conversation it continues (a
+   * review comment on the PR of a conversation that began in Slack also reports in that thread).
+   */
+  alsoNotify: Origin.optional(),
 });
 export type TaskRequest = z.infer<typeof TaskRequest>;

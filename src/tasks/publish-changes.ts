@@ -10,6 +10,8 @@ export interface PublishOutcome {
   changed: boolean;
   pullRequest?: PullRequestRef;
   files: string[];
+  /** The commit pushed by this call, if it made one. */
+  commit?: { sha: string; files: string[] };
 }
 
 /**
@@ -40,7 +42,8 @@ export async function publishChanges(opts: {
   const hasOpenPr = Boolean(opts.conversation?.pullRequest);
   if (!commit && (hasOpenPr || pending.length === 0)) return { changed: false, files: [] };
   if (commit) await workspaces.push(ws, opts.signal);
-  if (!opts.publisher) return { changed: true, files: commit?.files ?? pending };
+  const pushed = commit ? { sha: commit.sha, files: commit.files } : undefined;
+  if (!opts.publisher) return { changed: true, files: commit?.files ?? pending, commit: pushed };
   const body = renderPullRequestBody({
     taskId: task.id,
     conversation: task.conversation,
@@ -65,6 +68,7 @@ export async function publishChanges(opts: {
       changed: true,
       pullRequest: { number: pr.number, url: pr.url },
       files: commit?.files ?? pending,
+      commit: pushed,
     };
   } catch (err) {
     // A branch this attempt created goes again whatever the failure: a retry pushes it anew, and a

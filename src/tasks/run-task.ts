@@ -100,7 +100,14 @@ async function prepareWorkspace(ctx: Ctx, branch: string): Promise<TaskWorkspace
     task.request.base ?? conversation?.base ?? ctx.repo.base ?? (await deps.workspaces.defaultBranch(mirror));
   const ws = await deps.workspaces.createClone({ repo: task.request.repo, taskId: task.id, branch, base });
   if (!conversation) {
-    ctx.conversation = { id: task.conversation, repo: task.request.repo, branch, base, lastTaskId: task.id };
+    ctx.conversation = {
+      id: task.conversation,
+      repo: task.request.repo,
+      branch,
+      base,
+      lastTaskId: task.id,
+      origin: task.request.origin,
+    };
     await deps.conversations.put(ctx.conversation);
   }
   return ws;
@@ -236,6 +243,7 @@ async function finish(
   done: {
     changed: boolean;
     pullRequest?: { number: number; url: string };
+    commit?: { sha: string; files: string[] };
     title: string;
     summary: string;
     checks: TaskRecord['checks'];
@@ -269,6 +277,7 @@ async function finish(
       pullRequest: task.pullRequest,
       summary,
       checks: done.checks,
+      commit: done.commit,
     });
     return task;
   };

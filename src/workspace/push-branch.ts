@@ -1,6 +1,7 @@
 import { PatchbayError } from '../domain/errors.js';
 import { cloneGitEnv } from './clone-git-env.js';
 import type { MirrorCache } from './mirror-cache.js';
+import { createRebaser } from './rebase-onto-remote.js';
 import { toPushError } from './remote-errors.js';
 import type { TaskClones } from './task-clone.js';
 import type { TaskWorkspace } from './types.js';
@@ -23,15 +24,9 @@ export function createBranchPusher(
   clones: TaskClones,
   tips: Map<string, string>,
 ) {
-  /**
-   * Pushes the host's last commit (not the clone's HEAD, which the agent could have moved) to the
-   * remote's URL itself, not to a remote name whose URL the clone's config holds. Never forced: the
-   * remote decides whether it fast-forwards.
-   */
-  async function push(ws: TaskWorkspace, signal?: AbortSignal): Promise<void> {
-    assertOwnBranch(ws.branch);
-    await clones.restoreClone(ws);
-    const sha = tips.get(ws.dir) ?? ws.startSha;
+  const rebaser = createRebaser(ctx, mirrors);
+
+  async function pushSha(ws: TaskWorkspace, sha: string, signal?: AbortSignal): Promise<void> {
     const env = cloneGitEnv(ws.dir, await ctx.remoteConfig(ws.repo));
     const refspec = `${sha}:refs/heads/${ws.branch}`;
     await ctx
@@ -42,6 +37,28 @@ export function createBranchPusher(
         signal,
       })
       .catch((err) => Promise.reject(toPushError(err, ws.repo, ws.branch)));
+  }
+
+  /**
+   * Pushes the host's last commit (not the clone's HEAD, which the agent could have moved) to the
+   * remote's URL itself, not to a remote name whose URL the clone's config holds. Never forced: the
+   * remote decides whether it fast-forwards. When it refuses because someone pushed to the branch
+   * meanwhile, the task's commits are replayed onto the new head and pushed once more (see
+   * rebase-onto-remote.ts); if they do not apply cleanly the push fails for good, saying so.
+   */
+  async function push(ws: TaskWorkspace, signal?: AbortSignal): Promise<void> {
+    assertOwnBranch(ws.branch);
+    await clones.restoreClone(ws);
+    let sha = tips.get(ws.dir) ?? ws.startSha;
+    try {
+      await pushSha(ws, sha, signal);
+    } catch (err) {
+      if (!(err instanceof PatchbayError) || err.code !== 'push_rejected' || err.permanent) throw err;
+      ctx.log.info({ repo: ws.repo, branch: ws.branch }, 'branch moved on the remote; replaying onto it');
+      sha = await rebaser.rebaseOntoRemote(ws, sha, signal);
+      tips.set(ws.dir, sha);
+      await pushSha(ws, sha, signal);
+    }
     await mirrors.publish(ws.dir, ws.mirrorDir, sha, ws.branch);
     ctx.log.info({ repo: ws.repo, branch: ws.branch, sha }, 'pushed branch');
   }

@@ -2,6 +2,7 @@ import { createAppAuth } from '@octokit/auth-app';
 import { z } from 'zod';
 import { PatchbayError } from '../../domain/errors.js';
 import type { Logger } from '../../lib/logger.js';
+import { createBotLogin, lookUpAppLogin } from './bot-login.js';
 import { createOctokit, type GitHubClient } from './create-octokit.js';
 import { splitRepo, statusOf, toGitHubError } from './github-error.js';
 import { installationTokenAuth } from './installation-token-auth.js';
@@ -27,6 +28,8 @@ export interface GitHubAppAuth {
   clientFor(repo: string): Promise<GitHubClient>;
   /** A current installation token for `repo`, for git over HTTPS (`x-access-token:<token>`). */
   tokenFor(repo: string): Promise<string>;
+  /** The App's bot account, `<slug>[bot]` (`GET /app`), looked up once. */
+  botLogin(): Promise<string>;
 }
 
 /**
@@ -153,7 +156,7 @@ export function createGitHubAppAuth(opts: {
     return installationToken(await installationFor(repo));
   }
 
-  return { clientFor, tokenFor };
+  return { clientFor, tokenFor, botLogin: createBotLogin(() => lookUpAppLogin(app)) };
 }
 
 /** GitHub's answers to App requests as coded errors: a missing installation, a rejected JWT, the rest. */

@@ -170,7 +170,7 @@ function renderFooter(input: PullRequestBodyInput): string {
  * or hide the rest of the body) and `@name` / `@org/team` cannot notify anyone. A zero-width space
  * rather than an entity, because inside code spans and blocks an entity would show up verbatim.
  */
-function neutralise(text: string): string {
+export function neutralise(text: string): string {
   return text.replaceAll('<!--', '<!\u200b--').replace(/(?<![A-Za-z0-9_])@(?=[A-Za-z0-9_-])/g, '@\u200b');
 }
 

@@ -1,0 +1,161 @@
+import { findRepository } from '../../config/load-config.js';
+import type { ConversationState } from '../../domain/conversation.js';
+import { PatchbayError } from '../../domain/errors.js';
+import type { Origin } from '../../domain/task-request.js';
+import type { Logger } from '../../lib/logger.js';
+import type { TaskServices } from '../../server/integration.js';
+import type { DispatchResult, GitHubDelivery } from './github-webhook-receiver.js';
+import type { ReviewApi, ReviewComment } from './review-api.js';
+import { buildReviewRequest } from './review-context.js';
+import { parseReviewDelivery, type ReviewTrigger, type WebhookPull } from './review-events.js';
+import { asksForWork, botReason, checkPatchbayPull, followUpKey } from './review-rules.js';
+
+export interface ReviewDeps {
+  services: Pick<TaskServices, 'submit' | 'conversations' | 'config'>;
+  api: ReviewApi;
+  botLogin: () => Promise<string>;
+  mayWrite: (repo: string, login: string) => Promise<boolean>;
+  /** Work that must not hold up the answer to GitHub (the 👀 reaction). */
+  background: (what: string, work: () => Promise<unknown>) => void;
+  log: Logger;
+  /** The look-ups before queueing give up after this long (default 8 s; GitHub waits 10 s). */
+  deadlineMs?: number;
+}
+
+/** Why a delivery starts nothing: logged as one line, answered 200. */
+class Skip extends Error {}
+
+/**
+ * One verified delivery of `issue_comment`, `pull_request_review_comment` or `pull_request_review`
+ * → at most one follow-up task in the conversation of the pull request's marker. Everything that
+ * decides whether to start work runs before queueing and is bounded; the 👀 goes out in the
+ * background as soon as the delivery is known to ask for work from someone allowed to.
+ */
+export async function handleReviewDelivery(
+  deps: ReviewDeps,
+  delivery: GitHubDelivery,
+): Promise<DispatchResult> {
+  const parsed = parseReviewDelivery(delivery.event, delivery.body);
+  const meta = { event: delivery.event, delivery: delivery.deliveryId };
+  if (parsed.kind === 'malformed') {
+    deps.log.warn({ ...meta, reason: parsed.reason }, 'github webhook malformed');
+    return 'malformed';
+  }
+  if (parsed.kind === 'ignored') {
+    deps.log.info({ ...meta, reason: parsed.reason }, 'github event not handled; skipped');
+    return 'ignored';
+  }
+  const trigger = parsed.trigger;
+  const log = deps.log.child({
+    ...meta,
+    repo: trigger.repo,
+    pr: trigger.number,
+    sender: trigger.sender.login,
+  });
+  try {
+    await withDeadline(deps.deadlineMs ?? 8_000, () =>
+      queueFollowUp(deps, trigger, delivery.deliveryId, log),
+    );
+    return 'queued';
+  } catch (err) {
+    if (!(err instanceof Skip)) throw err;
+    log.info({ reason: err.message }, 'github delivery skipped');
+    return 'ignored';
+  }
+}
+
+async function queueFollowUp(deps: ReviewDeps, trigger: ReviewTrigger, deliveryId: string, log: Logger) {
+  if (!asksForWork(trigger)) throw new Skip('does not ask Patchbay for anything');
+  if (!findRepository(deps.services.config, trigger.repo)) throw new Skip('repository not on the allowlist');
+  const botLogin = await deps.botLogin();
+  const bot = botReason(trigger.sender, botLogin);
+  if (bot) throw new Skip(bot);
+  const pull = trigger.pull ?? (await deps.api.getPull(trigger.repo, trigger.number));
+  const checked = checkPatchbayPull(pull, trigger.repo, botLogin);
+  if ('reason' in checked) throw new Skip(checked.reason);
+  if (!(await deps.mayWrite(trigger.repo, trigger.sender.login)))
+    throw new Skip('sender has no write access');
+  const conversation = checked.marker.conversation;
+  const state = await conversationFor(deps, conversation, trigger, pull);
+  const reaction = trigger.reaction;
+  if (reaction) deps.background('eyes', () => deps.api.react(trigger.repo, reaction, 'eyes'));
+  const comments = await reviewCommentsOf(deps, trigger);
+  const request = buildReviewRequest(trigger, comments);
+  const alsoNotify = state?.origin && state.origin.source !== 'github' ? state.origin : undefined;
+  try {
+    const { task, kind } = await deps.services.submit({
+      repo: trigger.repo,
+      conversation,
+      ...request,
+      origin: originOf(trigger, pull),
+      deliveryId: followUpKey(trigger, deliveryId),
+      alsoNotify,
+    });
+    log.info({ taskId: task.id, kind, conversation }, 'github follow-up queued');
+  } catch (err) {
+    // A request that can never be queued (the conversation works elsewhere) is answered, not retried.
+    if (err instanceof PatchbayError && err.permanent) throw new Skip(`${err.code}: ${err.message}`);
+    throw err;
+  }
+}
+
+/**
+ * The conversation's stored state must be this pull request's; when it expired it is made again
+ * from the PR (its head branch, number and base), so that the follow-up works on the same branch.
+ */
+async function conversationFor(
+  deps: ReviewDeps,
+  id: string,
+  trigger: ReviewTrigger,
+  pull: WebhookPull,
+): Promise<ConversationState | null> {
+  const state = await deps.services.conversations.get(id);
+  if (!state) {
+    await deps.services.conversations.put({
+      id,
+      repo: trigger.repo,
+      branch: pull.head.ref,
+      base: pull.base.ref,
+      pullRequest: { number: pull.number, url: pull.html_url },
+    });
+    return null;
+  }
+  const sameRepo = state.repo.toLowerCase() === trigger.repo.toLowerCase();
+  const samePull = state.pullRequest
+    ? state.pullRequest.number === pull.number
+    : state.branch === pull.head.ref;
+  if (!sameRepo || !samePull) throw new Skip('the marker names a conversation of another pull request');
+  return state;
+}
+
+/** All comments of the delivery's review; a review event also gets its 👀 on the first of them. */
+async function reviewCommentsOf(deps: ReviewDeps, trigger: ReviewTrigger): Promise<ReviewComment[]> {
+  if (trigger.reviewId === undefined) return [];
+  const comments = await deps.api.reviewComments(trigger.repo, trigger.number, trigger.reviewId);
+  const first = comments[0];
+  if (!trigger.reaction && first) {
+    const target = { kind: 'review_comment' as const, commentId: first.id };
+    deps.background('eyes', () => deps.api.react(trigger.repo, target, 'eyes'));
+  }
+  return comments;
+}
+
+function originOf(trigger: ReviewTrigger, pull: WebhookPull): Origin {
+  return {
+    source: 'github',
+    label: `GitHub ${trigger.repo}#${pull.number}`.slice(0, 200),
+    url: /^https?:\/\//.test(trigger.url) ? trigger.url : undefined,
+    requester: trigger.sender.login.slice(0, 200),
+    ref: { pr: String(pull.number), url: pull.html_url },
+  };
+}
+
+async function withDeadline<T>(ms: number, work: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`github look-ups took longer than ${ms} ms`)), ms);
+  });
+  const running = work();
+  running.catch(() => undefined);
+  return Promise.race([running, late]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,76 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { type SlackStandIn, startSlackStandIn } from '../../src/demo/slack-stand-in.js';
+import { followUpTaskIds, githubEvent, postGitHubWebhook } from '../fakes/github-webhooks.js';
+import { type Harness, isFinal, REPO, startHarness } from '../fakes/harness.js';
+import { ADD_CHANGELOG, FIX_GREETING } from '../fakes/scripts.js';
+import { eventually, nextTs, postToSlackEvents, slackEvent } from '../fakes/slack-requests.js';
+
+const SLACK_SECRET = 'e2e-signing-secret-0123456789abcdef';
+const GITHUB_SECRET = 'e2e-github-webhook-secret-0123456789';
+const BOT = 'UPATCHBOT';
+
+let h: Harness | undefined;
+let slack: SlackStandIn | undefined;
+afterEach(async () => {
+  await h?.close();
+  await slack?.close();
+  h = undefined;
+  slack = undefined;
+});
+
+describe('GitHub review loop: a conversation that began in Slack', () => {
+  it('tells the Slack thread about a follow-up asked for on the pull request', async () => {
+    slack = await startSlackStandIn({ botUserId: BOT, channels: { C0GENERAL: 'general' } });
+    h = await startHarness({
+      script: [...FIX_GREETING, ...ADD_CHANGELOG],
+      env: {
+        SLACK_BOT_TOKEN: slack.token,
+        SLACK_SIGNING_SECRET: SLACK_SECRET,
+        SLACK_API_URL: slack.url,
+        GITHUB_WEBHOOK_SECRET: GITHUB_SECRET,
+      },
+    });
+    h.github.setPermission('alice', 'write');
+    const s = slack;
+    const ts = nextTs();
+    const posts = () => s.callsTo('chat.postMessage').filter((c) => c.args.thread_ts === ts);
+    await postToSlackEvents(
+      h.base,
+      SLACK_SECRET,
+      slackEvent('app_mention_channel', { text: `<@${BOT}> fix the greeting in ${REPO}`, ts, event_ts: ts }),
+    );
+    const firstId = /task `(t[0-9a-z]+)`/.exec((await eventually(() => posts()[0])).args.text ?? '')?.[1];
+    const first = await h.waitFor(firstId ?? '', isFinal);
+    const pull = h.github.pulls[0];
+    if (!pull) throw new Error('no pull request');
+    await eventually(() => posts().some((p) => p.args.text?.includes('greet() now puts a comma')) || null);
+    const before = posts().length;
+
+    const res = await postGitHubWebhook(
+      h.base,
+      GITHUB_SECRET,
+      'issue_comment',
+      githubEvent('issue_comment', pull, { comment: { body: '@patchbay add a changelog entry' } }),
+    );
+    const [followUpId] = await eventually(() =>
+      followUpTaskIds(h?.logLines ?? []).length ? followUpTaskIds(h?.logLines ?? []) : null,
+    );
+    const followUp = await h.waitFor(followUpId ?? '', isFinal);
+    const echoed = await eventually(() =>
+      posts()
+        .slice(before)
+        .find((p) => p.args.text?.includes('Added CHANGELOG.md.')),
+    );
+    const onPr = await eventually(() => h?.github.comments.find((c) => c.issueNumber === pull.number));
+
+    expect(first.status).toBe('succeeded');
+    expect(res.status).toBe(200);
+    expect(followUp.status).toBe('succeeded');
+    expect(followUp.conversation).toBe(first.conversation);
+    expect(followUp.branch).toBe(first.branch);
+    expect(echoed.args.text).toContain(`Pull request #${pull.number}`);
+    expect(onPr.body).toContain('Added CHANGELOG.md.');
+    expect(h.github.pulls).toHaveLength(1);
+    expect(s.unmatched).toEqual([]);
+  });
+});
