@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type SlackStandIn, startSlackStandIn } from '../../src/demo/slack-stand-in.js';
 import { followUpTaskIds, githubEvent, postGitHubWebhook } from '../fakes/github-webhooks.js';
 import { type Harness, isFinal, REPO, startHarness } from '../fakes/harness.js';
+import { sessionCreated as created, linearPerTest } from '../fakes/linear-webhooks.js';
 import { ADD_CHANGELOG, FIX_GREETING } from '../fakes/scripts.js';
 import { eventually, nextTs, postToSlackEvents, slackEvent } from '../fakes/slack-requests.js';
 
@@ -72,5 +73,42 @@ describe('GitHub review loop: a conversation that began in Slack', () => {
     expect(onPr.body).toContain('Added CHANGELOG.md.');
     expect(h.github.pulls).toHaveLength(1);
     expect(s.unmatched).toEqual([]);
+  });
+});
+
+const startLinear = linearPerTest();
+
+describe('GitHub review loop: a conversation that began in Linear', () => {
+  it('tells the Linear agent session about a follow-up asked for on the pull request', async () => {
+    const l = await startLinear([...FIX_GREETING, ...ADD_CHANGELOG], {
+      env: { GITHUB_WEBHOOK_SECRET: GITHUB_SECRET },
+    });
+    l.h.github.setPermission('alice', 'write');
+    await l.send(created());
+    const first = await l.h.waitFor(await l.taskOf('session-1'), isFinal);
+    const responses = () => l.activities().filter((a) => a.content.type === 'response');
+    await eventually(() => responses().length === 1 || null, 10_000, 'first response');
+    const pull = l.h.github.pulls[0];
+    if (!pull) throw new Error('no pull request');
+
+    const res = await postGitHubWebhook(
+      l.h.base,
+      GITHUB_SECRET,
+      'issue_comment',
+      githubEvent('issue_comment', pull, { comment: { body: '@patchbay add a changelog entry' } }),
+    );
+    const [followUpId] = await eventually(() =>
+      followUpTaskIds(l.h.logLines).length ? followUpTaskIds(l.h.logLines) : null,
+    );
+    const followUp = await l.h.waitFor(followUpId ?? '', isFinal);
+    const echoed = await eventually(() => responses()[1], 10_000, 'the follow-up in the session');
+
+    expect(first.status).toBe('succeeded');
+    expect(res.status).toBe(200);
+    expect(followUp.status).toBe('succeeded');
+    expect(followUp.conversation).toBe(first.conversation);
+    expect(echoed.agentSessionId).toBe('session-1');
+    expect(echoed.content.body).toContain('Added CHANGELOG.md.');
+    expect(l.h.github.pulls).toHaveLength(1);
   });
 });

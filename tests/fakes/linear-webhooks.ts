@@ -156,6 +156,8 @@ export interface Activity {
 export interface LinearStartOptions {
   worker?: boolean;
   file?: Record<string, unknown>;
+  /** More environment for Patchbay (another integration beside Linear). */
+  env?: Record<string, string>;
   /** Which modes are on (default: agent only, with a fixed token; `oauth`: agent as an OAuth app). */
   modes?: { agent?: boolean; assignment?: boolean; oauth?: boolean };
 }
@@ -190,6 +192,7 @@ export function linearPerTest() {
         ...(modes.oauth
           ? { LINEAR_CLIENT_ID: LINEAR_OAUTH_APP.id, LINEAR_CLIENT_SECRET: LINEAR_OAUTH_APP.secret }
           : {}),
+        ...opts.env,
       },
       file: { linear: { teams: { ENG: 'acme/web' } }, ...opts.file },
     });
