@@ -133,7 +133,7 @@ describe('Linear: assignment mode (API key of a bot user)', () => {
     const result = await eventually(() => s.inputs('commentCreate')[3], 10_000, 'result');
 
     expect(question.input).toMatchObject({ parentId: 'made-1' });
-    expect(String(question.input.body)).toMatch(/^Comma or colon\?[\s\S]*mention @patchbay/);
+    expect(String(question.input.body)).toMatch(/^Comma or colon\?[\s\S]*mention @\u200bpatchbay/);
     expect(task.status).toBe('succeeded');
     expect(JSON.stringify(s.h.model.requests.at(-2)?.body)).toContain('a comma, please');
     expect(String(s.inputs('commentCreate')[2]?.input.body)).toContain('goes on with your answer');

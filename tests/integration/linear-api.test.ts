@@ -1,6 +1,7 @@
 import { LinearClient } from '@linear/sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LinearStandIn, startLinearStandIn } from '../../src/demo/linear-stand-in.js';
+import { findMention } from '../../src/integrations/linear/find-mention.js';
 import { createLinearApi, isGone } from '../../src/integrations/linear/linear-api.js';
 import { createLogger } from '../../src/lib/logger.js';
 
@@ -70,5 +71,31 @@ describe('LinearApi against the stand-in', () => {
     expect(viewer).toEqual({ id: 'bot-user', name: 'Patchbay Bot', displayName: 'patchbay' });
     expect(states?.state).toMatchObject({ id: 'st-1', type: 'started' });
     expect(states?.team?.states.nodes.map((s) => s.name)).toEqual(['In Progress']);
+  });
+
+  it('posts text from the model that can mention nobody: no @handle, no profile link, the bot included', async () => {
+    const { linear, api } = await setUp();
+    const said =
+      'Done. cc @ceo and [@patchbay](https://linear.app/acme/profiles/patchbay), see ' +
+      'https://linear.app/acme/profiles/jane; mail ops@patchbay.dev';
+    const bot = { name: 'Patchbay Bot', displayName: 'patchbay' };
+
+    await api.createComment({ issueId: 'issue-1', body: said });
+    await api.updateComment('comment-1', said);
+    await api.postActivity('session-1', { type: 'action', action: '@ceo', parameter: said });
+
+    const comment = linear.mutationsNamed('commentCreate')[0]?.variables.input as { body: string };
+    const edit = linear.mutationsNamed('commentUpdate')[0]?.variables.input as { body: string };
+    const activity = linear.mutationsNamed('agentActivityCreate')[0]?.variables.input as {
+      content: { action: string; parameter: string };
+    };
+    for (const text of [comment.body, edit.body, activity.content.parameter]) {
+      expect(text).not.toMatch(/(?<![\w.])@[a-z]/i);
+      expect(text).not.toContain('/profiles/');
+      expect(findMention(text, bot)).toBeNull();
+      expect(text).toContain('ops@patchbay.dev');
+      expect(text.replaceAll('\u200b', '')).toBe(said);
+    }
+    expect(activity.content.action).toBe('@\u200bceo');
   });
 });

@@ -1,6 +1,7 @@
 import { LinearClient, RatelimitedLinearError } from '@linear/sdk';
 import { z } from 'zod';
 import type { Logger } from '../../lib/logger.js';
+import { neutraliseMentions } from './neutralise-mentions.js';
 
 /** What an agent session shows (https://linear.app/developers/agent-interaction#activity-content-payload). */
 export type ActivityContent =
@@ -167,7 +168,7 @@ export function createLinearApi(deps: { client: () => Promise<LinearClient>; log
   async function postActivity(sessionId: string, content: ActivityContent, maxWaitMs = 5_000) {
     await patiently(
       `activity ${content.type}`,
-      (c) => c.createAgentActivity({ agentSessionId: sessionId, content }),
+      (c) => c.createAgentActivity({ agentSessionId: sessionId, content: inert(content) }),
       maxWaitMs,
     );
   }
@@ -185,14 +186,22 @@ export function createLinearApi(deps: { client: () => Promise<LinearClient>; log
     input: { issueId: string; body: string; parentId?: string },
     maxWaitMs = 5_000,
   ): Promise<string> {
-    const payload = await patiently('comment', (c) => c.createComment(input), maxWaitMs);
+    const payload = await patiently(
+      'comment',
+      (c) => c.createComment({ ...input, body: neutraliseMentions(input.body) }),
+      maxWaitMs,
+    );
     const id = payload.commentId;
     if (!id) throw new Error('Linear created no comment');
     return id;
   }
 
   async function updateComment(commentId: string, body: string, maxWaitMs = 5_000) {
-    await patiently('comment update', (c) => c.updateComment(commentId, { body }), maxWaitMs);
+    await patiently(
+      'comment update',
+      (c) => c.updateComment(commentId, { body: neutraliseMentions(body) }),
+      maxWaitMs,
+    );
   }
 
   async function moveIssue(issueId: string, stateId: string, maxWaitMs = 5_000) {
@@ -217,3 +226,12 @@ export function createLinearApi(deps: { client: () => Promise<LinearClient>; log
   };
 }
 export type LinearApi = ReturnType<typeof createLinearApi>;
+
+/** An activity's every text field without mentions (see neutralise-mentions.ts). */
+function inert(content: ActivityContent): ActivityContent {
+  const out: Record<string, string | undefined> = { ...content };
+  for (const [key, value] of Object.entries(out)) {
+    if (key !== 'type' && typeof value === 'string') out[key] = neutraliseMentions(value);
+  }
+  return out as ActivityContent;
+}
