@@ -178,19 +178,35 @@ export function createLinearMock(
       return original(source, args, context, info);
     };
 
+  const answerMutation = async (
+    field: GraphQLField<unknown, LinearRequestContext>,
+    original: Resolver,
+    ...call: Parameters<Resolver>
+  ): Promise<unknown> => {
+    const [source, args, context, info] = call;
+    const override = overrides.get(info.fieldName);
+    if (!override) return original(source, args, context, info);
+    const value = await override(context.variables, args);
+    const type = getNamedType(field.type);
+    if (value === undefined) return original(source, args, context, info);
+    if (!isObjectType(type) || !isEntity(value) || isRef(value)) return value;
+    const key = typeof value.id === 'string' ? value.id : randomUUID();
+    store.set(type.name, key, value);
+    return store.get(type.name, key);
+  };
+
+  // Like Linear, a create that names its own `input.id` makes that entity once; a repeat is refused.
+  const createdIds = new Set<string>();
   const mutation =
     (original: Resolver, field: GraphQLField<unknown, LinearRequestContext>): Resolver =>
     async (source, args, context, info) => {
+      const input = isEntity(args.input) ? args.input : {};
+      const id = info.fieldName.endsWith('Create') && typeof input.id === 'string' ? input.id : undefined;
+      if (id && createdIds.has(id)) throw new Error(`Entity already exists: ${id}`);
       record({ name: info.fieldName, variables: context.variables, query: context.query });
-      const override = overrides.get(info.fieldName);
-      if (!override) return original(source, args, context, info);
-      const value = await override(context.variables, args);
-      const type = getNamedType(field.type);
-      if (value === undefined) return original(source, args, context, info);
-      if (!isObjectType(type) || !isEntity(value) || isRef(value)) return value;
-      const key = typeof value.id === 'string' ? value.id : randomUUID();
-      store.set(type.name, key, value);
-      return store.get(type.name, key);
+      const answer = await answerMutation(field, original, source, args, context, info);
+      if (id) createdIds.add(id);
+      return answer;
     };
 
   wrapResolvers(schema, { byId, pinnedAware, mutation });

@@ -39,7 +39,10 @@ export interface LinearStandIn {
   url: string;
   /** The OAuth token endpoint (form-encoded `grant_type=authorization_code | refresh_token`). */
   tokenUrl: string;
-  /** Every mutation root field executed, in order, with the request's variables as sent. */
+  /**
+   * Every mutation root field executed, in order, with the request's variables as sent; a create
+   * refused because its `input.id` was already used (as Linear refuses it) is not among them.
+   */
   mutations: LinearMutation[];
   /** Every request to the GraphQL endpoint, including refused and failed ones. */
   requests: RecordedCall[];

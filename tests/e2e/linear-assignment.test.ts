@@ -9,10 +9,9 @@ const ASSIGNMENT = { modes: { assignment: true } };
 
 type Stand = Awaited<ReturnType<typeof start>>['linear'];
 
-/** Gives every comment Patchbay creates a known id: `made-1`, `made-2`, … */
-function numberComments(linear: Stand) {
-  let n = 0;
-  linear.on('commentCreate', () => ({ comment: { id: `made-${++n}` } }));
+/** The id Patchbay gave the n-th comment it created (1-based); Linear's create input takes one. */
+function made(s: Awaited<ReturnType<typeof start>>, n: number): unknown {
+  return s.inputs('commentCreate')[n - 1]?.input.id;
 }
 
 /** The issue's state follows `issueUpdate`, as in Linear. */
@@ -29,7 +28,6 @@ function trackState(linear: Stand) {
 describe('Linear: assignment mode (API key of a bot user)', () => {
   it('takes an issue assigned to the bot to a PR: one progress comment edited in place, the result in a reply, the issue moved and the PR attached', async () => {
     const s = await start(FIX_GREETING, ASSIGNMENT);
-    numberComments(s.linear);
 
     const sent = Date.now();
     const res = await s.send(issueAssigned());
@@ -49,10 +47,11 @@ describe('Linear: assignment mode (API key of a bot user)', () => {
     expect(first.input.parentId).toBeUndefined();
     const edits = s.inputs('commentUpdate');
     expect(edits.length).toBeGreaterThanOrEqual(1);
-    expect(edits.every((e) => e.id === 'made-1')).toBe(true);
+    expect(made(s, 1)).toEqual(expect.any(String));
+    expect(edits.every((e) => e.id === made(s, 1))).toBe(true);
     expect(edits.length).toBeLessThan(task.steps + 5); // coalesced, not one per step and stage
     expect(String(edits.at(-1)?.input.body)).toContain(`pull request #${task.pullRequest?.number}`);
-    expect(reply.input).toMatchObject({ issueId: 'issue-1', parentId: 'made-1' });
+    expect(reply.input).toMatchObject({ issueId: 'issue-1', parentId: made(s, 1) });
     expect(String(reply.input.body)).toContain(task.pullRequest?.url ?? 'no url');
     expect(String(reply.input.body)).toContain('greet() now puts a comma after Hello.');
     expect(s.inputs('commentCreate')).toHaveLength(2);
@@ -69,7 +68,6 @@ describe('Linear: assignment mode (API key of a bot user)', () => {
 
   it('takes a comment that mentions the bot as a follow-up on the same branch and PR; ignores its own comments and other assignees', async () => {
     const s = await start([...FIX_GREETING, ...ADD_CHANGELOG], ASSIGNMENT);
-    numberComments(s.linear);
     trackState(s.linear);
     await s.send(issueAssigned());
     const firstId = await eventually(
@@ -100,7 +98,7 @@ describe('Linear: assignment mode (API key of a bot user)', () => {
     expect(s.h.github.pulls).toHaveLength(1);
     expect(JSON.stringify(s.h.model.requests.at(-2)?.body)).toContain('also add a changelog entry');
     expect(progress.input.body).toContain('Follow-up on');
-    expect(reply.input.parentId).toBe('made-3');
+    expect(reply.input.parentId).toBe(made(s, 3));
     expect(s.inputs('commentCreate')).toHaveLength(4);
     // One attachment per PR, and the issue is never moved back from review to started.
     expect(s.inputs('attachmentLinkURL')).toHaveLength(1);
@@ -120,7 +118,6 @@ describe('Linear: assignment mode (API key of a bot user)', () => {
       ],
       ASSIGNMENT,
     );
-    numberComments(s.linear);
     await s.send(issueAssigned());
     const taskId = await eventually(
       () => /task `(t[0-9a-z]+)`/.exec(String(s.inputs('commentCreate')[0]?.input.body ?? ''))?.[1],
@@ -132,12 +129,12 @@ describe('Linear: assignment mode (API key of a bot user)', () => {
     const task = await s.h.waitFor(taskId, isFinal);
     const result = await eventually(() => s.inputs('commentCreate')[3], 10_000, 'result');
 
-    expect(question.input).toMatchObject({ parentId: 'made-1' });
+    expect(question.input).toMatchObject({ parentId: made(s, 1) });
     expect(String(question.input.body)).toMatch(/^Comma or colon\?[\s\S]*mention @\u200bpatchbay/);
     expect(task.status).toBe('succeeded');
     expect(JSON.stringify(s.h.model.requests.at(-2)?.body)).toContain('a comma, please');
     expect(String(s.inputs('commentCreate')[2]?.input.body)).toContain('goes on with your answer');
-    expect(result.input).toMatchObject({ parentId: 'made-3' });
+    expect(result.input).toMatchObject({ parentId: made(s, 3) });
     expect(String(result.input.body)).toContain(task.pullRequest?.url ?? 'no url');
   });
 });

@@ -3,7 +3,7 @@ import type { TaskRecord } from '../../domain/task.js';
 import { endedText, progressText, resultText } from './comment-text.js';
 import type { LinearApi } from './linear-api.js';
 import type { CallChain, LinearSink } from './linear-sink.js';
-import { targetKeys } from './linear-targets.js';
+import { targetKeys, toPostId } from './linear-targets.js';
 
 const TTL_SECONDS = 30 * 86_400;
 
@@ -29,6 +29,7 @@ export interface CommentSinkDeps {
 export function createCommentSink(deps: CommentSinkDeps): LinearSink {
   const { chain, api } = deps;
   const key = targetKeys.progress(deps.task.id, deps.task.runs);
+  const place = { kind: 'issue', issueId: deps.issueId } as const;
   let commentId: string | undefined;
   let pending: string | undefined;
   let sent: string | undefined;
@@ -45,7 +46,9 @@ export function createCommentSink(deps: CommentSinkDeps): LinearSink {
       await new Promise((r) => setTimeout(r, 100));
     }
     if (commentId) return true;
-    commentId = await api.createComment({ issueId: deps.issueId, body: text });
+    // The webhook handler's comment has this id too: if it lands late, this create is refused.
+    const id = toPostId(deps.task, place, 'progress');
+    commentId = await api.createComment({ issueId: deps.issueId, body: text, id });
     await deps.kv.set(key, commentId, TTL_SECONDS);
     sent = text;
     return false;
@@ -98,7 +101,8 @@ export function createCommentSink(deps: CommentSinkDeps): LinearSink {
       if (!reply) return;
       await chain.run('result reply', async () => {
         if (!commentId) await ensureComment(pending ?? reply);
-        await api.createComment({ issueId: deps.issueId, body: reply, parentId: commentId });
+        const id = toPostId(deps.task, place, `reply:${event.type}`);
+        await api.createComment({ issueId: deps.issueId, body: reply, parentId: commentId, id });
       });
     },
   };

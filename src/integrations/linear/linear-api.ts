@@ -100,6 +100,21 @@ export function createLinearClient(opts: {
     : new LinearClient({ apiKey: opts.apiKey, apiUrl: opts.apiUrl });
 }
 
+/** Linear's answer to a create whose client-chosen `id` is taken: the first try got through. */
+export function isAlreadyThere(err: unknown): boolean {
+  return err instanceof Error && /already exists|duplicate|unique constraint/i.test(err.message);
+}
+
+/** A create with our own id: a refusal because the id is taken means it was made before. */
+async function once<T>(id: string | undefined, create: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await create();
+  } catch (err) {
+    if (id && isAlreadyThere(err)) return undefined;
+    throw err;
+  }
+}
+
 /** Linear's answer when the issue, comment or session no longer exists (deleted mid-run). */
 export function isGone(err: unknown): boolean {
   return err instanceof Error && /entity not found|could not find/i.test(err.message);
@@ -165,11 +180,14 @@ export function createLinearApi(deps: { client: () => Promise<LinearClient>; log
     return LinearUser.parse(res.data?.viewer);
   }
 
-  async function postActivity(sessionId: string, content: ActivityContent, maxWaitMs = 5_000) {
-    await patiently(
-      `activity ${content.type}`,
-      (c) => c.createAgentActivity({ agentSessionId: sessionId, content: inert(content) }),
-      maxWaitMs,
+  /**
+   * An activity in a session. With `id` (a UUID Patchbay derives from the task, run and event) a
+   * retried post is the same activity: Linear refuses the id the second time, and that counts as done.
+   */
+  async function postActivity(sessionId: string, content: ActivityContent, id?: string, maxWaitMs = 5_000) {
+    const input = { agentSessionId: sessionId, content: inert(content), ...(id ? { id } : {}) };
+    await once(id, () =>
+      patiently(`activity ${content.type}`, (c) => c.createAgentActivity(input), maxWaitMs),
     );
   }
 
@@ -181,17 +199,22 @@ export function createLinearApi(deps: { client: () => Promise<LinearClient>; log
     await patiently('session update', (c) => c.updateAgentSession(sessionId, input), maxWaitMs);
   }
 
-  /** A comment on the issue (a reply when `parentId` is set); answers its id. */
+  /**
+   * A comment on the issue (a reply when `parentId` is set); answers its id. With `input.id`, as for
+   * activities, a repeat is the same comment.
+   */
   async function createComment(
-    input: { issueId: string; body: string; parentId?: string },
+    input: { issueId: string; body: string; parentId?: string; id?: string },
     maxWaitMs = 5_000,
   ): Promise<string> {
-    const payload = await patiently(
-      'comment',
-      (c) => c.createComment({ ...input, body: neutraliseMentions(input.body) }),
-      maxWaitMs,
-    );
-    const id = payload.commentId;
+    const create = () =>
+      patiently(
+        'comment',
+        (c) => c.createComment({ ...input, body: neutraliseMentions(input.body) }),
+        maxWaitMs,
+      );
+    const payload = await once(input.id, create);
+    const id = input.id ?? payload?.commentId;
     if (!id) throw new Error('Linear created no comment');
     return id;
   }

@@ -3,7 +3,7 @@ import type { Logger } from '../../lib/logger.js';
 import type { TaskServices } from '../../server/integration.js';
 import type { ActivityContent, LinearApi, LinearUser } from './linear-api.js';
 import type { LinearApis } from './linear-reporter.js';
-import { type LinearTarget, targetKeys } from './linear-targets.js';
+import { type LinearTarget, targetKeys, toPostId } from './linear-targets.js';
 
 const DAY_SECONDS = 86_400;
 
@@ -60,10 +60,14 @@ export function acknowledge(
 ): void {
   const api = apiAt(deps, target);
   deps.background('acknowledge', async () => {
-    if (target.kind === 'session') return api.postActivity(target.sessionId, { type: 'thought', body: text });
+    if (target.kind === 'session') {
+      const thought = { type: 'thought', body: text } as const;
+      return api.postActivity(target.sessionId, thought, toPostId(task, target, 'acknowledged'));
+    }
     const key = targetKeys.progress(task.id, task.runs);
     if (await deps.services.kv.get(key)) return;
-    const id = await api.createComment({ issueId: target.issueId, body: `⏳ ${text}` });
+    const progress = toPostId(task, target, 'progress');
+    const id = await api.createComment({ issueId: target.issueId, body: `⏳ ${text}`, id: progress });
     if (!(await deps.services.kv.setIfAbsent(key, id, 30 * DAY_SECONDS))) {
       deps.log.info({ taskId: task.id }, 'linear progress comment posted twice');
     }

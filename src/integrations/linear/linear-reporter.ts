@@ -69,6 +69,7 @@ export function createLinearReporter(deps: LinearReporterDeps): Reporter & { idl
     if (target.kind === 'session') {
       return createSessionSink({
         sessionId: target.sessionId,
+        task,
         api,
         chain,
         actionIntervalMs: deps.actionIntervalMs ?? 5_000,

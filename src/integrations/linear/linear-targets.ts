@@ -1,5 +1,6 @@
 import type { KeyValueStore } from '../../domain/ports.js';
 import type { TaskRecord } from '../../domain/task.js';
+import { toStableUuid } from '../../lib/ids.js';
 
 /**
  * Where a task's progress is shown: an agent session (activities, plan) or, in assignment mode, the
@@ -17,6 +18,15 @@ export const targetKeys = {
   extra: (taskId: string) => `linear:targets:${taskId}`,
   progress: (taskId: string, run: number) => `linear:progress:${taskId}.${run}`,
 };
+
+/**
+ * The ids Patchbay gives what a run posts (Linear's create inputs take a client-chosen UUID): the same
+ * task, run and place give the same id, so a worker that retries after a crash, or a call retried
+ * after its answer was lost, makes no second comment or activity. `what` names the post in the run.
+ */
+export function toPostId(task: Pick<TaskRecord, 'id' | 'runs'>, target: LinearTarget, what: string): string {
+  return toStableUuid(`linear:${task.id}.${task.runs}:${targetId(target)}:${what}`);
+}
 
 export function targetId(target: LinearTarget): string {
   return target.kind === 'session' ? `session:${target.sessionId}` : `issue:${target.issueId}`;

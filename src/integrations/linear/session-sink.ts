@@ -1,7 +1,9 @@
 import type { StepInfo, TaskEvent, TaskStage } from '../../domain/events.js';
+import type { TaskRecord } from '../../domain/task.js';
 import { finalContent, stepsToAction } from './activity-content.js';
 import type { LinearApi } from './linear-api.js';
 import type { CallChain, LinearSink } from './linear-sink.js';
+import { toPostId } from './linear-targets.js';
 import { toPlan } from './session-plan.js';
 
 /**
@@ -12,11 +14,13 @@ import { toPlan } from './session-plan.js';
  */
 export function createSessionSink(deps: {
   sessionId: string;
+  task: TaskRecord;
   api: Pick<LinearApi, 'postActivity' | 'updateSession'>;
   chain: CallChain;
   actionIntervalMs: number;
 }): LinearSink {
-  const { sessionId, api, chain } = deps;
+  const { sessionId, api, chain, task } = deps;
+  const idOf = (what: string) => toPostId(task, { kind: 'session', sessionId }, what);
   const steps: StepInfo[] = [];
   let lastActionAt = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -25,10 +29,13 @@ export function createSessionSink(deps: {
   function flushSteps(): void {
     if (timer) clearTimeout(timer);
     timer = undefined;
-    const action = stepsToAction(steps.splice(0));
+    const batch = steps.splice(0);
+    const action = stepsToAction(batch);
     if (!action) return;
     lastActionAt = Date.now();
-    void chain.run('activity action', () => api.postActivity(sessionId, action));
+    // A retried attempt runs its steps again: they are new work, so the attempt is in the id.
+    const id = idOf(`action:${task.attempts}:${batch[0]?.step}-${batch.at(-1)?.step}`);
+    void chain.run('activity action', () => api.postActivity(sessionId, action, id));
   }
 
   function schedule(): void {
@@ -69,7 +76,7 @@ export function createSessionSink(deps: {
       flushSteps();
       const content = finalContent(event);
       const posted = content
-        ? chain.run(`activity ${content.type}`, () => api.postActivity(sessionId, content))
+        ? chain.run(`activity ${content.type}`, () => api.postActivity(sessionId, content, idOf(event.type)))
         : null;
       if (event.type === 'question') {
         await posted;
