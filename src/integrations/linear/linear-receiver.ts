@@ -16,13 +16,16 @@ export interface LinearDelivery {
  * `POST /linear/webhook`. The signature is checked on the bytes received by the SDK's
  * `LinearWebhookClient.verify`, which also refuses a `webhookTimestamp` more than a minute away from
  * now (a replay). The answer goes out after `dispatch` resolved: 200 once the work is queued (or
- * deliberately skipped), 503 when it could not be (Linear delivers again), 401 for anything not
+ * deliberately skipped), 503 when it could not be or not within 4 s (Linear delivers again; it waits
+ * 5 s for an answer), 401 for anything not
  * signed with our secret, 400 for a signed body we cannot read. Bodies are never logged.
  */
 export function createWebhookHandler(deps: {
   secret: string;
   log: Logger;
   dispatch: (delivery: LinearDelivery) => Promise<void>;
+  /** Linear gives up on an answer after 5 s; past this, 503 (it delivers again) while work goes on. */
+  answerWithinMs?: number;
 }) {
   const verifier = new LinearWebhookClient(deps.secret);
 
@@ -49,7 +52,7 @@ export function createWebhookHandler(deps: {
       event: header(req, 'linear-event'),
     };
     try {
-      await deps.dispatch(delivery);
+      await withDeadline(deps.dispatch(delivery), deps.answerWithinMs ?? 4_000);
     } catch (err) {
       const { type, action } = envelope.data;
       deps.log.warn(
@@ -79,6 +82,19 @@ function verify(verifier: LinearWebhookClient, raw: Buffer, signature: string) {
     if (/timestamp/i.test(message)) return { status: 401, reason: 'stale webhookTimestamp' };
     return { status: 401, reason: 'bad signature' };
   }
+}
+
+/**
+ * The work, or a rejection once `ms` have passed. The work is not abandoned: it may still queue the
+ * task, and the redelivery that the 503 brings about finds it by its delivery id.
+ */
+function withDeadline(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not queued within ${ms} ms`)), ms);
+  });
+  work.catch(() => undefined); // a failure after the deadline was answered already
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
