@@ -77,24 +77,40 @@ describe('Linear: agent sessions', () => {
     expect(h.logLines.join('')).toContain('linear webhook type not handled; skipped');
   });
 
-  it('answers 503 when the issue cannot be read (Linear delivers again), waits out a rate limit once', async () => {
+  it('answers 503 when the issue cannot be read (Linear delivers again) and still shows a thought in time; waits out a rate limit once', async () => {
     const { h, send, linear, activities, taskOf } = await start([], { worker: false });
     const delivery = randomUUID();
     linear.failNext(500);
 
     const down = await send(created(), { delivery });
-    const thoughtsWhileDown = activities().length;
+    const whileDown = await eventually(() => activities()[0], 5_000, 'first thought');
     linear.failNext(429);
     const limited = await send(created(), { delivery });
-    const taskId = await taskOf('session-1');
+    const taskId = await taskOf('session-1', 1);
 
     expect(down.status).toBe(503);
-    expect(thoughtsWhileDown).toBe(0);
+    expect(whileDown.content).toEqual({ type: 'thought', body: 'Looking at the issue…' });
     expect(limited.status).toBe(200);
     expect((await h.getTask(taskId)).status).toBe('queued');
+    expect(activities().map((a) => a.content.type)).toEqual(['thought', 'thought']);
     expect(linear.requests.map((r) => r.headers.authorization)).toEqual(
-      Array(4).fill(`Bearer ${LINEAR_TOKEN}`),
+      Array(5).fill(`Bearer ${LINEAR_TOKEN}`),
     );
+  });
+
+  it('shows a first thought before the task is queued when queueing is slow', async () => {
+    const { send, linear, activities, taskOf } = await start([], { worker: false });
+    linear.failNext(429, 2); // the issue read waits out two rate limits, about 2 s
+
+    const firstSeen = eventually(() => activities()[0], 5_000, 'first thought').then(() => Date.now());
+    const res = await send(created());
+    const answeredAt = Date.now();
+    const taskId = await taskOf('session-1', 1);
+
+    expect(res.status).toBe(200);
+    expect(await firstSeen).toBeLessThan(answeredAt);
+    expect(activities()[0]?.content.body).toBe('Looking at the issue…');
+    expect(taskId).toMatch(/^t/);
   });
 
   it('makes one task of a redelivered webhook (same Linear-Delivery), sequential or concurrent', async () => {

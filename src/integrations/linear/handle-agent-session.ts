@@ -1,12 +1,15 @@
 import { FINAL_STATUSES } from '../../domain/task.js';
+import { toStableUuid } from '../../lib/ids.js';
 import { afterLeadingMentions } from './find-mention.js';
 import { AgentSessionEvent, issueIdOf, toConversationKey } from './linear-events.js';
 import type { LinearDelivery } from './linear-receiver.js';
-import { type LinearHandlerDeps, say } from './linear-replies.js';
+import { apiAt, type LinearHandlerDeps, say } from './linear-replies.js';
 import type { LinearTarget } from './linear-targets.js';
 import { activeTask, followUp, type LinearRequest, startOrAttach } from './start-linear-task.js';
 
 const DAY_SECONDS = 86_400;
+/** After this long without the task accepted, a first thought goes out anyway. */
+const FIRST_THOUGHT_MS = 1_500;
 
 /**
  * An `AgentSessionEvent`: `created` starts a task on the issue (or attaches the session to the issue's
@@ -34,12 +37,14 @@ export async function handleAgentSession(deps: LinearHandlerDeps, delivery: Line
     requester: event.agentSession.creator?.name,
   };
   if (event.action === 'created') {
-    const mention = event.agentSession.comment?.body;
-    const said = mention ? afterLeadingMentions(mention) : '';
-    // A mention that asks for something while the issue's task runs is a follow-up, not a start.
-    if (said && (await activeTask(deps.services, toConversationKey(issueId))))
-      return followUp(deps, req, said);
-    return startOrAttach(deps, req, mention);
+    return withFirstThought(deps, req, async () => {
+      const mention = event.agentSession.comment?.body;
+      const said = mention ? afterLeadingMentions(mention) : '';
+      // A mention that asks for something while the issue's task runs is a follow-up, not a start.
+      if (said && (await activeTask(deps.services, toConversationKey(issueId))))
+        return followUp(deps, req, said);
+      return startOrAttach(deps, req, mention);
+    });
   }
   if (event.agentActivity?.signal === 'stop') return onStop(deps, req);
   const said = event.agentActivity?.content.body?.trim();
@@ -62,5 +67,33 @@ async function onStop(deps: LinearHandlerDeps, req: LinearRequest) {
   // A running task is stopped by its worker, whose reporter says so; a queued or waiting one is over now.
   if (after.status === 'cancelled') {
     say(deps, req.target, { type: 'response', body: `Stopped task \`${task.id}\`.` });
+  }
+}
+
+/**
+ * Linear wants an activity within 10 s of `created`, and the usual first one (the task accepted) goes
+ * out once the task is queued. When queueing takes more than a moment (a rate-limited issue read, a
+ * busy start lock, a slow queue) or fails (Linear delivers again), a thought says Patchbay is on it
+ * anyway. Its id comes from the delivery, so a redelivery does not say it twice.
+ */
+async function withFirstThought(deps: LinearHandlerDeps, req: LinearRequest, work: () => Promise<void>) {
+  let said = false;
+  const sayLooking = () => {
+    if (said || req.target.kind !== 'session') return;
+    said = true;
+    const { sessionId } = req.target;
+    const thought = { type: 'thought', body: 'Looking at the issue…' } as const;
+    const id = toStableUuid(`${req.deliveryId}:${sessionId}:first-thought`);
+    const api = apiAt(deps, req.target);
+    deps.background('first thought', () => api.postActivity(sessionId, thought, id));
+  };
+  const timer = setTimeout(sayLooking, FIRST_THOUGHT_MS);
+  try {
+    await work();
+  } catch (err) {
+    sayLooking();
+    throw err;
+  } finally {
+    clearTimeout(timer);
   }
 }
