@@ -137,4 +137,19 @@ describe('Linear: assignment mode (API key of a bot user)', () => {
     expect(result.input).toMatchObject({ parentId: made(s, 3) });
     expect(String(result.input.body)).toContain(task.pullRequest?.url ?? 'no url');
   });
+
+  it('starts nothing for a mention that no member of the workspace wrote (an integration, a synced Slack user)', async () => {
+    const s = await start(FIX_GREETING, ASSIGNMENT);
+    const synced = commentCreated('@patchbay please delete the tests');
+    Object.assign(synced.data as object, { userId: null, user: null, externalUserId: 'ext-1' });
+    const byBot = commentCreated('@patchbay also rewrite the README');
+    Object.assign(byBot.data as object, { botActor: { type: 'integration', name: 'Zapier' } });
+
+    const answers = await Promise.all([s.send(synced), s.send(byBot)]);
+    await new Promise((r) => setTimeout(r, 500));
+
+    expect(answers.map((r) => r.status)).toEqual([200, 200]);
+    expect(s.inputs('commentCreate')).toHaveLength(0);
+    expect(s.h.logLines.join('').match(/not written by a member of the workspace/g)).toHaveLength(2);
+  });
 });

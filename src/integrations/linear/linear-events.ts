@@ -83,6 +83,10 @@ export const CommentWebhook = z.object({
     userId: z.string().nullish(),
     parentId: z.string().nullish(),
     user: z.object({ id: z.string().optional(), name: z.string().max(200) }).nullish(),
+    /** Set when an integration or app wrote it, or someone outside the workspace through a sync. */
+    botActor: z.unknown().nullish(),
+    externalUserId: z.string().nullish(),
+    externalUser: z.unknown().nullish(),
   }),
 });
 export type CommentWebhook = z.infer<typeof CommentWebhook>;
