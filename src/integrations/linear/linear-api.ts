@@ -1,7 +1,7 @@
 import { LinearClient, RatelimitedLinearError } from '@linear/sdk';
 import { z } from 'zod';
 import type { Logger } from '../../lib/logger.js';
-import { neutraliseMentions } from './neutralise-mentions.js';
+import { toInertMarkdown } from './inert-markdown.js';
 
 /** What an agent session shows (https://linear.app/developers/agent-interaction#activity-content-payload). */
 export type ActivityContent =
@@ -210,7 +210,7 @@ export function createLinearApi(deps: { client: () => Promise<LinearClient>; log
     const create = () =>
       patiently(
         'comment',
-        (c) => c.createComment({ ...input, body: neutraliseMentions(input.body) }),
+        (c) => c.createComment({ ...input, body: toInertMarkdown(input.body) }),
         maxWaitMs,
       );
     const payload = await once(input.id, create);
@@ -222,7 +222,7 @@ export function createLinearApi(deps: { client: () => Promise<LinearClient>; log
   async function updateComment(commentId: string, body: string, maxWaitMs = 5_000) {
     await patiently(
       'comment update',
-      (c) => c.updateComment(commentId, { body: neutraliseMentions(body) }),
+      (c) => c.updateComment(commentId, { body: toInertMarkdown(body) }),
       maxWaitMs,
     );
   }
@@ -250,11 +250,11 @@ export function createLinearApi(deps: { client: () => Promise<LinearClient>; log
 }
 export type LinearApi = ReturnType<typeof createLinearApi>;
 
-/** An activity's every text field without mentions (see neutralise-mentions.ts). */
+/** An activity's every text field made inert (see inert-markdown.ts). */
 function inert(content: ActivityContent): ActivityContent {
   const out: Record<string, string | undefined> = { ...content };
   for (const [key, value] of Object.entries(out)) {
-    if (key !== 'type' && typeof value === 'string') out[key] = neutraliseMentions(value);
+    if (key !== 'type' && typeof value === 'string') out[key] = toInertMarkdown(value);
   }
   return out as ActivityContent;
 }
