@@ -1,7 +1,7 @@
 import { findMention } from './find-mention.js';
 import { CommentWebhook } from './linear-events.js';
 import type { LinearDelivery } from './linear-receiver.js';
-import type { LinearHandlerDeps } from './linear-replies.js';
+import { type LinearHandlerDeps, skipper } from './linear-replies.js';
 import { followUp, type LinearRequest, startOrAttach } from './start-linear-task.js';
 
 /**
@@ -12,11 +12,7 @@ import { followUp, type LinearRequest, startOrAttach } from './start-linear-task
  */
 export async function handleCommentEvent(deps: LinearHandlerDeps, delivery: LinearDelivery): Promise<void> {
   const parsed = CommentWebhook.safeParse(delivery.body);
-  const skip = (why: string) =>
-    deps.log.info(
-      { type: 'Comment', action: delivery.envelope.action, delivery: delivery.deliveryId, why },
-      'linear comment event skipped',
-    );
+  const skip = skipper(deps, delivery, 'comment');
   if (!parsed.success) return skip('not understood');
   const { action, data, organizationId } = parsed.data;
   if (action !== 'create') return skip('not a new comment');

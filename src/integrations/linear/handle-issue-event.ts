@@ -1,6 +1,6 @@
 import { IssueWebhook, toConversationKey } from './linear-events.js';
 import type { LinearDelivery } from './linear-receiver.js';
-import type { LinearHandlerDeps } from './linear-replies.js';
+import { type LinearHandlerDeps, skipper } from './linear-replies.js';
 import { activeTask, startOrAttach } from './start-linear-task.js';
 
 /**
@@ -10,11 +10,7 @@ import { activeTask, startOrAttach } from './start-linear-task.js';
  */
 export async function handleIssueEvent(deps: LinearHandlerDeps, delivery: LinearDelivery): Promise<void> {
   const parsed = IssueWebhook.safeParse(delivery.body);
-  const skip = (why: string) =>
-    deps.log.info(
-      { type: 'Issue', action: delivery.envelope.action, delivery: delivery.deliveryId, why },
-      'linear issue event skipped',
-    );
+  const skip = skipper(deps, delivery, 'issue');
   if (!parsed.success) return skip('not understood');
   const event = parsed.data;
   if (event.action === 'remove') return onRemoved(deps, event.data.id);

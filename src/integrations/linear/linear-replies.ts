@@ -2,6 +2,7 @@ import type { TaskRecord } from '../../domain/task.js';
 import type { Logger } from '../../lib/logger.js';
 import type { TaskServices } from '../../server/integration.js';
 import type { ActivityContent, LinearApi, LinearUser } from './linear-api.js';
+import type { LinearDelivery } from './linear-receiver.js';
 import type { LinearApis } from './linear-reporter.js';
 import { type LinearTarget, targetKeys, toPostId } from './linear-targets.js';
 
@@ -15,6 +16,13 @@ export interface LinearHandlerDeps {
   /** Linear calls that must not hold up the webhook's answer (tracked, so that stop() can wait). */
   background: (what: string, work: () => Promise<unknown>) => void;
   log: Logger;
+}
+
+/** Logs why a delivery starts nothing: one fixed message per kind, the reason as metadata. */
+export function skipper(deps: LinearHandlerDeps, delivery: LinearDelivery, kind: 'issue' | 'comment') {
+  const { type, action } = delivery.envelope;
+  return (why: string) =>
+    deps.log.info({ type, action, delivery: delivery.deliveryId, why }, `linear ${kind} event skipped`);
 }
 
 /** The API that speaks at a place: the agent's for a session, the bot user's on the issue. */
