@@ -84,8 +84,8 @@ async function withFirstThought(deps: LinearHandlerDeps, req: LinearRequest, wor
     const { sessionId } = req.target;
     const thought = { type: 'thought', body: 'Looking at the issue…' } as const;
     const id = toStableUuid(`${req.deliveryId}:${sessionId}:first-thought`);
-    const api = apiAt(deps, req.target);
-    deps.background('first thought', () => api.postActivity(sessionId, thought, id));
+    const target = req.target;
+    deps.background('first thought', () => apiAt(deps, target).postActivity(sessionId, thought, id));
   };
   const timer = setTimeout(sayLooking, FIRST_THOUGHT_MS);
   try {
