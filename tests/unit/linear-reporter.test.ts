@@ -24,12 +24,12 @@ function aStep(step: number, detail: string): StepInfo {
 }
 
 function recordingApi(fail = false) {
-  const posted: Array<{ sessionId: string; content: ActivityContent }> = [];
+  const posted: Array<{ sessionId: string; content: ActivityContent; id?: string }> = [];
   const plans: PlanStep[][] = [];
   const api = {
-    async postActivity(sessionId: string, content: ActivityContent) {
+    async postActivity(sessionId: string, content: ActivityContent, id?: string) {
       if (fail) throw new Error('linear is down');
-      posted.push({ sessionId, content });
+      posted.push({ sessionId, content, id });
     },
     async updateSession(_sessionId: string, input: { plan?: PlanStep[] }) {
       if (fail) throw new Error('linear is down');
@@ -108,5 +108,23 @@ describe('LinearReporter', () => {
     await reporter.report({ type: 'finished', task: aTask({}), summary: 'ok', checks: [] });
 
     await expect(reporter.idle()).resolves.toBeUndefined();
+  });
+
+  it('gives the steps of an attempt retried in the same worker their own activity ids', async () => {
+    const { apis, kv, posted } = recordingApi();
+    const reporter = createLinearReporter({ apis, kv, log, actionIntervalMs: 0 });
+    const task = aTask();
+    const retried = { ...task, attempts: task.attempts + 1 };
+
+    await reporter.report({ type: 'started', task, stage: 'agent' });
+    await reporter.report({ type: 'step', task, step: aStep(1, 'bash: ls') });
+    await reporter.report({ type: 'started', task: retried, stage: 'agent' });
+    await reporter.report({ type: 'step', task: retried, step: aStep(1, 'bash: ls') });
+    await reporter.idle();
+
+    const ids = posted.filter((p) => p.content.type === 'action').map((p) => p.id);
+    expect(ids).toHaveLength(2);
+    expect(ids[0]).toEqual(expect.any(String));
+    expect(ids[1]).not.toBe(ids[0]);
   });
 });

@@ -21,6 +21,8 @@ export function createSessionSink(deps: {
 }): LinearSink {
   const { sessionId, api, chain, task } = deps;
   const idOf = (what: string) => toPostId(task, { kind: 'session', sessionId }, what);
+  /** The attempt the latest event came from: a retry in the same worker keeps this sink. */
+  let attempt = task.attempts;
   const steps: StepInfo[] = [];
   let lastActionAt = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -34,7 +36,7 @@ export function createSessionSink(deps: {
     if (!action) return;
     lastActionAt = Date.now();
     // A retried attempt runs its steps again: they are new work, so the attempt is in the id.
-    const id = idOf(`action:${task.attempts}:${batch[0]?.step}-${batch.at(-1)?.step}`);
+    const id = idOf(`action:${attempt}:${batch[0]?.step}-${batch.at(-1)?.step}`);
     void chain.run('activity action', () => api.postActivity(sessionId, action, id));
   }
 
@@ -64,6 +66,7 @@ export function createSessionSink(deps: {
   return {
     flush: flushSteps,
     progress(event, stage) {
+      attempt = event.task.attempts;
       if (event.type === 'step') {
         steps.push(event.step);
         schedule();
