@@ -101,7 +101,7 @@ export function createLinearClient(opts: {
 }
 
 /** Linear's answer to a create whose client-chosen `id` is taken: the first try got through. */
-export function isAlreadyThere(err: unknown): boolean {
+function isAlreadyThere(err: unknown): boolean {
   return err instanceof Error && /already exists|duplicate|unique constraint/i.test(err.message);
 }
 
