@@ -191,56 +191,6 @@ describe('workspaces against a git HTTP remote with a token', () => {
     expect(await server.log(repo, 'patchbay/e-ci')).toEqual(['ci', 'Initial commit']);
   });
 
-  it('replays its commit onto a branch someone pushed to meanwhile, without forcing', async () => {
-    const ws = workspaces();
-    const first = await ws.createClone({ repo, taskId: 'f1', branch: 'patchbay/f-race', base: 'main' });
-    await writeFile(join(first.dir, 'a.txt'), 'a\n');
-    await ws.commit(first, { message: 'a', allowWorkflows: false });
-    await ws.push(first);
-    const second = await ws.createClone({ repo, taskId: 'f2', branch: 'patchbay/f-race', base: 'main' });
-    const human = await commitToBare(join(remoteRoot, `${repo}.git`), {
-      branch: 'patchbay/f-race',
-      message: 'human',
-      files: { 'h.txt': 'h' },
-    });
-    await writeFile(join(second.dir, 'b.txt'), 'b\n');
-    await ws.commit(second, { message: 'b\n\nPatchbay-Task: f2', allowWorkflows: false });
-
-    await ws.push(second);
-
-    expect(await server.log(repo, 'patchbay/f-race')).toEqual(['b', 'human', 'a', 'Initial commit']);
-    expect(await server.readFile(repo, 'patchbay/f-race', 'h.txt')).toBe('h');
-    expect(await server.readFile(repo, 'patchbay/f-race', 'b.txt')).toBe('b\n');
-    const bare = join(remoteRoot, `${repo}.git`);
-    expect((await git(['--git-dir', bare, 'rev-parse', 'patchbay/f-race^'])).trim()).toBe(human);
-    expect(await git(['--git-dir', bare, 'log', '-1', '--format=%B', 'patchbay/f-race'])).toContain(
-      'Patchbay-Task: f2',
-    );
-  });
-
-  it('fails for good, saying someone pushed meanwhile, when its commit conflicts with theirs', async () => {
-    const ws = workspaces();
-    const first = await ws.createClone({ repo, taskId: 'f3', branch: 'patchbay/f-clash', base: 'main' });
-    await writeFile(join(first.dir, 'a.txt'), 'a\n');
-    await ws.commit(first, { message: 'a', allowWorkflows: false });
-    await ws.push(first);
-    const second = await ws.createClone({ repo, taskId: 'f4', branch: 'patchbay/f-clash', base: 'main' });
-    await commitToBare(join(remoteRoot, `${repo}.git`), {
-      branch: 'patchbay/f-clash',
-      message: 'human',
-      files: { 'a.txt': 'the human wrote this\n' },
-    });
-    await writeFile(join(second.dir, 'a.txt'), 'patchbay wrote this\n');
-    await ws.commit(second, { message: 'b', allowWorkflows: false });
-
-    const err = await rejection(ws.push(second));
-
-    expect(err.code).toBe('push_rejected');
-    expect(err.permanent).toBe(true);
-    expect(err.message).toMatch(/someone pushed to patchbay\/f-clash while Patchbay worked/);
-    expect(await server.log(repo, 'patchbay/f-clash')).toEqual(['human', 'a', 'Initial commit']);
-  });
-
   it('pushes only patchbay/ branches', async () => {
     const ws = workspaces();
     const clone = await ws.createClone({ repo, taskId: 'g', branch: 'feature/x', base: 'main' });
