@@ -65,21 +65,12 @@ export async function handleReviewDelivery(
 }
 
 async function queueFollowUp(deps: ReviewDeps, trigger: ReviewTrigger, deliveryId: string, log: Logger) {
-  if (!asksForWork(trigger)) throw new Skip('does not ask Patchbay for anything');
-  if (!findRepository(deps.services.config, trigger.repo)) throw new Skip('repository not on the allowlist');
-  const botLogin = await deps.botLogin();
-  const bot = botReason(trigger.sender, botLogin);
-  if (bot) throw new Skip(bot);
-  const pull = trigger.pull ?? (await deps.api.getPull(trigger.repo, trigger.number));
-  const checked = checkPatchbayPull(pull, trigger.repo, botLogin);
-  if ('reason' in checked) throw new Skip(checked.reason);
-  if (!(await deps.mayWrite(trigger.repo, trigger.sender.login)))
-    throw new Skip('sender has no write access');
-  const conversation = checked.marker.conversation;
+  const { pull, conversation } = await checkAllowed(deps, trigger);
   const state = await conversationFor(deps, conversation, trigger, pull);
-  const reaction = trigger.reaction;
-  if (reaction) deps.background('eyes', () => deps.api.react(trigger.repo, reaction, 'eyes'));
-  const comments = await reviewCommentsOf(deps, trigger);
+  const comments =
+    trigger.reviewId === undefined
+      ? []
+      : await deps.api.reviewComments(trigger.repo, trigger.number, trigger.reviewId);
   const request = buildReviewRequest(trigger, comments);
   const alsoNotify = state?.origin && state.origin.source !== 'github' ? state.origin : undefined;
   try {
@@ -97,6 +88,24 @@ async function queueFollowUp(deps: ReviewDeps, trigger: ReviewTrigger, deliveryI
     if (err instanceof PatchbayError && err.permanent) throw new Skip(`${err.code}: ${err.message}`);
     throw err;
   }
+  // Only once the work is queued: a 👀 on a delivery that then failed would promise work that never runs.
+  const target = trigger.reaction ?? firstComment(comments);
+  if (target) deps.background('eyes', () => deps.api.react(trigger.repo, target, 'eyes'));
+}
+
+/** Whether the sender may start work on this pull request; its marker's conversation, or a Skip. */
+async function checkAllowed(deps: ReviewDeps, trigger: ReviewTrigger) {
+  if (!asksForWork(trigger)) throw new Skip('does not ask Patchbay for anything');
+  if (!findRepository(deps.services.config, trigger.repo)) throw new Skip('repository not on the allowlist');
+  const botLogin = await deps.botLogin();
+  const bot = botReason(trigger.sender, botLogin);
+  if (bot) throw new Skip(bot);
+  const pull = trigger.pull ?? (await deps.api.getPull(trigger.repo, trigger.number));
+  const checked = checkPatchbayPull(pull, trigger.repo, botLogin);
+  if ('reason' in checked) throw new Skip(checked.reason);
+  if (!(await deps.mayWrite(trigger.repo, trigger.sender.login)))
+    throw new Skip('sender has no write access');
+  return { pull, conversation: checked.marker.conversation };
 }
 
 /**
@@ -128,16 +137,10 @@ async function conversationFor(
   return state;
 }
 
-/** All comments of the delivery's review; a review event also gets its 👀 on the first of them. */
-async function reviewCommentsOf(deps: ReviewDeps, trigger: ReviewTrigger): Promise<ReviewComment[]> {
-  if (trigger.reviewId === undefined) return [];
-  const comments = await deps.api.reviewComments(trigger.repo, trigger.number, trigger.reviewId);
+/** A review event has no comment of its own: its 👀 goes on the review's first inline comment. */
+function firstComment(comments: ReviewComment[]): ReviewTrigger['reaction'] {
   const first = comments[0];
-  if (!trigger.reaction && first) {
-    const target = { kind: 'review_comment' as const, commentId: first.id };
-    deps.background('eyes', () => deps.api.react(trigger.repo, target, 'eyes'));
-  }
-  return comments;
+  return first ? { kind: 'review_comment', commentId: first.id } : undefined;
 }
 
 function originOf(trigger: ReviewTrigger, pull: WebhookPull): Origin {
