@@ -1,4 +1,5 @@
-import type { HttpStandIn, RecordedCall, StandInHandler, StandInReply } from './http-stand-in.js';
+import { notFound } from './github-stand-in-replies.js';
+import type { HttpStandIn, RecordedCall, StandInHandler } from './http-stand-in.js';
 
 /** A reaction the stand-in recorded: on an issue comment or on a pull request review comment. */
 export interface StandInReaction {
@@ -20,12 +21,6 @@ export interface StandInReviewComment {
   diff_hunk?: string;
   in_reply_to_id?: number;
 }
-
-const DOCS = 'https://docs.github.com/rest';
-const notFound = (): StandInReply => ({
-  status: 404,
-  json: { message: 'Not Found', documentation_url: DOCS },
-});
 
 /**
  * The review-loop side of the GitHub stand-in: the authenticated identity (`GET /user`, `GET /app`),
