@@ -87,8 +87,10 @@ export function createWorkspaces(deps: WorkspacesDeps): Workspaces {
   const mirrors = createMirrorCache(ctx);
   const pool = createClonePool(ctx, deps.pool ?? { size: 1 });
   const clones = createTaskClones(ctx, mirrors, pool);
-  const commits = createCommits(ctx, clones, tips);
-  const pusher = createBranchPusher(ctx, mirrors, clones, tips);
+  // Clones whose commits push-branch.ts replayed onto a branch someone moved: done, see there.
+  const replayed = new Set<string>();
+  const commits = createCommits(ctx, clones, tips, replayed);
+  const pusher = createBranchPusher(ctx, mirrors, clones, tips, replayed);
   return {
     async syncMirror(repo, signal) {
       const mirror = await mirrors.syncMirror(repo, signal);
@@ -102,6 +104,7 @@ export function createWorkspaces(deps: WorkspacesDeps): Workspaces {
     push: pusher.push,
     async dispose(ws) {
       tips.delete(ws.dir);
+      replayed.delete(ws.dir);
       await clones.dispose(ws);
     },
     sweepOrphans: () => sweepOrphans(ctx),

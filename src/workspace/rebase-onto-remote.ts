@@ -35,7 +35,8 @@ const movedHint =
  * may change only paths its original changed: the merge's rename detection would otherwise carry
  * Patchbay's change into a file a person moved, e.g. into `.github/workflows/`, past the check that
  * commit-changes.ts made on the original paths. Their own commits are pushed as they are: they are
- * on the remote already.
+ * on the remote already. A clone is replayed at most once (push-branch.ts): `startSha..sha` is then
+ * only the host's commits, and no later commit is made from a work tree that lacks theirs.
  */
 export function createRebaser(ctx: WorkspaceContext, mirrors: MirrorCache) {
   async function rebaseOntoRemote(ws: TaskWorkspace, sha: string, signal?: AbortSignal): Promise<string> {

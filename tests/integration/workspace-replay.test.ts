@@ -140,4 +140,27 @@ describe('replaying Patchbay’s commits onto a branch someone pushed to', () =>
     expect(await server.log(repo, 'patchbay/w-move')).toEqual(['human', 'Initial commit']);
     expect(await server.readFile(repo, 'patchbay/w-move', '.github/workflows/deploy.yml')).toBe(DEPLOY);
   });
+  it('takes no further commit or replay in a clone it replayed, so that it cannot undo or copy theirs', async () => {
+    const ws = workspaces();
+    await branchOnRemote('patchbay/t-twice');
+    const clone = await ws.createClone({ repo, taskId: 't1', branch: 'patchbay/t-twice', base: 'main' });
+    await writeFile(join(clone.dir, 'a.txt'), 'a\n');
+    await ws.commit(clone, { message: 'first', allowWorkflows: false });
+    await pushAsHuman('patchbay/t-twice', { '.github/workflows/ci.yml': 'on: push\n' }, 'human ci');
+    await ws.push(clone);
+    await pushAsHuman('patchbay/t-twice', { 'h.txt': 'h' }, 'human again');
+    await writeFile(join(clone.dir, 'b.txt'), 'b\n');
+
+    const again = await rejection(ws.push(clone));
+    const more = await rejection(ws.commit(clone, { message: 'second', allowWorkflows: false }));
+
+    expect([again.permanent, more.permanent]).toEqual([true, true]);
+    expect(more.message).toMatch(/replayed onto a moved branch/);
+    expect(await server.log(repo, 'patchbay/t-twice')).toEqual([
+      'human again',
+      'first',
+      'human ci',
+      'Initial commit',
+    ]);
+  });
 });
