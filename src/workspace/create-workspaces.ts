@@ -57,9 +57,10 @@ export interface Workspaces {
   /**
    * Pushes the last commit to refs/heads/<branch> (patchbay/* only) at the remote's URL, auth in the
    * git process's env only and scoped to that URL (http.<url>.extraHeader), never forced. Someone pushed meanwhile → push_rejected transient; the remote declined →
-   * push_rejected permanent. Updates the mirror so that the next clone sees the branch.
+   * push_rejected permanent. Updates the mirror so that the next clone sees the branch. Resolves to
+   * the sha pushed: the host's last commit, or its replay onto a branch someone moved.
    */
-  push(ws: TaskWorkspace, signal?: AbortSignal): Promise<void>;
+  push(ws: TaskWorkspace, signal?: AbortSignal): Promise<string>;
   /** Removes the clone whatever happens (idempotent). */
   dispose(ws: TaskWorkspace | { dir: string }): Promise<void>;
   /**

@@ -48,7 +48,7 @@ export function createBranchPusher(
    * meanwhile, the task's commits are replayed onto the new head and pushed once more (see
    * rebase-onto-remote.ts); if they do not apply cleanly the push fails for good, saying so.
    */
-  async function push(ws: TaskWorkspace, signal?: AbortSignal): Promise<void> {
+  async function push(ws: TaskWorkspace, signal?: AbortSignal): Promise<string> {
     assertOwnBranch(ws.branch);
     await clones.restoreClone(ws);
     let sha = tips.get(ws.dir) ?? ws.startSha;
@@ -66,6 +66,7 @@ export function createBranchPusher(
     }
     await mirrors.publish(ws.dir, ws.mirrorDir, sha, ws.branch);
     ctx.log.info({ repo: ws.repo, branch: ws.branch, sha }, 'pushed branch');
+    return sha;
   }
 
   /** Deletes the branch on the remote and in the mirror; a branch that is already gone is fine. */
