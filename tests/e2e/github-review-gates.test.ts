@@ -242,6 +242,9 @@ describe('GitHub review loop: who and which pull requests', () => {
 
     expect(res.status).toBe(200);
     expect(task.status).toBe('succeeded');
+    // Not revived under the marker's id: that may name a conversation with no state yet (one queued
+    // in Slack), which the PR's branch would then take over.
+    expect(task.conversation).toBe(`github:${REPO}/pull/${pull.number}`);
     expect(task.branch).toBe(branch);
     expect(task.pullRequest?.number).toBe(pull.number);
     expect(await h.git.log(REPO, branch)).toEqual([

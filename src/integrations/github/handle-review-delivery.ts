@@ -65,8 +65,8 @@ export async function handleReviewDelivery(
 }
 
 async function queueFollowUp(deps: ReviewDeps, trigger: ReviewTrigger, deliveryId: string, log: Logger) {
-  const { pull, conversation } = await checkAllowed(deps, trigger);
-  const state = await conversationFor(deps, conversation, trigger, pull);
+  const { pull, marker } = await checkAllowed(deps, trigger);
+  const { id: conversation, state } = await conversationFor(deps, marker, trigger, pull);
   const comments =
     trigger.reviewId === undefined
       ? []
@@ -93,7 +93,7 @@ async function queueFollowUp(deps: ReviewDeps, trigger: ReviewTrigger, deliveryI
   if (target) deps.background('eyes', () => deps.api.react(trigger.repo, target, 'eyes'));
 }
 
-/** Whether the sender may start work on this pull request; its marker's conversation, or a Skip. */
+/** Whether the sender may start work on this pull request: the conversation its marker names, or a Skip. */
 async function checkAllowed(deps: ReviewDeps, trigger: ReviewTrigger) {
   if (!asksForWork(trigger)) throw new Skip('does not ask Patchbay for anything');
   if (!findRepository(deps.services.config, trigger.repo)) throw new Skip('repository not on the allowlist');
@@ -105,30 +105,39 @@ async function checkAllowed(deps: ReviewDeps, trigger: ReviewTrigger) {
   if ('reason' in checked) throw new Skip(checked.reason);
   if (!(await deps.mayWrite(trigger.repo, trigger.sender.login)))
     throw new Skip('sender has no write access');
-  return { pull, conversation: checked.marker.conversation };
+  return { pull, marker: checked.marker.conversation };
 }
 
 /**
- * The conversation's stored state must be this pull request's; when it expired it is made again
- * from the PR (its head branch, number and base), so that the follow-up works on the same branch.
+ * The conversation to continue, and its stored state. The marker's conversation counts only while its
+ * state exists and is this pull request's: a person may edit the marker. Without state, the marker's
+ * id is not revived, since it may name a conversation that has no state yet (a Slack thread whose
+ * first task is still queued) and would then take this PR's branch; the PR gets a conversation of its
+ * own instead, made from its head branch, number and base, so that the follow-up works on that branch.
  */
 async function conversationFor(
   deps: ReviewDeps,
-  id: string,
+  markerId: string,
   trigger: ReviewTrigger,
   pull: WebhookPull,
-): Promise<ConversationState | null> {
-  const state = await deps.services.conversations.get(id);
-  if (!state) {
-    await deps.services.conversations.put({
-      id,
-      repo: trigger.repo,
-      branch: pull.head.ref,
-      base: pull.base.ref,
-      pullRequest: { number: pull.number, url: pull.html_url },
-    });
-    return null;
-  }
+): Promise<{ id: string; state: ConversationState | null }> {
+  const { conversations } = deps.services;
+  const marked = await conversations.get(markerId);
+  if (marked) return { id: markerId, state: checkSamePull(marked, trigger, pull) };
+  const id = `github:${trigger.repo.toLowerCase()}/pull/${pull.number}`;
+  const own = await conversations.get(id);
+  if (own) return { id, state: checkSamePull(own, trigger, pull) };
+  await conversations.put({
+    id,
+    repo: trigger.repo,
+    branch: pull.head.ref,
+    base: pull.base.ref,
+    pullRequest: { number: pull.number, url: pull.html_url },
+  });
+  return { id, state: null };
+}
+
+function checkSamePull(state: ConversationState, trigger: ReviewTrigger, pull: WebhookPull) {
   const sameRepo = state.repo.toLowerCase() === trigger.repo.toLowerCase();
   const samePull = state.pullRequest
     ? state.pullRequest.number === pull.number
