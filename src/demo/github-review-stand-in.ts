@@ -28,16 +28,19 @@ export interface StandInReviewComment {
  * review's comments; GitHub's own shapes otherwise.
  */
 export function createReviewState(opts: { login: string; appSlug: string }) {
-  const permissions = new Map<string, string>();
+  const permissions = new Map<string, { role: string; base?: string }>();
   const reviewComments = new Map<string, StandInReviewComment[]>();
   const reactions: StandInReaction[] = [];
   const key = (repo: string, reviewId: number | string) => `${repo.toLowerCase()}#${reviewId}`;
 
   return {
     reactions,
-    /** `admin`, `maintain`, `write`, `triage`, `read` or `none` for `login` on every repository. */
-    setPermission(login: string, role: string) {
-      permissions.set(login.toLowerCase(), role);
+    /**
+     * `admin`, `maintain`, `write`, `triage`, `read` or `none` for `login` on every repository; a custom
+     * role (GitHub Enterprise) names the base role it extends.
+     */
+    setPermission(login: string, role: string, base?: string) {
+      permissions.set(login.toLowerCase(), { role, base });
     },
     setReviewComments(repo: string, reviewId: number, comments: StandInReviewComment[]) {
       reviewComments.set(key(repo, reviewId), comments);
@@ -63,9 +66,10 @@ export function createReviewState(opts: { login: string; appSlug: string }) {
       http.on(
         'GET /repos/:owner/:repo/collaborators/:user/permission',
         guard((c) => {
-          const role = permissions.get(c.params.user?.toLowerCase() ?? '') ?? 'read';
-          // The legacy `permission` field folds maintain into write and triage into read.
-          const permission = role === 'maintain' ? 'write' : role === 'triage' ? 'read' : role;
+          const { role, base } = permissions.get(c.params.user?.toLowerCase() ?? '') ?? { role: 'read' };
+          // The legacy `permission` field folds maintain into write and triage into read, and shows a
+          // custom role as the base role it extends.
+          const permission = base ?? (role === 'maintain' ? 'write' : role === 'triage' ? 'read' : role);
           return { json: { permission, role_name: role, user: { login: c.params.user } } };
         }),
       );

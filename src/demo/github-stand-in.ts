@@ -27,7 +27,7 @@ export interface GitHubStandIn {
   /** Reactions added through the API, in order. */
   reactions: StandInReaction[];
   /** Sets a person's role on every repository (`GET …/collaborators/:user/permission`); default `read`. */
-  setPermission(login: string, role: string): void;
+  setPermission(login: string, role: string, base?: string): void;
   /** What `GET …/pulls/:n/reviews/:id/comments` answers for a review. */
   setReviewComments(repo: string, reviewId: number, comments: StandInReviewComment[]): void;
   /** A pull request someone else opened (another author, branch or head repository). */

@@ -85,6 +85,20 @@ describe('GitHub review loop: who and which pull requests', () => {
     expect(h.github.unmatched).toEqual([]);
   });
 
+  it('counts a custom role by the base role it extends', async () => {
+    const { h, addPull, comment } = await start([]);
+    h.github.setPermission('carol', 'release-manager', 'write');
+    h.github.setPermission('dana', 'auditor', 'read');
+    const pull = addPull();
+
+    const answers = await Promise.all([comment(pull, 'carol'), comment(pull, 'dana')]);
+    await eventually(() => skipReasons(h.logLines)[0]);
+
+    expect(answers.map((a) => a.status)).toEqual([200, 200]);
+    expect(followUpTaskIds(h.logLines)).toHaveLength(1);
+    expect(skipReasons(h.logLines)).toEqual(['sender has no write access']);
+  });
+
   it('ignores pull requests that are not Patchbay’s: no marker, another branch, another author, a fork, closed', async () => {
     const { h, addPull, comment } = await start([]);
     const pulls = [
