@@ -1,4 +1,5 @@
-import type { HttpStandIn, RecordedCall, StandInHandler, StandInReply } from './http-stand-in.js';
+import { notFound } from './github-stand-in-replies.js';
+import type { HttpStandIn, RecordedCall, StandInHandler } from './http-stand-in.js';
 
 /** A reaction the stand-in recorded: on an issue comment or on a pull request review comment. */
 export interface StandInReaction {
@@ -21,28 +22,25 @@ export interface StandInReviewComment {
   in_reply_to_id?: number;
 }
 
-const DOCS = 'https://docs.github.com/rest';
-const notFound = (): StandInReply => ({
-  status: 404,
-  json: { message: 'Not Found', documentation_url: DOCS },
-});
-
 /**
  * The review-loop side of the GitHub stand-in: the authenticated identity (`GET /user`, `GET /app`),
  * collaborator permissions, reactions, and the comments of a review. Tests set permissions and a
  * review's comments; GitHub's own shapes otherwise.
  */
 export function createReviewState(opts: { login: string; appSlug: string }) {
-  const permissions = new Map<string, string>();
+  const permissions = new Map<string, { role: string; base?: string }>();
   const reviewComments = new Map<string, StandInReviewComment[]>();
   const reactions: StandInReaction[] = [];
   const key = (repo: string, reviewId: number | string) => `${repo.toLowerCase()}#${reviewId}`;
 
   return {
     reactions,
-    /** `admin`, `maintain`, `write`, `triage`, `read` or `none` for `login` on every repository. */
-    setPermission(login: string, role: string) {
-      permissions.set(login.toLowerCase(), role);
+    /**
+     * `admin`, `maintain`, `write`, `triage`, `read` or `none` for `login` on every repository; a custom
+     * role (GitHub Enterprise) names the base role it extends.
+     */
+    setPermission(login: string, role: string, base?: string) {
+      permissions.set(login.toLowerCase(), { role, base });
     },
     setReviewComments(repo: string, reviewId: number, comments: StandInReviewComment[]) {
       reviewComments.set(key(repo, reviewId), comments);
@@ -68,9 +66,10 @@ export function createReviewState(opts: { login: string; appSlug: string }) {
       http.on(
         'GET /repos/:owner/:repo/collaborators/:user/permission',
         guard((c) => {
-          const role = permissions.get(c.params.user?.toLowerCase() ?? '') ?? 'read';
-          // The legacy `permission` field folds maintain into write and triage into read.
-          const permission = role === 'maintain' ? 'write' : role === 'triage' ? 'read' : role;
+          const { role, base } = permissions.get(c.params.user?.toLowerCase() ?? '') ?? { role: 'read' };
+          // The legacy `permission` field folds maintain into write and triage into read, and shows a
+          // custom role as the base role it extends.
+          const permission = base ?? (role === 'maintain' ? 'write' : role === 'triage' ? 'read' : role);
           return { json: { permission, role_name: role, user: { login: c.params.user } } };
         }),
       );

@@ -14,7 +14,8 @@ export interface Workspaces {
   createClone(opts: { repo: string; taskId: string; branch: string; base: string }): Promise<TaskWorkspace>;
   commit(ws: TaskWorkspace, opts: { message: string; allowWorkflows: boolean }): Promise<CommitResult | null>;
   diffSummary(ws: TaskWorkspace): Promise<{ files: string[]; stat: string; patch: string }>;
-  push(ws: TaskWorkspace, signal?: AbortSignal): Promise<void>;
+  /** Resolves to the commit now at the tip of the remote branch (a replayed one when it moved). */
+  push(ws: TaskWorkspace, signal?: AbortSignal): Promise<string>;
   dispose(ws: TaskWorkspace | { dir: string }): Promise<void>;
   deleteRemoteBranch(repo: string, branch: string): Promise<void>;
 }

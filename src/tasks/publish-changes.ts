@@ -41,8 +41,8 @@ export async function publishChanges(opts: {
   const pending = commit ? [] : (await workspaces.diffSummary(ws)).files;
   const hasOpenPr = Boolean(opts.conversation?.pullRequest);
   if (!commit && (hasOpenPr || pending.length === 0)) return { changed: false, files: [] };
-  if (commit) await workspaces.push(ws, opts.signal);
-  const pushed = commit ? { sha: commit.sha, files: commit.files } : undefined;
+  // After a replay onto a person's commits the pushed sha is not the one committed: report that one.
+  const pushed = commit ? { sha: await workspaces.push(ws, opts.signal), files: commit.files } : undefined;
   if (!opts.publisher) return { changed: true, files: commit?.files ?? pending, commit: pushed };
   const body = renderPullRequestBody({
     taskId: task.id,

@@ -16,13 +16,29 @@ export function isWorkflowPath(path: string): boolean {
 }
 
 const PATCH_LIMIT = 512 * 1024;
+
+/**
+ * After its commits were replayed onto a person's, a clone's work tree lacks their changes: a commit
+ * from it would undo them (or count their workflow change as Patchbay's), so the clone is done.
+ */
+export function afterReplay(ws: TaskWorkspace): PatchbayError {
+  return new PatchbayError('internal', `the clone of ${ws.branch} was replayed onto a moved branch`, {
+    permanent: true,
+    hint: 'A clone takes one push that replays onto the remote branch; start a new task from its head.',
+  });
+}
 const splitZ = (out: string) => out.split('\0').filter(Boolean);
 
 /**
  * Commits and diffs computed by the host. `tips` holds, per clone, the last commit the host made: the
  * host never trusts the clone's HEAD or branch ref, which the agent could have moved.
  */
-export function createCommits(ctx: WorkspaceContext, clones: TaskClones, tips: Map<string, string>) {
+export function createCommits(
+  ctx: WorkspaceContext,
+  clones: TaskClones,
+  tips: Map<string, string>,
+  replayed: ReadonlySet<string>,
+) {
   const inClone = (ws: TaskWorkspace, vars: Record<string, string> = {}) =>
     cloneGitOptions(ws.dir, ctx.timeouts.localMs, { vars });
   const revParse = async (ws: TaskWorkspace, rev: string) =>
@@ -41,6 +57,7 @@ export function createCommits(ctx: WorkspaceContext, clones: TaskClones, tips: M
    * commits are folded in). Built with commit-tree, which runs no hook.
    */
   async function commit(ws: TaskWorkspace, opts: CommitOptions): Promise<CommitResult | null> {
+    if (replayed.has(ws.dir)) throw afterReplay(ws);
     await clones.restoreClone(ws);
     const parent = tips.get(ws.dir) ?? ws.startSha;
     await ctx.git(['add', '--all'], inClone(ws));

@@ -57,9 +57,10 @@ export interface Workspaces {
   /**
    * Pushes the last commit to refs/heads/<branch> (patchbay/* only) at the remote's URL, auth in the
    * git process's env only and scoped to that URL (http.<url>.extraHeader), never forced. Someone pushed meanwhile → push_rejected transient; the remote declined →
-   * push_rejected permanent. Updates the mirror so that the next clone sees the branch.
+   * push_rejected permanent. Updates the mirror so that the next clone sees the branch. Resolves to
+   * the sha pushed: the host's last commit, or its replay onto a branch someone moved.
    */
-  push(ws: TaskWorkspace, signal?: AbortSignal): Promise<void>;
+  push(ws: TaskWorkspace, signal?: AbortSignal): Promise<string>;
   /** Removes the clone whatever happens (idempotent). */
   dispose(ws: TaskWorkspace | { dir: string }): Promise<void>;
   /**
@@ -87,8 +88,10 @@ export function createWorkspaces(deps: WorkspacesDeps): Workspaces {
   const mirrors = createMirrorCache(ctx);
   const pool = createClonePool(ctx, deps.pool ?? { size: 1 });
   const clones = createTaskClones(ctx, mirrors, pool);
-  const commits = createCommits(ctx, clones, tips);
-  const pusher = createBranchPusher(ctx, mirrors, clones, tips);
+  // Clones whose commits push-branch.ts replayed onto a branch someone moved: done, see there.
+  const replayed = new Set<string>();
+  const commits = createCommits(ctx, clones, tips, replayed);
+  const pusher = createBranchPusher(ctx, mirrors, clones, tips, replayed);
   return {
     async syncMirror(repo, signal) {
       const mirror = await mirrors.syncMirror(repo, signal);
@@ -102,6 +105,7 @@ export function createWorkspaces(deps: WorkspacesDeps): Workspaces {
     push: pusher.push,
     async dispose(ws) {
       tips.delete(ws.dir);
+      replayed.delete(ws.dir);
       await clones.dispose(ws);
     },
     sweepOrphans: () => sweepOrphans(ctx),

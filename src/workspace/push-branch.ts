@@ -1,5 +1,6 @@
 import { PatchbayError } from '../domain/errors.js';
 import { cloneGitEnv } from './clone-git-env.js';
+import { afterReplay } from './commit-changes.js';
 import type { MirrorCache } from './mirror-cache.js';
 import { createRebaser } from './rebase-onto-remote.js';
 import { toPushError } from './remote-errors.js';
@@ -23,6 +24,7 @@ export function createBranchPusher(
   mirrors: MirrorCache,
   clones: TaskClones,
   tips: Map<string, string>,
+  replayed: Set<string>,
 ) {
   const rebaser = createRebaser(ctx, mirrors);
 
@@ -46,7 +48,7 @@ export function createBranchPusher(
    * meanwhile, the task's commits are replayed onto the new head and pushed once more (see
    * rebase-onto-remote.ts); if they do not apply cleanly the push fails for good, saying so.
    */
-  async function push(ws: TaskWorkspace, signal?: AbortSignal): Promise<void> {
+  async function push(ws: TaskWorkspace, signal?: AbortSignal): Promise<string> {
     assertOwnBranch(ws.branch);
     await clones.restoreClone(ws);
     let sha = tips.get(ws.dir) ?? ws.startSha;
@@ -54,6 +56,9 @@ export function createBranchPusher(
       await pushSha(ws, sha, signal);
     } catch (err) {
       if (!(err instanceof PatchbayError) || err.code !== 'push_rejected' || err.permanent) throw err;
+      // A second replay would take the person's commits the first one built on for the host's own.
+      if (replayed.has(ws.dir)) throw afterReplay(ws);
+      replayed.add(ws.dir);
       ctx.log.info({ repo: ws.repo, branch: ws.branch }, 'branch moved on the remote; replaying onto it');
       sha = await rebaser.rebaseOntoRemote(ws, sha, signal);
       tips.set(ws.dir, sha);
@@ -61,6 +66,7 @@ export function createBranchPusher(
     }
     await mirrors.publish(ws.dir, ws.mirrorDir, sha, ws.branch);
     ctx.log.info({ repo: ws.repo, branch: ws.branch, sha }, 'pushed branch');
+    return sha;
   }
 
   /** Deletes the branch on the remote and in the mirror; a branch that is already gone is fine. */

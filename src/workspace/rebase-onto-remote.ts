@@ -5,6 +5,17 @@ import type { MirrorCache } from './mirror-cache.js';
 import type { TaskWorkspace } from './types.js';
 import type { WorkspaceContext } from './workspace-context.js';
 
+type Git = (args: string[], vars?: Record<string, string>, input?: string) => Promise<string>;
+
+/** One commit to replay: merged with the remote's new `head`, recorded on top of `parent`. */
+interface ReplayStep {
+  head: string;
+  parent: string;
+  commit: string;
+}
+
+const splitZ = (out: string) => out.split('\0').filter(Boolean);
+
 const movedHint =
   'Someone pushed to the branch while Patchbay worked. Ask again (on the pull request, mention `@patchbay`) and it starts from the new head.';
 
@@ -16,6 +27,16 @@ const movedHint =
  * the branch meanwhile; the new commits then sit on top of theirs and the push stays a fast-forward.
  * A conflict, or a head that no longer contains where the task started (history rewritten), is a
  * permanent `push_rejected` that says someone pushed meanwhile. Never forces anything.
+ *
+ * Each commit `C` is merged with the new head itself (merge base: `startSha`), never with the replay
+ * of the commit before it: `C`'s tree holds every change of the task up to `C`, so the result is
+ * exactly "their head plus Patchbay's changes so far" (git 2.39 has no `merge-tree --merge-base`, and
+ * merging with the previous replay would bring back what a later commit removed). A replayed commit
+ * may change only paths its original changed: the merge's rename detection would otherwise carry
+ * Patchbay's change into a file a person moved, e.g. into `.github/workflows/`, past the check that
+ * commit-changes.ts made on the original paths. Their own commits are pushed as they are: they are
+ * on the remote already. A clone is replayed at most once (push-branch.ts): `startSha..sha` is then
+ * only the host's commits, and no later commit is made from a work tree that lacks theirs.
  */
 export function createRebaser(ctx: WorkspaceContext, mirrors: MirrorCache) {
   async function rebaseOntoRemote(ws: TaskWorkspace, sha: string, signal?: AbortSignal): Promise<string> {
@@ -37,7 +58,7 @@ export function createRebaser(ctx: WorkspaceContext, mirrors: MirrorCache) {
       .split('\n')
       .filter(Boolean);
     let current = head;
-    for (const commit of commits) current = await replay(git, ws, current, commit);
+    for (const commit of commits) current = await replay(git, ws, { head, parent: current, commit });
     await git(['update-ref', `refs/heads/${ws.branch}`, current]);
     ctx.log.info(
       { repo: ws.repo, branch: ws.branch, onto: head, sha: current },
@@ -46,15 +67,52 @@ export function createRebaser(ctx: WorkspaceContext, mirrors: MirrorCache) {
     return current;
   }
 
-  async function replay(
-    git: (args: string[], vars?: Record<string, string>, input?: string) => Promise<string>,
-    ws: TaskWorkspace,
-    onto: string,
-    commit: string,
-  ): Promise<string> {
-    let tree: string;
+  async function replay(git: Git, ws: TaskWorkspace, step: ReplayStep): Promise<string> {
+    const tree = await mergeTree(git, ws, step.head, step.commit);
+    const changed = await git(['diff-tree', '-r', '-z', '--name-only', '--no-renames', step.parent, tree]);
+    const own = new Set(
+      splitZ(
+        await git([
+          'diff-tree',
+          '-r',
+          '-z',
+          '--name-only',
+          '--no-renames',
+          '--no-commit-id',
+          '--root',
+          step.commit,
+        ]),
+      ),
+    );
+    const elsewhere = splitZ(changed).filter((path) => !own.has(path));
+    if (elsewhere.length > 0) {
+      ctx.log.warn(
+        { repo: ws.repo, branch: ws.branch, paths: elsewhere.slice(0, 20) },
+        'replay moved changes',
+      );
+      throw moved(
+        ws,
+        `moved files Patchbay changed (its change would land in ${elsewhere.slice(0, 5).join(', ')})`,
+      );
+    }
+    const [name = '', email = '', date = ''] = (
+      await git(['log', '-1', '--format=%an%x00%ae%x00%aI', step.commit])
+    ).split('\0');
+    const message = await git(['log', '-1', '--format=%B', step.commit]);
+    const identity = {
+      GIT_AUTHOR_NAME: name,
+      GIT_AUTHOR_EMAIL: email,
+      GIT_AUTHOR_DATE: date.trim(),
+      GIT_COMMITTER_NAME: ctx.bot.name,
+      GIT_COMMITTER_EMAIL: ctx.bot.email,
+    };
+    return (await git(['commit-tree', tree, '-p', step.parent, '-F', '-'], identity, message)).trim();
+  }
+
+  async function mergeTree(git: Git, ws: TaskWorkspace, onto: string, commit: string): Promise<string> {
     try {
-      tree = (await git(['merge-tree', '--write-tree', '--no-messages', onto, commit])).split('\n')[0] ?? '';
+      const out = await git(['merge-tree', '--write-tree', '--no-messages', onto, commit]);
+      return (out.split('\n')[0] ?? '').trim();
     } catch (err) {
       if (err instanceof GitError && err.exitCode === 1)
         throw moved(ws, 'their changes conflict with Patchbay’s');
@@ -64,18 +122,6 @@ export function createRebaser(ctx: WorkspaceContext, mirrors: MirrorCache) {
         hint: `${movedHint} (This needs git 2.38 or newer on the worker.)`,
       });
     }
-    const [name = '', email = '', date = ''] = (
-      await git(['log', '-1', '--format=%an%x00%ae%x00%aI', commit])
-    ).split('\0');
-    const message = await git(['log', '-1', '--format=%B', commit]);
-    const identity = {
-      GIT_AUTHOR_NAME: name,
-      GIT_AUTHOR_EMAIL: email,
-      GIT_AUTHOR_DATE: date.trim(),
-      GIT_COMMITTER_NAME: ctx.bot.name,
-      GIT_COMMITTER_EMAIL: ctx.bot.email,
-    };
-    return (await git(['commit-tree', tree.trim(), '-p', onto, '-F', '-'], identity, message)).trim();
   }
 
   return { rebaseOntoRemote };

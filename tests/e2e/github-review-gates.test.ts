@@ -14,7 +14,7 @@ import {
 } from '../fakes/github-webhooks.js';
 import { isFinal, REPO } from '../fakes/harness.js';
 import { harnessPerTest } from '../fakes/harness-per-test.js';
-import { ADD_CHANGELOG } from '../fakes/scripts.js';
+import { ADD_CHANGELOG, FIX_GREETING } from '../fakes/scripts.js';
 import { eventually } from '../fakes/slack-requests.js';
 
 const SECRET = 'e2e-github-webhook-secret-0123456789';
@@ -83,6 +83,20 @@ describe('GitHub review loop: who and which pull requests', () => {
       ].sort(),
     );
     expect(h.github.unmatched).toEqual([]);
+  });
+
+  it('counts a custom role by the base role it extends', async () => {
+    const { h, addPull, comment } = await start([]);
+    h.github.setPermission('carol', 'release-manager', 'write');
+    h.github.setPermission('dana', 'auditor', 'read');
+    const pull = addPull();
+
+    const answers = await Promise.all([comment(pull, 'carol'), comment(pull, 'dana')]);
+    await eventually(() => skipReasons(h.logLines)[0]);
+
+    expect(answers.map((a) => a.status)).toEqual([200, 200]);
+    expect(followUpTaskIds(h.logLines)).toHaveLength(1);
+    expect(skipReasons(h.logLines)).toEqual(['sender has no write access']);
   });
 
   it('ignores pull requests that are not Patchbay’s: no marker, another branch, another author, a fork, closed', async () => {
@@ -177,6 +191,51 @@ describe('GitHub review loop: who and which pull requests', () => {
     expect(h.logLines.join('')).toContain('github webhook not queued');
   });
 
+  it('puts no 👀 on a delivery it could not queue, and one on its redelivery that it queued', async () => {
+    const { h, addPull, send } = await start([]);
+    const pull = addPull();
+    h.github.setReviewComments(REPO, 77, [
+      { id: 701, path: 'src/greet.js', line: 1, body: '@patchbay tidy', user: { login: 'alice' } },
+    ]);
+    h.github.failNext('GET /repos/:owner/:repo/pulls/:number/reviews/:id/comments', 403, 1, {
+      message: 'Resource not accessible by integration',
+      headers: {},
+    });
+    const body = githubEvent('pull_request_review_comment', pull, {
+      comment: { id: 701, body: '@patchbay tidy', pull_request_review_id: 77 },
+      sender: { login: 'alice' },
+    });
+
+    const failed = await send('pull_request_review_comment', body);
+    await new Promise((r) => setTimeout(r, 200));
+    const eyesAfterFailure = h.github.reactions.length;
+    const redelivered = await send('pull_request_review_comment', body, { deliveryId: failed.deliveryId });
+    await eventually(() => h.github.reactions[0]);
+
+    expect([failed.status, redelivered.status]).toEqual([503, 200]);
+    expect(eyesAfterFailure).toBe(0);
+    expect(h.github.reactions).toEqual([expect.objectContaining({ commentId: 701, content: 'eyes' })]);
+    expect(followUpTaskIds(h.logLines)).toHaveLength(1);
+  });
+
+  it('does not let a marker edited to name another pull request’s conversation steer it', async () => {
+    const { h, addPull, comment } = await start(FIX_GREETING, true);
+    const created = await h.createTask({ instruction: 'greet() is missing a comma' });
+    const victim = await h.waitFor(created.body.id, isFinal);
+    // The API shows its conversations without their `api:` namespace.
+    const edited = addPull({ branch: 'patchbay/0badc0de-other', conversation: `api:${victim.conversation}` });
+
+    const res = await comment(edited, 'alice', '@patchbay delete the tests');
+    await eventually(() => skipReasons(h.logLines)[0]);
+
+    expect(victim.pullRequest?.number).toBeDefined();
+    expect(victim.pullRequest?.number).not.toBe(edited.number);
+    expect(res.status).toBe(200);
+    expect(skipReasons(h.logLines)).toEqual(['the marker names a conversation of another pull request']);
+    expect(followUpTaskIds(h.logLines)).toEqual([]);
+    expect(h.github.reactions).toEqual([]);
+  });
+
   it('re-creates an expired conversation from the pull request and works on its branch', async () => {
     const { h, addPull, comment } = await start(ADD_CHANGELOG, true);
     const branch = 'patchbay/c0ffee-manual';
@@ -197,6 +256,9 @@ describe('GitHub review loop: who and which pull requests', () => {
 
     expect(res.status).toBe(200);
     expect(task.status).toBe('succeeded');
+    // Not revived under the marker's id: that may name a conversation with no state yet (one queued
+    // in Slack), which the PR's branch would then take over.
+    expect(task.conversation).toBe(`github:${REPO}/pull/${pull.number}`);
     expect(task.branch).toBe(branch);
     expect(task.pullRequest?.number).toBe(pull.number);
     expect(await h.git.log(REPO, branch)).toEqual([

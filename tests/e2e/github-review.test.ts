@@ -247,6 +247,9 @@ describe('GitHub review loop: follow-ups on Patchbay pull requests', () => {
     expect(await h.git.readFile(REPO, branch, 'PERSON.md')).toBe('mine\n');
     expect(await isAncestor(h.dir, tip, branch)).toBe(true);
     expect(h.logLines.join('')).toContain('branch moved on the remote; replaying onto it');
+    const pushed = (await git(['--git-dir', remote, 'rev-parse', branch])).trim();
+    const reply = await eventually(() => h.github.comments.find((c) => c.issueNumber === pull.number));
+    expect(reply.body).toContain(`[\`${pushed.slice(0, 12)}\`](${pull.html_url}/commits/${pushed})`);
   });
 });
 

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type GitHubStandIn, type StandInRepo, startGitHubStandIn } from '../../src/demo/github-stand-in.js';
-import { PatchbayError } from '../../src/domain/errors.js';
 import { createOctokit, type GitHubClient } from '../../src/integrations/github/create-octokit.js';
 import { parsePullRequestMarker, renderPullRequestMarker } from '../../src/integrations/github/pr-body.js';
 import { createPullRequests, type OpenPullRequest } from '../../src/integrations/github/pull-requests.js';
 import { createRepositories } from '../../src/integrations/github/repositories.js';
 import { createLogger, type Logger } from '../../src/lib/logger.js';
+import { rejection } from '../fakes/git-remote.js';
 
 const TOKEN = 'ghs_standInSecret0123456789abcdef';
 const MARKER = renderPullRequestMarker('task-1', 'api:conv-1');
@@ -57,15 +57,6 @@ function aRequest(overrides: Partial<OpenPullRequest> = {}): OpenPullRequest {
     draft: true,
     ...overrides,
   };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<PatchbayError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(PatchbayError);
-  return err as PatchbayError;
 }
 
 describe('pull requests', () => {

@@ -3,13 +3,13 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { git, tempDir } from '../../src/demo/git-fixtures.js';
 import { type GitHttpServer, startGitHttpServer } from '../../src/demo/git-http-server.js';
-import { PatchbayError } from '../../src/domain/errors.js';
 import { createSilentLogger } from '../../src/lib/logger.js';
 import { createWorkspaces, type Workspaces } from '../../src/workspace/create-workspaces.js';
 import { configEnv } from '../../src/workspace/git.js';
 import type { TaskWorkspace } from '../../src/workspace/types.js';
 import { tokenCredentials } from '../../src/workspace/types.js';
 import { createWorkspaceContext } from '../../src/workspace/workspace-context.js';
+import { rejection } from '../fakes/git-remote.js';
 
 /**
  * What an agent can do to the clone it is given (worktree and `.git`, writable in the sandbox) to make
@@ -104,15 +104,6 @@ const naiveFilter = (clone: TaskWorkspace) =>
     (out) => out.trim(),
     () => '',
   );
-
-async function rejection(promise: Promise<unknown>): Promise<PatchbayError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(PatchbayError);
-  return err as PatchbayError;
-}
 
 async function commitAndPush(ws: Workspaces, clone: TaskWorkspace) {
   const result = await ws.commit(clone, { message: 'Fix', allowWorkflows: false });

@@ -1,29 +1,16 @@
 import { spawn } from 'node:child_process';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { commitToBare, git, tempDir } from '../../src/demo/git-fixtures.js';
-import { type GitHttpServer, startGitHttpServer } from '../../src/demo/git-http-server.js';
-import { PatchbayError } from '../../src/domain/errors.js';
-import { createSilentLogger } from '../../src/lib/logger.js';
-import { createWorkspaces } from '../../src/workspace/create-workspaces.js';
-import { tokenCredentials } from '../../src/workspace/types.js';
+import { describe, expect, it } from 'vitest';
+import { commitToBare, git } from '../../src/demo/git-fixtures.js';
+import { gitRemotePerTest, rejection } from '../fakes/git-remote.js';
 
 const TOKEN = `ghs_${Math.random().toString(36).slice(2)}SECRET`;
-let server: GitHttpServer;
-let remoteRoot: string;
-let root: string;
-let repo: string;
-let counter = 0;
-
-function workspaces(token = TOKEN) {
-  return createWorkspaces({
-    root,
-    remoteUrl: (r) => `${server.url}/${r}.git`,
-    credentials: tokenCredentials(token),
-    log: createSilentLogger(),
-  });
-}
+const { t, workspaces } = gitRemotePerTest({
+  token: TOKEN,
+  name: 'acme/web',
+  files: { 'README.md': '# web\n', 'src/app.ts': 'export const a = 1;\n', '.gitignore': '*.log\n' },
+});
 
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
@@ -38,47 +25,22 @@ async function filesContaining(dir: string, needle: string): Promise<string[]> {
   return hits;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<PatchbayError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(PatchbayError);
-  return err as PatchbayError;
-}
-
 async function deadPid(): Promise<number> {
   const child = spawn('true');
   await new Promise((resolve) => child.on('exit', resolve));
   return child.pid ?? 999_999;
 }
 
-beforeAll(async () => {
-  remoteRoot = await tempDir('patchbay-remote-');
-  server = await startGitHttpServer({ root: remoteRoot, token: TOKEN });
-});
-
-afterAll(async () => {
-  await server.close();
-  await rm(remoteRoot, { recursive: true, force: true });
-});
-
-beforeEach(async () => {
-  root = await tempDir('patchbay-ws-');
-  counter += 1;
-  repo = `acme/web${counter}`;
-  await server.createRepo(repo, {
-    'README.md': '# web\n',
-    'src/app.ts': 'export const a = 1;\n',
-    '.gitignore': '*.log\n',
-  });
-});
-
 describe('workspaces against a git HTTP remote with a token', () => {
   it('syncs, clones, commits and pushes, and the remote branch has the content', async () => {
     const ws = workspaces();
-    const mirror = await ws.syncMirror(repo);
-    const clone = await ws.createClone({ repo, taskId: 't1', branch: 'patchbay/t1-add', base: 'main' });
+    const mirror = await ws.syncMirror(t.repo);
+    const clone = await ws.createClone({
+      repo: t.repo,
+      taskId: 't1',
+      branch: 'patchbay/t1-add',
+      base: 'main',
+    });
     await writeFile(join(clone.dir, 'src/new.ts'), 'export const b = 2;\n');
     await writeFile(join(clone.dir, 'debug.log'), 'ignored\n');
 
@@ -92,42 +54,52 @@ describe('workspaces against a git HTTP remote with a token', () => {
     expect(summary.files).toEqual(['src/new.ts']);
     expect(summary.stat).toContain('1 file changed');
     expect(summary.patch).toContain('+export const b = 2;');
-    expect(await server.readFile(repo, 'patchbay/t1-add', 'src/new.ts')).toBe('export const b = 2;\n');
-    expect(await server.log(repo, 'patchbay/t1-add')).toEqual(['Add b', 'Initial commit']);
+    expect(await t.server.readFile(t.repo, 'patchbay/t1-add', 'src/new.ts')).toBe('export const b = 2;\n');
+    expect(await t.server.log(t.repo, 'patchbay/t1-add')).toEqual(['Add b', 'Initial commit']);
   });
 
   it('keeps the token out of the clone, the mirror, FETCH_HEAD and the remote URL', async () => {
     const ws = workspaces();
-    const clone = await ws.createClone({ repo, taskId: 't2', branch: 'patchbay/t2-x', base: 'main' });
+    const clone = await ws.createClone({ repo: t.repo, taskId: 't2', branch: 'patchbay/t2-x', base: 'main' });
     await writeFile(join(clone.dir, 'x.txt'), 'x\n');
     await ws.commit(clone, { message: 'x', allowWorkflows: false });
     await ws.push(clone);
-    await commitToBare(join(remoteRoot, `${repo}.git`), {
+    await commitToBare(join(t.remoteRoot, `${t.repo}.git`), {
       branch: 'main',
       message: 'moved',
       files: { 'm.txt': 'm' },
     });
-    await ws.syncMirror(repo);
+    await ws.syncMirror(t.repo);
 
     const remoteUrl = await git(['config', 'remote.origin.url'], { cwd: clone.dir });
 
-    expect(remoteUrl.trim()).toBe(`${server.url}/${repo}.git`);
-    expect(await filesUnder(join(root, 'mirrors'))).toContainEqual(expect.stringMatching(/FETCH_HEAD$/));
-    expect(await filesContaining(root, TOKEN)).toEqual([]);
-    expect(await filesContaining(root, Buffer.from(`x-access-token:${TOKEN}`).toString('base64'))).toEqual(
+    expect(remoteUrl.trim()).toBe(`${t.server.url}/${t.repo}.git`);
+    expect(await filesUnder(join(t.root, 'mirrors'))).toContainEqual(expect.stringMatching(/FETCH_HEAD$/));
+    expect(await filesContaining(t.root, TOKEN)).toEqual([]);
+    expect(await filesContaining(t.root, Buffer.from(`x-access-token:${TOKEN}`).toString('base64'))).toEqual(
       [],
     );
   });
 
   it('continues an existing branch in a follow-up clone', async () => {
     const ws = workspaces();
-    const first = await ws.createClone({ repo, taskId: 'a', branch: 'patchbay/k-follow', base: 'main' });
+    const first = await ws.createClone({
+      repo: t.repo,
+      taskId: 'a',
+      branch: 'patchbay/k-follow',
+      base: 'main',
+    });
     await writeFile(join(first.dir, 'one.txt'), '1\n');
     const pushed = await ws.commit(first, { message: 'one', allowWorkflows: false });
     await ws.push(first);
     await ws.dispose(first);
 
-    const second = await ws.createClone({ repo, taskId: 'b', branch: 'patchbay/k-follow', base: 'main' });
+    const second = await ws.createClone({
+      repo: t.repo,
+      taskId: 'b',
+      branch: 'patchbay/k-follow',
+      base: 'main',
+    });
 
     expect(second.branchExisted).toBe(true);
     expect(second.startSha).toBe(pushed?.sha);
@@ -139,11 +111,13 @@ describe('workspaces against a git HTTP remote with a token', () => {
   it('fails with base_not_found and leaves no clone when the base is missing', async () => {
     const ws = workspaces();
 
-    const err = await rejection(ws.createClone({ repo, taskId: 'c', branch: 'patchbay/c-x', base: 'nope' }));
+    const err = await rejection(
+      ws.createClone({ repo: t.repo, taskId: 'c', branch: 'patchbay/c-x', base: 'nope' }),
+    );
 
     expect(err.code).toBe('base_not_found');
     expect(err.permanent).toBe(true);
-    expect(await readdir(join(root, 'tasks')).catch(() => [])).toEqual([]);
+    expect(await readdir(join(t.root, 'tasks')).catch(() => [])).toEqual([]);
   });
 
   it('fails with repo_not_found for an unknown repository', async () => {
@@ -151,23 +125,25 @@ describe('workspaces against a git HTTP remote with a token', () => {
 
     expect(err.code).toBe('repo_not_found');
     expect(err.permanent).toBe(true);
-    expect((await readdir(join(root, 'mirrors'))).filter((n) => !n.startsWith('.'))).toEqual([]);
+    expect((await readdir(join(t.root, 'mirrors'))).filter((n) => !n.startsWith('.'))).toEqual([]);
   });
 
   it('fails with a wrong token and leaves nothing behind', async () => {
     const ws = workspaces('wrong-token');
 
-    const err = await rejection(ws.createClone({ repo, taskId: 'd', branch: 'patchbay/d-x', base: 'main' }));
+    const err = await rejection(
+      ws.createClone({ repo: t.repo, taskId: 'd', branch: 'patchbay/d-x', base: 'main' }),
+    );
 
     expect(err.code).toBe('repo_not_found');
-    expect(await readdir(join(root, 'mirrors'))).toEqual([]);
-    expect(await readdir(join(root, 'tasks')).catch(() => [])).toEqual([]);
-    expect(await readdir(join(root, 'locks'))).toEqual([]);
+    expect(await readdir(join(t.root, 'mirrors'))).toEqual([]);
+    expect(await readdir(join(t.root, 'tasks')).catch(() => [])).toEqual([]);
+    expect(await readdir(join(t.root, 'locks'))).toEqual([]);
   });
 
   it('refuses a workflow change unless allowed, also when the agent committed it itself', async () => {
     const ws = workspaces();
-    const clone = await ws.createClone({ repo, taskId: 'e', branch: 'patchbay/e-ci', base: 'main' });
+    const clone = await ws.createClone({ repo: t.repo, taskId: 'e', branch: 'patchbay/e-ci', base: 'main' });
     await mkdir(join(clone.dir, '.github/workflows'), { recursive: true });
     await writeFile(join(clone.dir, '.github/workflows/ci.yml'), 'on: push\n');
     const agent = {
@@ -188,72 +164,27 @@ describe('workspaces against a git HTTP remote with a token', () => {
 
     expect(err.code).toBe('workflow_change_refused');
     expect(allowed?.files).toEqual(['.github/workflows/ci.yml']);
-    expect(await server.log(repo, 'patchbay/e-ci')).toEqual(['ci', 'Initial commit']);
-  });
-
-  it('replays its commit onto a branch someone pushed to meanwhile, without forcing', async () => {
-    const ws = workspaces();
-    const first = await ws.createClone({ repo, taskId: 'f1', branch: 'patchbay/f-race', base: 'main' });
-    await writeFile(join(first.dir, 'a.txt'), 'a\n');
-    await ws.commit(first, { message: 'a', allowWorkflows: false });
-    await ws.push(first);
-    const second = await ws.createClone({ repo, taskId: 'f2', branch: 'patchbay/f-race', base: 'main' });
-    const human = await commitToBare(join(remoteRoot, `${repo}.git`), {
-      branch: 'patchbay/f-race',
-      message: 'human',
-      files: { 'h.txt': 'h' },
-    });
-    await writeFile(join(second.dir, 'b.txt'), 'b\n');
-    await ws.commit(second, { message: 'b\n\nPatchbay-Task: f2', allowWorkflows: false });
-
-    await ws.push(second);
-
-    expect(await server.log(repo, 'patchbay/f-race')).toEqual(['b', 'human', 'a', 'Initial commit']);
-    expect(await server.readFile(repo, 'patchbay/f-race', 'h.txt')).toBe('h');
-    expect(await server.readFile(repo, 'patchbay/f-race', 'b.txt')).toBe('b\n');
-    const bare = join(remoteRoot, `${repo}.git`);
-    expect((await git(['--git-dir', bare, 'rev-parse', 'patchbay/f-race^'])).trim()).toBe(human);
-    expect(await git(['--git-dir', bare, 'log', '-1', '--format=%B', 'patchbay/f-race'])).toContain(
-      'Patchbay-Task: f2',
-    );
-  });
-
-  it('fails for good, saying someone pushed meanwhile, when its commit conflicts with theirs', async () => {
-    const ws = workspaces();
-    const first = await ws.createClone({ repo, taskId: 'f3', branch: 'patchbay/f-clash', base: 'main' });
-    await writeFile(join(first.dir, 'a.txt'), 'a\n');
-    await ws.commit(first, { message: 'a', allowWorkflows: false });
-    await ws.push(first);
-    const second = await ws.createClone({ repo, taskId: 'f4', branch: 'patchbay/f-clash', base: 'main' });
-    await commitToBare(join(remoteRoot, `${repo}.git`), {
-      branch: 'patchbay/f-clash',
-      message: 'human',
-      files: { 'a.txt': 'the human wrote this\n' },
-    });
-    await writeFile(join(second.dir, 'a.txt'), 'patchbay wrote this\n');
-    await ws.commit(second, { message: 'b', allowWorkflows: false });
-
-    const err = await rejection(ws.push(second));
-
-    expect(err.code).toBe('push_rejected');
-    expect(err.permanent).toBe(true);
-    expect(err.message).toMatch(/someone pushed to patchbay\/f-clash while Patchbay worked/);
-    expect(await server.log(repo, 'patchbay/f-clash')).toEqual(['human', 'a', 'Initial commit']);
+    expect(await t.server.log(t.repo, 'patchbay/e-ci')).toEqual(['ci', 'Initial commit']);
   });
 
   it('pushes only patchbay/ branches', async () => {
     const ws = workspaces();
-    const clone = await ws.createClone({ repo, taskId: 'g', branch: 'feature/x', base: 'main' });
+    const clone = await ws.createClone({ repo: t.repo, taskId: 'g', branch: 'feature/x', base: 'main' });
 
     const err = await rejection(ws.push(clone));
 
     expect(err.code).toBe('push_rejected');
-    expect(await server.branches(repo)).toEqual(['main']);
+    expect(await t.server.branches(t.repo)).toEqual(['main']);
   });
 
   it('returns null when nothing changed, and dispose always removes the clone', async () => {
     const ws = workspaces();
-    const clone = await ws.createClone({ repo, taskId: 'h', branch: 'patchbay/h-noop', base: 'main' });
+    const clone = await ws.createClone({
+      repo: t.repo,
+      taskId: 'h',
+      branch: 'patchbay/h-noop',
+      base: 'main',
+    });
     await writeFile(join(clone.dir, 'only.log'), 'ignored by .gitignore\n');
 
     const result = await ws.commit(clone, { message: 'noop', allowWorkflows: false });
@@ -263,25 +194,35 @@ describe('workspaces against a git HTTP remote with a token', () => {
 
     expect(result).toBeNull();
     expect(summary.files).toEqual([]);
-    expect(await readdir(join(root, 'tasks'))).toEqual([]);
+    expect(await readdir(join(t.root, 'tasks'))).toEqual([]);
     await expect(ws.dispose({ dir: '/tmp' })).rejects.toThrow(/outside/);
   });
 
   it('deletes a remote branch, and an absent one is fine', async () => {
     const ws = workspaces();
-    const clone = await ws.createClone({ repo, taskId: 'i', branch: 'patchbay/i-del', base: 'main' });
+    const clone = await ws.createClone({ repo: t.repo, taskId: 'i', branch: 'patchbay/i-del', base: 'main' });
     await ws.push(clone);
 
-    await ws.deleteRemoteBranch(repo, 'patchbay/i-del');
-    await ws.deleteRemoteBranch(repo, 'patchbay/i-del');
+    await ws.deleteRemoteBranch(t.repo, 'patchbay/i-del');
+    await ws.deleteRemoteBranch(t.repo, 'patchbay/i-del');
 
-    expect(await server.branches(repo)).toEqual(['main']);
+    expect(await t.server.branches(t.repo)).toEqual(['main']);
   });
 
   it("sweeps a dead process's clone but not a live one's", async () => {
     const ws = workspaces();
-    const live = await ws.createClone({ repo, taskId: 'live', branch: 'patchbay/j-live', base: 'main' });
-    const dead = await ws.createClone({ repo, taskId: 'dead', branch: 'patchbay/j-dead', base: 'main' });
+    const live = await ws.createClone({
+      repo: t.repo,
+      taskId: 'live',
+      branch: 'patchbay/j-live',
+      base: 'main',
+    });
+    const dead = await ws.createClone({
+      repo: t.repo,
+      taskId: 'dead',
+      branch: 'patchbay/j-dead',
+      base: 'main',
+    });
     const ownerFile = join(dirname(dead.dir), 'owner.json');
     const owner = JSON.parse(await readFile(ownerFile, 'utf8'));
     await writeFile(ownerFile, JSON.stringify({ ...owner, pid: await deadPid(), start: undefined }));
@@ -289,24 +230,24 @@ describe('workspaces against a git HTTP remote with a token', () => {
     const removed = await workspaces().sweepOrphans();
 
     expect(removed).toBe(1);
-    expect(await readdir(join(root, 'tasks'))).toEqual([live.dir.split('/').at(-2)]);
+    expect(await readdir(join(t.root, 'tasks'))).toEqual([live.dir.split('/').at(-2)]);
   });
 
-  it('lets two concurrent syncs of one repo both succeed, one fetch at a time, with gc.auto=0', async () => {
+  it('lets two concurrent syncs of one t.repo both succeed, one fetch at a time, with gc.auto=0', async () => {
     const [a, b] = [workspaces(), workspaces()];
 
-    const [ma, mb] = await Promise.all([a.syncMirror(repo), b.syncMirror(repo)]);
-    await commitToBare(join(remoteRoot, `${repo}.git`), {
+    const [ma, mb] = await Promise.all([a.syncMirror(t.repo), b.syncMirror(t.repo)]);
+    await commitToBare(join(t.remoteRoot, `${t.repo}.git`), {
       branch: 'main',
       message: 'next',
       files: { 'n.txt': 'n' },
     });
-    await Promise.all([a.syncMirror(repo), b.syncMirror(repo), a.syncMirror(repo)]);
+    await Promise.all([a.syncMirror(t.repo), b.syncMirror(t.repo), a.syncMirror(t.repo)]);
 
     expect(ma.dir).toBe(mb.dir);
     expect((await git(['config', 'gc.auto'], { cwd: ma.dir })).trim()).toBe('0');
     expect((await git(['log', '--format=%s', '-1', 'main'], { cwd: ma.dir })).trim()).toBe('next');
-    expect(await readdir(join(root, 'locks'))).toEqual([]);
-    expect((await readdir(join(root, 'mirrors'))).length).toBe(1);
+    expect(await readdir(join(t.root, 'locks'))).toEqual([]);
+    expect((await readdir(join(t.root, 'mirrors'))).length).toBe(1);
   });
 });

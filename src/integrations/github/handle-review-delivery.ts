@@ -65,21 +65,12 @@ export async function handleReviewDelivery(
 }
 
 async function queueFollowUp(deps: ReviewDeps, trigger: ReviewTrigger, deliveryId: string, log: Logger) {
-  if (!asksForWork(trigger)) throw new Skip('does not ask Patchbay for anything');
-  if (!findRepository(deps.services.config, trigger.repo)) throw new Skip('repository not on the allowlist');
-  const botLogin = await deps.botLogin();
-  const bot = botReason(trigger.sender, botLogin);
-  if (bot) throw new Skip(bot);
-  const pull = trigger.pull ?? (await deps.api.getPull(trigger.repo, trigger.number));
-  const checked = checkPatchbayPull(pull, trigger.repo, botLogin);
-  if ('reason' in checked) throw new Skip(checked.reason);
-  if (!(await deps.mayWrite(trigger.repo, trigger.sender.login)))
-    throw new Skip('sender has no write access');
-  const conversation = checked.marker.conversation;
-  const state = await conversationFor(deps, conversation, trigger, pull);
-  const reaction = trigger.reaction;
-  if (reaction) deps.background('eyes', () => deps.api.react(trigger.repo, reaction, 'eyes'));
-  const comments = await reviewCommentsOf(deps, trigger);
+  const { pull, marker } = await checkAllowed(deps, trigger);
+  const { id: conversation, state } = await conversationFor(deps, marker, trigger, pull);
+  const comments =
+    trigger.reviewId === undefined
+      ? []
+      : await deps.api.reviewComments(trigger.repo, trigger.number, trigger.reviewId);
   const request = buildReviewRequest(trigger, comments);
   const alsoNotify = state?.origin && state.origin.source !== 'github' ? state.origin : undefined;
   try {
@@ -97,29 +88,56 @@ async function queueFollowUp(deps: ReviewDeps, trigger: ReviewTrigger, deliveryI
     if (err instanceof PatchbayError && err.permanent) throw new Skip(`${err.code}: ${err.message}`);
     throw err;
   }
+  // Only once the work is queued: a 👀 on a delivery that then failed would promise work that never runs.
+  const target = trigger.reaction ?? firstComment(comments);
+  if (target) deps.background('eyes', () => deps.api.react(trigger.repo, target, 'eyes'));
+}
+
+/** Whether the sender may start work on this pull request: the conversation its marker names, or a Skip. */
+async function checkAllowed(deps: ReviewDeps, trigger: ReviewTrigger) {
+  if (!asksForWork(trigger)) throw new Skip('does not ask Patchbay for anything');
+  if (!findRepository(deps.services.config, trigger.repo)) throw new Skip('repository not on the allowlist');
+  const botLogin = await deps.botLogin();
+  const bot = botReason(trigger.sender, botLogin);
+  if (bot) throw new Skip(bot);
+  const pull = trigger.pull ?? (await deps.api.getPull(trigger.repo, trigger.number));
+  const checked = checkPatchbayPull(pull, trigger.repo, botLogin);
+  if ('reason' in checked) throw new Skip(checked.reason);
+  if (!(await deps.mayWrite(trigger.repo, trigger.sender.login)))
+    throw new Skip('sender has no write access');
+  return { pull, marker: checked.marker.conversation };
 }
 
 /**
- * The conversation's stored state must be this pull request's; when it expired it is made again
- * from the PR (its head branch, number and base), so that the follow-up works on the same branch.
+ * The conversation to continue, and its stored state. The marker's conversation counts only while its
+ * state exists and is this pull request's: a person may edit the marker. Without state, the marker's
+ * id is not revived, since it may name a conversation that has no state yet (a Slack thread whose
+ * first task is still queued) and would then take this PR's branch; the PR gets a conversation of its
+ * own instead, made from its head branch, number and base, so that the follow-up works on that branch.
  */
 async function conversationFor(
   deps: ReviewDeps,
-  id: string,
+  markerId: string,
   trigger: ReviewTrigger,
   pull: WebhookPull,
-): Promise<ConversationState | null> {
-  const state = await deps.services.conversations.get(id);
-  if (!state) {
-    await deps.services.conversations.put({
-      id,
-      repo: trigger.repo,
-      branch: pull.head.ref,
-      base: pull.base.ref,
-      pullRequest: { number: pull.number, url: pull.html_url },
-    });
-    return null;
-  }
+): Promise<{ id: string; state: ConversationState | null }> {
+  const { conversations } = deps.services;
+  const marked = await conversations.get(markerId);
+  if (marked) return { id: markerId, state: checkSamePull(marked, trigger, pull) };
+  const id = `github:${trigger.repo.toLowerCase()}/pull/${pull.number}`;
+  const own = await conversations.get(id);
+  if (own) return { id, state: checkSamePull(own, trigger, pull) };
+  await conversations.put({
+    id,
+    repo: trigger.repo,
+    branch: pull.head.ref,
+    base: pull.base.ref,
+    pullRequest: { number: pull.number, url: pull.html_url },
+  });
+  return { id, state: null };
+}
+
+function checkSamePull(state: ConversationState, trigger: ReviewTrigger, pull: WebhookPull) {
   const sameRepo = state.repo.toLowerCase() === trigger.repo.toLowerCase();
   const samePull = state.pullRequest
     ? state.pullRequest.number === pull.number
@@ -128,16 +146,10 @@ async function conversationFor(
   return state;
 }
 
-/** All comments of the delivery's review; a review event also gets its 👀 on the first of them. */
-async function reviewCommentsOf(deps: ReviewDeps, trigger: ReviewTrigger): Promise<ReviewComment[]> {
-  if (trigger.reviewId === undefined) return [];
-  const comments = await deps.api.reviewComments(trigger.repo, trigger.number, trigger.reviewId);
+/** A review event has no comment of its own: its 👀 goes on the review's first inline comment. */
+function firstComment(comments: ReviewComment[]): ReviewTrigger['reaction'] {
   const first = comments[0];
-  if (!trigger.reaction && first) {
-    const target = { kind: 'review_comment' as const, commentId: first.id };
-    deps.background('eyes', () => deps.api.react(trigger.repo, target, 'eyes'));
-  }
-  return comments;
+  return first ? { kind: 'review_comment', commentId: first.id } : undefined;
 }
 
 function originOf(trigger: ReviewTrigger, pull: WebhookPull): Origin {

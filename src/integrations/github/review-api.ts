@@ -19,6 +19,8 @@ export type ReviewComment = z.infer<typeof ReviewComment>;
 
 const Permission = z.object({ permission: z.string(), role_name: z.string().optional() });
 
+const BUILT_IN_ROLES: ReadonlySet<string> = new Set(['admin', 'maintain', 'write', 'triage', 'read', 'none']);
+
 /** A review has at most this many inline comments read (GitHub pages them 100 at a time). */
 const MAX_REVIEW_COMMENTS = 300;
 
@@ -68,13 +70,17 @@ export function createReviewApi({ clients, log }: { clients: GitHubClients; log:
     return all;
   }
 
-  /** The person's role on the repository: `admin`, `maintain`, `write`, `triage`, `read` or `none`. */
+  /**
+   * The person's role on the repository: `admin`, `maintain`, `write`, `triage`, `read` or `none`. A
+   * custom role (GitHub Enterprise) has its own `role_name`; it counts as the base role it extends,
+   * which the legacy `permission` field shows (`admin`, `write`, `read`, `none`).
+   */
   async function permission(repo: string, login: string): Promise<string> {
     const { data } = await call(repo, `read the permission of ${login} on ${repo}`, (o) =>
       o.rest.repos.getCollaboratorPermissionLevel({ ...splitRepo(repo), username: login }),
     );
     const parsed = Permission.parse(data);
-    return parsed.role_name ?? parsed.permission;
+    return parsed.role_name && BUILT_IN_ROLES.has(parsed.role_name) ? parsed.role_name : parsed.permission;
   }
 
   /** 👀 on the comment that asked; a comment that is already gone is not worth an error. */

@@ -1,0 +1,51 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FileConfig } from '../../src/config/file-schema.js';
+import { buildConfig, parseEnv } from '../../src/config/load-config.js';
+import {
+  handleReviewDelivery,
+  type ReviewDeps,
+} from '../../src/integrations/github/handle-review-delivery.js';
+import type { ReviewApi } from '../../src/integrations/github/review-api.js';
+import { createSilentLogger } from '../../src/lib/logger.js';
+import { createMemoryConversationStore } from '../../src/tasks/memory-stores.js';
+
+const config = buildConfig(parseEnv({}), FileConfig.parse({ repositories: [{ name: 'acme/web' }] }));
+const payload = JSON.parse(
+  readFileSync(join(import.meta.dirname, '..', 'fixtures', 'github', 'issue_comment_created.json'), 'utf8'),
+) as { repository: { full_name: string } };
+
+describe('a review delivery against GitHub’s 10 s', () => {
+  it('gives up on look-ups that hang, within its deadline, and queues and reacts to nothing', async () => {
+    const calls: string[] = [];
+    const never = new Promise<never>(() => undefined);
+    const deps: ReviewDeps = {
+      services: {
+        config,
+        conversations: createMemoryConversationStore(),
+        submit: async () => {
+          calls.push('submit');
+          throw new Error('not reached');
+        },
+      },
+      api: { react: async () => void calls.push('react') } as unknown as ReviewApi,
+      botLogin: () => never,
+      mayWrite: async () => true,
+      background: (what) => void calls.push(what),
+      log: createSilentLogger(),
+      deadlineMs: 150,
+    };
+    const body = { ...payload, repository: { ...payload.repository, full_name: 'acme/web' } };
+    const started = Date.now();
+
+    const outcome = await handleReviewDelivery(deps, { event: 'issue_comment', deliveryId: 'd1', body }).then(
+      () => 'answered',
+      (err: Error) => err.message,
+    );
+
+    expect(outcome).toBe('github look-ups took longer than 150 ms');
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(calls).toEqual([]);
+  });
+});
