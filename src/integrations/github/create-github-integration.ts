@@ -1,3 +1,4 @@
+import { createBackgroundWork } from '../../lib/background-work.js';
 import type { HttpServer } from '../../server/http-server.js';
 import type { Integration, TaskServices } from '../../server/integration.js';
 import { clientFor, type GitHubClients } from './create-octokit.js';
@@ -31,12 +32,8 @@ export function createGitHubIntegration(deps: GitHubIntegrationDeps): Integratio
   const replyClients = deps.replyClients;
   const replies: GitHubClients = replyClients ? (repo) => clientFor(replyClients(), repo) : deps.clients;
   const reporter = createGitHubReporter({ pulls: createPullRequests({ octokit: replies, log }), log });
-  const pending = new Set<Promise<unknown>>();
-  const background: ReviewDeps['background'] = (what, work) => {
-    const p = work().catch((err: Error) => log.warn({ what, err: err.message }, 'github reaction failed'));
-    pending.add(p);
-    void p.finally(() => pending.delete(p));
-  };
+  const work = createBackgroundWork(log, 'github reaction failed');
+  const background = work.run;
   const reviewDeps: ReviewDeps = {
     services: deps.services,
     api,
@@ -72,8 +69,7 @@ export function createGitHubIntegration(deps: GitHubIntegrationDeps): Integratio
       }
     },
     async stop() {
-      const deadline = new Promise((r) => setTimeout(r, 5_000).unref());
-      await Promise.race([Promise.allSettled([...pending]), deadline]);
+      await work.settle(5_000);
     },
   };
 }

@@ -2,6 +2,7 @@ import { findRepository } from '../../config/load-config.js';
 import type { ConversationState } from '../../domain/conversation.js';
 import { PatchbayError } from '../../domain/errors.js';
 import type { Origin } from '../../domain/task-request.js';
+import type { RunInBackground } from '../../lib/background-work.js';
 import type { Logger } from '../../lib/logger.js';
 import type { TaskServices } from '../../server/integration.js';
 import type { DispatchResult, GitHubDelivery } from './github-webhook-receiver.js';
@@ -16,7 +17,7 @@ export interface ReviewDeps {
   botLogin: () => Promise<string>;
   mayWrite: (repo: string, login: string) => Promise<boolean>;
   /** Work that must not hold up the answer to GitHub (the 👀 reaction). */
-  background: (what: string, work: () => Promise<unknown>) => void;
+  background: RunInBackground;
   log: Logger;
   /** The look-ups before queueing give up after this long (default 8 s; GitHub waits 10 s). */
   deadlineMs?: number;

@@ -1,4 +1,5 @@
 import type { LinearClient } from '@linear/sdk';
+import { createBackgroundWork } from '../../lib/background-work.js';
 import type { HttpServer } from '../../server/http-server.js';
 import type { Integration, TaskServices } from '../../server/integration.js';
 import { handleAgentSession } from './handle-agent-session.js';
@@ -44,12 +45,8 @@ export function createLinearIntegration(deps: LinearIntegrationDeps): Integratio
     actionIntervalMs: deps.actionIntervalMs,
     editIntervalMs: deps.editIntervalMs,
   });
-  const pending = new Set<Promise<unknown>>();
-  const background: LinearHandlerDeps['background'] = (what, work) => {
-    const p = work().catch((err: Error) => log.warn({ what, err: err.message }, 'linear reply failed'));
-    pending.add(p);
-    void p.finally(() => pending.delete(p));
-  };
+  const work = createBackgroundWork(log, 'linear reply failed');
+  const background = work.run;
   const handlerDeps: LinearHandlerDeps = { services, apis, bot, background, log };
 
   async function dispatch(delivery: LinearDelivery): Promise<void> {
@@ -101,8 +98,7 @@ export function createLinearIntegration(deps: LinearIntegrationDeps): Integratio
         );
     },
     async stop() {
-      const deadline = new Promise((r) => setTimeout(r, 10_000).unref());
-      await Promise.race([Promise.allSettled([...pending]).then(() => reporter.idle()), deadline]);
+      await work.settle(10_000, () => reporter.idle());
     },
   };
 }

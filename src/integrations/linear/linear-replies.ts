@@ -1,4 +1,5 @@
 import type { TaskRecord } from '../../domain/task.js';
+import type { RunInBackground } from '../../lib/background-work.js';
 import type { Logger } from '../../lib/logger.js';
 import type { TaskServices } from '../../server/integration.js';
 import type { ActivityContent, LinearApi, LinearUser } from './linear-api.js';
@@ -14,7 +15,7 @@ export interface LinearHandlerDeps {
   /** The bot user of assignment mode (its API key's viewer), read once; null when the mode is off. */
   bot: () => Promise<LinearUser | null>;
   /** Linear calls that must not hold up the webhook's answer (tracked, so that stop() can wait). */
-  background: (what: string, work: () => Promise<unknown>) => void;
+  background: RunInBackground;
   log: Logger;
 }
 

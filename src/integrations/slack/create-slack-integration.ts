@@ -1,4 +1,5 @@
 import { App } from '@slack/bolt';
+import { createBackgroundWork } from '../../lib/background-work.js';
 import type { HttpServer } from '../../server/http-server.js';
 import type { Integration, TaskServices } from '../../server/integration.js';
 import { handleMention } from './handle-mention.js';
@@ -16,7 +17,7 @@ import { createHttpReceiver, createSocketReceiver } from './slack-receivers.js';
 import { createSlackReporter } from './slack-reporter.js';
 import type { SlackSettings } from './slack-settings.js';
 import { createThreadActions } from './slack-thread.js';
-import type { BotIdentity, SlackHandlerDeps } from './thread-commands.js';
+import type { BotIdentity } from './thread-commands.js';
 
 export interface SlackIntegrationDeps {
   settings: SlackSettings;
@@ -44,12 +45,8 @@ export function createSlackIntegration(deps: SlackIntegrationDeps): Integration 
     log,
     editIntervalMs: deps.editIntervalMs,
   });
-  const pending = new Set<Promise<unknown>>();
-  const background: SlackHandlerDeps['background'] = (what, work) => {
-    const p = work().catch((err: Error) => log.warn({ what, err: err.message }, 'slack reply failed'));
-    pending.add(p);
-    void p.finally(() => pending.delete(p));
-  };
+  const work = createBackgroundWork(log, 'slack reply failed');
+  const background = work.run;
   const bot = memoizeIdentity(clients);
   const handlerDeps = { services, actions, bot, background, log };
   const boltLogger = toBoltLogger(log.child({ component: 'bolt' }));
@@ -132,8 +129,7 @@ export function createSlackIntegration(deps: SlackIntegrationDeps): Integration 
     },
     async stop() {
       if (serving && settings.appToken) await app.stop();
-      const deadline = new Promise((r) => setTimeout(r, 10_000).unref());
-      await Promise.race([Promise.allSettled([...pending]).then(() => reporter.idle()), deadline]);
+      await work.settle(10_000, () => reporter.idle());
     },
   };
 }

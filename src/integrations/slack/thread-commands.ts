@@ -1,4 +1,5 @@
 import { FINAL_STATUSES } from '../../domain/task.js';
+import type { RunInBackground } from '../../lib/background-work.js';
 import type { Logger } from '../../lib/logger.js';
 import type { TaskServices } from '../../server/integration.js';
 import { allowedRepoList } from './route-repository.js';
@@ -19,7 +20,7 @@ export interface SlackHandlerDeps {
   actions: ThreadActions;
   bot: () => Promise<BotIdentity>;
   /** Slack work that must not hold up the answer to Slack (tracked, so that stop() can wait for it). */
-  background: (what: string, work: () => Promise<unknown>) => void;
+  background: RunInBackground;
   log: Logger;
 }
 
