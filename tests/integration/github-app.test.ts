@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { buildWorkerDeps } from '../../src/build-worker-deps.js';
 import { FileConfig } from '../../src/config/file-schema.js';
 import { buildConfig, parseEnv } from '../../src/config/load-config.js';
 import { type GitHubStandIn, type StandInApp, startGitHubStandIn } from '../../src/demo/github-stand-in.js';
@@ -11,7 +12,6 @@ import { createGitHubAppAuth } from '../../src/integrations/github/create-github
 import { createPullRequests } from '../../src/integrations/github/pull-requests.js';
 import { createRepositories } from '../../src/integrations/github/repositories.js';
 import { createLogger } from '../../src/lib/logger.js';
-import { buildWorkerDeps } from '../../src/main.js';
 
 const APP_ID = '4242';
 /** A throwaway App key, PKCS#1 like the .pem files GitHub hands out. */

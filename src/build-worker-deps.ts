@@ -1,0 +1,81 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { createAgent } from './agent/create-agent.js';
+import type { Config } from './config/load-config.js';
+import { PatchbayError } from './domain/errors.js';
+import { createBotLogin, lookUpTokenLogin } from './integrations/github/bot-login.js';
+import { createGitHubAppAuth } from './integrations/github/create-github-app-auth.js';
+import { createOctokit, type GitHubClients } from './integrations/github/create-octokit.js';
+import { createPullRequests } from './integrations/github/pull-requests.js';
+import type { Logger } from './lib/logger.js';
+import { createWorkspaces } from './workspace/create-workspaces.js';
+import { type GitCredentials, tokenCredentials } from './workspace/types.js';
+
+/** The worker's clients: git workspaces, the model, GitHub. */
+export function buildWorkerDeps(config: Config, log: Logger, github = buildGitHubAccess(config.env, log)) {
+  const env = config.env;
+  if (!env.OPENAI_API_KEY && !env.OPENAI_BASE_URL) {
+    throw new PatchbayError('invalid_config', 'the worker needs a model', {
+      hint: 'set OPENAI_API_KEY, or OPENAI_BASE_URL for another OpenAI-compatible server',
+    });
+  }
+  const serverUrl = env.GITHUB_SERVER_URL.replace(/\/+$/, '');
+  const workspaces = createWorkspaces({
+    root: env.PATCHBAY_DATA_DIR ?? join(homedir(), '.patchbay'),
+    remoteUrl: (repo) => `${serverUrl}/${repo}.git`,
+    credentials: github.credentials,
+    log,
+    // One warm clone per task a worker may run at once, per repository.
+    pool: { size: env.PATCHBAY_CONCURRENCY },
+  });
+  const openai = new OpenAI({
+    apiKey: env.OPENAI_API_KEY ?? 'none',
+    baseURL: env.OPENAI_BASE_URL,
+    maxRetries: 2,
+  });
+  const agent = createAgent({ openai, model: env.PATCHBAY_MODEL, pricing: config.file.pricing, log });
+  const publisher = createPullRequests({ octokit: github.clients, log });
+  return { workspaces, agent, publisher };
+}
+
+/**
+ * GitHub credentials for the API and for git: a GitHub App (the App's installation per repository,
+ * its tokens refreshed before they expire) or a personal token. Both set → the App wins.
+ */
+export interface GitHubAccess {
+  clients: GitHubClients;
+  credentials: GitCredentials;
+  botLogin: () => Promise<string>;
+}
+
+export function buildGitHubAccess(env: Config['env'], log: Logger): GitHubAccess {
+  const { GITHUB_APP_ID: appId, GITHUB_APP_PRIVATE_KEY: privateKey, GITHUB_TOKEN: token } = env;
+  if (appId || privateKey) {
+    if (!appId || !privateKey) {
+      const missing = appId ? 'GITHUB_APP_PRIVATE_KEY' : 'GITHUB_APP_ID';
+      throw new PatchbayError('invalid_config', `GitHub App auth needs ${missing} too`, {
+        hint: 'set both GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY (see docs/github-app.md), or neither',
+      });
+    }
+    const app = createGitHubAppAuth({ appId, privateKey, baseUrl: env.GITHUB_API_URL, log });
+    if (token) log.info('GitHub App auth on: GITHUB_APP_ID is set, so GITHUB_TOKEN is not used');
+    else log.info('GitHub App auth on');
+    return {
+      clients: app.clientFor,
+      credentials: tokenCredentials((repo) => app.tokenFor(repo)),
+      botLogin: app.botLogin,
+    };
+  }
+  if (!token) {
+    throw new PatchbayError('invalid_config', 'the worker needs GitHub credentials', {
+      hint: 'set GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY (a GitHub App, see docs/github-app.md), or GITHUB_TOKEN to a token that may push branches and open pull requests',
+    });
+  }
+  const octokit = createOctokit({ token, baseUrl: env.GITHUB_API_URL, log });
+  return {
+    clients: octokit,
+    credentials: tokenCredentials(token),
+    botLogin: createBotLogin(() => lookUpTokenLogin(octokit)),
+  };
+}
