@@ -48,3 +48,26 @@ export const DEMO_SCRIPT: ScriptedTurn[] = [
     },
   },
 ];
+
+/** What the reviewer writes on the pull request: a follow-up on the same branch. */
+export const DEMO_REVIEW_COMMENT = '@patchbay please also cover text made only of punctuation';
+
+/** The scripted model's answers for the review follow-up. */
+export const DEMO_REVIEW_SCRIPT: ScriptedTurn[] = [
+  {
+    tool: 'edit_file',
+    args: {
+      path: 'test.js',
+      old_text: "console.log('2 tests passed');",
+      new_text: "assert.equal(slugify('?!...'), '');\nconsole.log('3 tests passed');",
+    },
+  },
+  { tool: 'bash', args: { command: 'node test.js' } },
+  {
+    tool: 'finish',
+    args: {
+      title: 'Test slugify on punctuation only',
+      summary: 'Added a test: text made only of punctuation becomes an empty slug; `node test.js` passes.',
+    },
+  },
+];

@@ -12,7 +12,14 @@ import { createLogger } from '../lib/logger.js';
 import { startPatchbay } from '../main.js';
 import { probeSandbox } from '../sandbox/probe-sandbox.js';
 import { createTerminalReporter } from '../tasks/terminal-reporter.js';
-import { DEMO_FILES, DEMO_INSTRUCTION, DEMO_SCRIPT } from './demo-script.js';
+import { driveReview } from './demo-review.js';
+import {
+  DEMO_FILES,
+  DEMO_INSTRUCTION,
+  DEMO_REVIEW_COMMENT,
+  DEMO_REVIEW_SCRIPT,
+  DEMO_SCRIPT,
+} from './demo-script.js';
 import { startGitHttpServer } from './git-http-server.js';
 import { startGitHubStandIn } from './github-stand-in.js';
 import { startScriptedModel } from './scripted-model.js';
@@ -93,7 +100,7 @@ export async function runDemo(opts: { env: Record<string, string | undefined>; o
     await git.createRepo(REPO, DEMO_FILES);
     const github = await startGitHubStandIn({ repos: [{ name: REPO }], token });
     cleanups.push(() => github.close());
-    const model = await startScriptedModel(DEMO_SCRIPT);
+    const model = await startScriptedModel([...DEMO_SCRIPT, ...DEMO_REVIEW_SCRIPT]);
     cleanups.push(() => model.close());
     out.write(
       `stand-in GitHub REST: ${github.url}\nstand-in git remote:  ${git.url} (a real git http-backend, token required)\n`,
@@ -108,6 +115,7 @@ export async function runDemo(opts: { env: Record<string, string | undefined>; o
       return probeSandbox({ mode: 'none' });
     });
     const apiToken = randomBytes(16).toString('hex');
+    const webhookSecret = randomBytes(16).toString('hex');
     const env = parseEnv({
       REDIS_URL: redis.url,
       PORT: '0',
@@ -116,6 +124,7 @@ export async function runDemo(opts: { env: Record<string, string | undefined>; o
       PATCHBAY_DATA_DIR: join(dir, 'data'),
       PATCHBAY_MODEL: 'scripted-demo-model',
       GITHUB_TOKEN: token,
+      GITHUB_WEBHOOK_SECRET: webhookSecret,
       GITHUB_API_URL: github.url,
       GITHUB_SERVER_URL: git.url,
       OPENAI_API_KEY: 'demo',
@@ -135,13 +144,26 @@ export async function runDemo(opts: { env: Record<string, string | undefined>; o
     });
     cleanups.push(() => running.stop());
     out.write(`sandbox: ${running.sandboxDescription}\nserver: http://127.0.0.1:${running.port}\n\n`);
-    return await driveTask({
-      port: running.port ?? 0,
-      apiToken,
-      out,
+    const remoteRoot = join(dir, 'remote');
+    const server = `http://127.0.0.1:${running.port}`;
+    const done = await driveTask({ port: running.port ?? 0, apiToken, out, github, remoteRoot });
+    if (!done) return false;
+    const reply = await driveReview({
+      server,
+      secret: webhookSecret,
       github,
-      remoteRoot: join(dir, 'remote'),
+      repo: REPO,
+      pullNumber: done.pullNumber,
+      comment: DEMO_REVIEW_COMMENT,
+      out,
     });
+    if (!reply) {
+      out.write('the review follow-up did not answer on the pull request\n');
+      return false;
+    }
+    out.write(`\nPatchbay's reply on the pull request:\n${'-'.repeat(72)}\n${reply}\n${'-'.repeat(72)}\n`);
+    out.write(`\n${await lastCommitOnRemote(join(remoteRoot, `${REPO}.git`), done.branch)}\n`);
+    return true;
   } finally {
     for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
   }
@@ -153,7 +175,7 @@ async function driveTask(opts: {
   out: Out;
   github: Awaited<ReturnType<typeof startGitHubStandIn>>;
   remoteRoot: string;
-}): Promise<boolean> {
+}): Promise<{ pullNumber: number; branch: string } | null> {
   const { out } = opts;
   const base = `http://127.0.0.1:${opts.port}/api/tasks`;
   const headers = { authorization: `Bearer ${opts.apiToken}`, 'content-type': 'application/json' };
@@ -179,7 +201,7 @@ async function driveTask(opts: {
   out.write(`\ntask ${id}: ${task.status} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   if (task.status !== 'succeeded' || !task.pullRequest) {
     out.write(`the demo did not produce a pull request: ${JSON.stringify(task.error ?? task.status)}\n`);
-    return false;
+    return null;
   }
   const pr = opts.github.pulls.find((p) => p.number === task.pullRequest?.number);
   out.write(
@@ -189,21 +211,26 @@ async function driveTask(opts: {
   out.write(
     `\n${await diffOnRemote(join(opts.remoteRoot, `${REPO}.git`), pr?.base.ref ?? 'main', task.branch ?? '')}\n`,
   );
-  return true;
+  return { pullNumber: task.pullRequest.number, branch: task.branch ?? '' };
 }
 
 /** The pull request's diff as the remote holds it: what a reviewer would see. */
-async function diffOnRemote(gitDir: string, base: string, branch: string): Promise<string> {
-  const { stdout } = await promisify(execFile)(
-    'git',
-    ['--git-dir', gitDir, 'diff', '--stat', '--patch', `${base}...${branch}`],
-    {
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        GIT_CONFIG_NOSYSTEM: '1',
-        GIT_CONFIG_GLOBAL: '/dev/null',
-      },
+function diffOnRemote(gitDir: string, base: string, branch: string): Promise<string> {
+  return gitOnRemote(gitDir, ['diff', '--stat', '--patch', `${base}...${branch}`]);
+}
+
+/** The newest commit on the branch: what the review follow-up pushed on top. */
+function lastCommitOnRemote(gitDir: string, branch: string): Promise<string> {
+  return gitOnRemote(gitDir, ['log', '-1', '--stat', '--patch', '--format=commit %h %s', branch]);
+}
+
+async function gitOnRemote(gitDir: string, args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)('git', ['--git-dir', gitDir, ...args], {
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_CONFIG_GLOBAL: '/dev/null',
     },
-  );
+  });
   return stdout;
 }
