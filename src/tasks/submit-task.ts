@@ -37,6 +37,7 @@ async function answer(
     status: 'queued',
     answer: request.instruction,
     runs: t.runs + 1,
+    request: answeredFrom(t.request, request.origin),
   }));
   try {
     await deps.queue.enqueue(task, task.runs);
@@ -53,6 +54,15 @@ async function answer(
   if (request.deliveryId) await deps.idempotency.transfer(request.deliveryId, id, task.id);
   deps.log.info({ taskId: task.id }, 'answer queued');
   return { task, kind: 'answer' };
+}
+
+/**
+ * An answer given in another place than the question (a PR comment answering a Slack thread's
+ * question) makes the rest of the run report there too, unless that place already hears of it.
+ */
+function answeredFrom(asked: TaskRequest, origin: TaskRequest['origin']): TaskRequest {
+  const heard = [asked.origin.source, asked.alsoNotify?.source];
+  return heard.includes(origin.source) ? asked : { ...asked, alsoNotify: origin };
 }
 
 export async function submitTask(deps: SubmitDeps, input: unknown): Promise<Submitted> {

@@ -184,6 +184,28 @@ describe('GitHub review loop: follow-ups on Patchbay pull requests', () => {
     expect(h.model.requests.at(-1)?.raw).toContain('CHANGELOG.md');
   });
 
+  it('reports on the pull request too when a PR comment answers a question asked elsewhere', async () => {
+    const asks: ScriptedTurn = { tool: 'ask_user', args: { question: 'CHANGELOG.md or NEWS?' } };
+    const { h, send, openPullRequest } = await start([...FIX_GREETING, asks, ...ADD_CHANGELOG]);
+    const { task: first, pull } = await openPullRequest();
+    const prComments = () => h.github.comments.filter((c) => c.issueNumber === pull.number);
+    const followUp = await h.createTask({ instruction: 'add a changelog', conversation: first.conversation });
+    await h.waitFor(followUp.body.id, (t) => t.status === 'waiting_for_input');
+
+    const res = await send(
+      'issue_comment',
+      githubEvent('issue_comment', pull, { comment: { body: '@patchbay CHANGELOG.md please' } }),
+    );
+    const task = await h.waitFor(followUp.body.id, isFinal);
+    const reply = await eventually(() => prComments().find((c) => c.body.includes('Added CHANGELOG.md.')));
+
+    expect(res.status).toBe(200);
+    expect(task.status).toBe('succeeded');
+    expect(task.conversation).toBe(first.conversation);
+    expect(reply.body).toContain('Done');
+    expect(followUpTaskIds(h.logLines)).toEqual([followUp.body.id]);
+  });
+
   it('builds on commits a person pushed to the branch before the follow-up', async () => {
     const looksForHuman: Script = [
       ...FIX_GREETING,
