@@ -1,45 +1,28 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { type SlackStandIn, startSlackStandIn } from '../../src/demo/slack-stand-in.js';
+import { describe, expect, it } from 'vitest';
 import { followUpTaskIds, githubEvent, postGitHubWebhook } from '../fakes/github-webhooks.js';
-import { type Harness, isFinal, REPO, startHarness } from '../fakes/harness.js';
+import { isFinal, REPO } from '../fakes/harness.js';
 import { sessionCreated as created, linearPerTest } from '../fakes/linear-webhooks.js';
 import { ADD_CHANGELOG, FIX_GREETING } from '../fakes/scripts.js';
-import { eventually, nextTs, postToSlackEvents, slackEvent } from '../fakes/slack-requests.js';
+import { slackPerTest } from '../fakes/slack-per-test.js';
+import { eventually } from '../fakes/slack-requests.js';
 
-const SLACK_SECRET = 'e2e-signing-secret-0123456789abcdef';
 const GITHUB_SECRET = 'e2e-github-webhook-secret-0123456789';
-const BOT = 'UPATCHBOT';
 
-let h: Harness | undefined;
-let slack: SlackStandIn | undefined;
-afterEach(async () => {
-  await h?.close();
-  await slack?.close();
-  h = undefined;
-  slack = undefined;
-});
+const startSlack = slackPerTest();
 
 describe('GitHub review loop: a conversation that began in Slack', () => {
   it('tells the Slack thread about a follow-up asked for on the pull request', async () => {
-    slack = await startSlackStandIn({ botUserId: BOT, channels: { C0GENERAL: 'general' } });
-    h = await startHarness({
-      script: [...FIX_GREETING, ...ADD_CHANGELOG],
-      env: {
-        SLACK_BOT_TOKEN: slack.token,
-        SLACK_SIGNING_SECRET: SLACK_SECRET,
-        SLACK_API_URL: slack.url,
-        GITHUB_WEBHOOK_SECRET: GITHUB_SECRET,
-      },
+    const {
+      h,
+      slack: s,
+      mention,
+      posts: postsIn,
+    } = await startSlack([...FIX_GREETING, ...ADD_CHANGELOG], {
+      env: { GITHUB_WEBHOOK_SECRET: GITHUB_SECRET },
     });
     h.github.setPermission('alice', 'write');
-    const s = slack;
-    const ts = nextTs();
-    const posts = () => s.callsTo('chat.postMessage').filter((c) => c.args.thread_ts === ts);
-    await postToSlackEvents(
-      h.base,
-      SLACK_SECRET,
-      slackEvent('app_mention_channel', { text: `<@${BOT}> fix the greeting in ${REPO}`, ts, event_ts: ts }),
-    );
+    const { ts } = await mention(`fix the greeting in ${REPO}`);
+    const posts = () => postsIn(ts);
     const firstId = /task `(t[0-9a-z]+)`/.exec((await eventually(() => posts()[0])).args.text ?? '')?.[1];
     const first = await h.waitFor(firstId ?? '', isFinal);
     const pull = h.github.pulls[0];
@@ -54,7 +37,7 @@ describe('GitHub review loop: a conversation that began in Slack', () => {
       githubEvent('issue_comment', pull, { comment: { body: '@patchbay add a changelog entry' } }),
     );
     const [followUpId] = await eventually(() =>
-      followUpTaskIds(h?.logLines ?? []).length ? followUpTaskIds(h?.logLines ?? []) : null,
+      followUpTaskIds(h.logLines).length ? followUpTaskIds(h.logLines) : null,
     );
     const followUp = await h.waitFor(followUpId ?? '', isFinal);
     const echoed = await eventually(() =>
@@ -62,7 +45,7 @@ describe('GitHub review loop: a conversation that began in Slack', () => {
         .slice(before)
         .find((p) => p.args.text?.includes('Added CHANGELOG.md.')),
     );
-    const onPr = await eventually(() => h?.github.comments.find((c) => c.issueNumber === pull.number));
+    const onPr = await eventually(() => h.github.comments.find((c) => c.issueNumber === pull.number));
 
     expect(first.status).toBe('succeeded');
     expect(res.status).toBe(200);

@@ -1,64 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Script } from '../../src/demo/scripted-model.js';
 import { type SlackCall, type SlackStandIn, startSlackStandIn } from '../../src/demo/slack-stand-in.js';
 import { type Harness, isFinal, REPO, startHarness } from '../fakes/harness.js';
 import { ADD_CHANGELOG, FIX_GREETING } from '../fakes/scripts.js';
-import {
-  eventually,
-  nextTs,
-  postToSlackEvents,
-  type SlackBody,
-  slackEvent,
-} from '../fakes/slack-requests.js';
+import { SLACK_BOT, SLACK_SECRET, slackPerTest } from '../fakes/slack-per-test.js';
+import { eventually, nextTs, postToSlackEvents, slackEvent } from '../fakes/slack-requests.js';
 import { startSocketModeSlack } from '../fakes/socket-mode-slack.js';
 
-const SECRET = 'e2e-signing-secret-0123456789abcdef';
-const BOT = 'UPATCHBOT';
-
-let h: Harness | undefined;
-let slack: SlackStandIn | undefined;
-afterEach(async () => {
-  await h?.close();
-  await slack?.close();
-  h = undefined;
-  slack = undefined;
-});
-
-async function start(
-  script: Script,
-  opts: { file?: Record<string, unknown>; worker?: boolean; agent?: boolean } = {},
-) {
-  slack = await startSlackStandIn({ botUserId: BOT, agent: opts.agent, channels: { C0GENERAL: 'general' } });
-  h = await startHarness({
-    script,
-    worker: opts.worker,
-    env: { SLACK_BOT_TOKEN: slack.token, SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: slack.url },
-    file: opts.file,
-  });
-  const s = slack;
-  const harness = h;
-  const send = (body: SlackBody | string, o?: Parameters<typeof postToSlackEvents>[3]) =>
-    postToSlackEvents(harness.base, SECRET, body, o);
-  return {
-    h: harness,
-    slack: s,
-    send,
-    /** `@patchbay <text>` as a new top-level message; returns the delivery and the message's ts. */
-    async mention(text: string, event: Record<string, unknown> = {}) {
-      const ts = nextTs();
-      const body = slackEvent('app_mention_channel', {
-        text: `<@${BOT}> ${text}`,
-        ts,
-        event_ts: ts,
-        ...event,
-      });
-      return { res: await send(body), ts, body };
-    },
-    /** Messages the bot posted in a thread, in order. */
-    posts: (threadTs: string) => s.callsTo('chat.postMessage').filter((c) => c.args.thread_ts === threadTs),
-    reactions: (ts: string) => s.callsTo('reactions.add').filter((c) => c.args.timestamp === ts),
-  };
-}
+const SECRET = SLACK_SECRET;
+const BOT = SLACK_BOT;
+const start = slackPerTest();
 
 const taskIdIn = (call: SlackCall | undefined) => /task `(t[0-9a-z]+)`/.exec(call?.args.text ?? '')?.[1];
 
@@ -573,12 +523,16 @@ describe('Slack agent sessions', () => {
 });
 
 describe('Slack in Socket Mode: an event acknowledged is an event queued', () => {
+  let h: Harness | undefined;
+  let slack: SlackStandIn | undefined;
   let socket: Awaited<ReturnType<typeof startSocketModeSlack>> | undefined;
   afterEach(async () => {
     await h?.close(); // before the websocket goes, so that the client does not reconnect meanwhile
     h = undefined;
     await socket?.close();
     socket = undefined;
+    await slack?.close();
+    slack = undefined;
   });
 
   it('leaves an envelope whose authorize failed unacknowledged, and queues and acknowledges its redelivery', async () => {
