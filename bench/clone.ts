@@ -161,7 +161,14 @@ function measureFullClone(b: BenchSetup): Promise<number[]> {
     const dir = join(b.base, `full${i}`);
     const env = configEnv([['http.extraHeader', header]]);
     const ms = await time(() =>
-      runGit(b.base, ['clone', '--quiet', `${b.url}/${b.repo}.git`, dir], { env, timeoutMs: 600_000 }),
+      runGit(
+        { home: b.base, searchPath: process.env.PATH },
+        ['clone', '--quiet', `${b.url}/${b.repo}.git`, dir],
+        {
+          env,
+          timeoutMs: 600_000,
+        },
+      ),
     );
     await rm(dir, { recursive: true, force: true });
     return ms;

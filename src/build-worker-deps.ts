@@ -22,6 +22,7 @@ export function buildWorkerDeps(config: Config, log: Logger, github = buildGitHu
   }
   const serverUrl = env.GITHUB_SERVER_URL.replace(/\/+$/, '');
   const workspaces = createWorkspaces({
+    searchPath: process.env.PATH,
     root: env.PATCHBAY_DATA_DIR ?? join(homedir(), '.patchbay'),
     remoteUrl: (repo) => `${serverUrl}/${repo}.git`,
     credentials: github.credentials,

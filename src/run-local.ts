@@ -78,6 +78,7 @@ function localDeps(opts: { config: Config; log: Logger }, path: string, scratch:
   }
   // One task: a warm clone for a next task would be wasted work.
   const workspaces = createWorkspaces({
+    searchPath: process.env.PATH,
     root: scratch,
     remoteUrl: () => path,
     credentials: noCredentials,

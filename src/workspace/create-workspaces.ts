@@ -17,6 +17,8 @@ export interface WorkspacesDeps {
   log: Logger;
   /** Committer (and default author) of Patchbay's commits. */
   bot?: { name: string; email: string };
+  /** Where git is looked for: the host's PATH (default /usr/local/bin:/usr/bin:/bin). */
+  searchPath?: string;
   /**
    * Warm clones kept checked out per repository, so that a task's clone only rewrites the files that
    * differ instead of creating the whole tree. Default `{ size: 1 }`; `{ size: 0 }` turns the pool off.

@@ -34,15 +34,23 @@ export interface RunGitOptions {
   signal?: AbortSignal;
 }
 
+/** Where git runs: its own HOME, and the directories git is looked for in. */
+export interface GitHost {
+  home: string;
+  /** The host's PATH as the composition root read it; default /usr/local/bin:/usr/bin:/bin. */
+  searchPath?: string;
+}
+
 /**
- * The whole environment of every git process we start. Nothing is inherited but PATH: a user's
- * ~/.gitconfig, /etc/gitconfig, credential helpers or GIT_* variables of the host must not change what
- * Patchbay does, and a missing credential must fail at once instead of waiting on a prompt.
+ * The whole environment of every git process we start. Nothing of the host's environment is
+ * inherited but the search path: a user's ~/.gitconfig, /etc/gitconfig, credential helpers or GIT_*
+ * variables must not change what Patchbay does, and a missing credential must fail at once instead
+ * of waiting on a prompt.
  */
-export function baseGitEnv(home: string): Record<string, string> {
+export function baseGitEnv(host: GitHost): Record<string, string> {
   return {
-    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-    HOME: home,
+    PATH: host.searchPath ?? '/usr/local/bin:/usr/bin:/bin',
+    HOME: host.home,
     LANG: 'C',
     LC_ALL: 'C',
     GIT_CONFIG_NOSYSTEM: '1',
@@ -76,14 +84,14 @@ function lowerPriority(pid: number, niceness: number): void {
 }
 
 /** Runs `git <args>` with `execFile` (no shell) and resolves with its output, or rejects with GitError. */
-export function runGit(home: string, args: string[], opts: RunGitOptions = {}): Promise<string> {
+export function runGit(host: GitHost, args: string[], opts: RunGitOptions = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       'git',
       args,
       {
         cwd: opts.cwd,
-        env: { ...baseGitEnv(home), ...opts.env },
+        env: { ...baseGitEnv(host), ...opts.env },
         timeout: opts.timeoutMs ?? 120_000,
         killSignal: 'SIGKILL',
         signal: opts.signal,

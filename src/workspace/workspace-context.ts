@@ -37,6 +37,8 @@ export interface WorkspaceContextDeps {
   credentials: GitCredentials;
   log: Logger;
   bot?: { name: string; email: string };
+  /** Where git is looked for (the host's PATH, passed in by the composition root). */
+  searchPath?: string;
 }
 
 /** Refuses a remote URL with a password in it: that secret would end up in the mirror's config. */
@@ -76,7 +78,7 @@ export function createWorkspaceContext(deps: WorkspaceContextDeps): WorkspaceCon
     remoteUrl,
     log: deps.log,
     bot: deps.bot ?? { name: 'patchbay[bot]', email: 'patchbay[bot]@users.noreply.github.com' },
-    git: (args, opts) => runGit(home, args, opts),
+    git: (args, opts) => runGit({ home, searchPath: deps.searchPath }, args, opts),
     remoteConfig,
     remoteEnv: async (repo) => configEnv(await remoteConfig(repo)),
     timeouts: { networkMs: 30 * 60_000, localMs: 5 * 60_000 },
