@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildWorkerDeps } from '../../src/build-worker-deps.js';
 import { FileConfig } from '../../src/config/file-schema.js';
 import { buildConfig, parseEnv } from '../../src/config/load-config.js';
@@ -12,6 +12,7 @@ import { createGitHubAppAuth } from '../../src/integrations/github/create-github
 import { createPullRequests } from '../../src/integrations/github/pull-requests.js';
 import { createRepositories } from '../../src/integrations/github/repositories.js';
 import { createLogger } from '../../src/lib/logger.js';
+import { standInPerTest } from '../fakes/stand-in-per-test.js';
 
 const APP_ID = '4242';
 /** A throwaway App key, PKCS#1 like the .pem files GitHub hands out. */
@@ -22,29 +23,25 @@ const KEYS = generateKeyPairSync('rsa', {
 });
 
 let github: GitHubStandIn | undefined;
-
-afterEach(async () => {
-  const unmatched = github?.unmatched.map((c) => `${c.method} ${c.path}`) ?? [];
-  await github?.close();
-  github = undefined;
-  expect(unmatched).toEqual([]);
-});
+const track = standInPerTest<GitHubStandIn>();
 
 async function setUp(
   opts: { app?: Partial<StandInApp>; privateKey?: string; refreshMarginMs?: number; now?: () => number } = {},
 ) {
-  github = await startGitHubStandIn({
-    repos: [{ name: 'acme/web' }, { name: 'acme/api' }, { name: 'other/tool' }, { name: 'acme/secret' }],
-    app: {
-      id: APP_ID,
-      publicKey: KEYS.publicKey,
-      installations: [
-        { id: 11, repos: ['acme/web', 'acme/api'] },
-        { id: 22, repos: ['other/tool'] },
-      ],
-      ...opts.app,
-    },
-  });
+  github = track(
+    await startGitHubStandIn({
+      repos: [{ name: 'acme/web' }, { name: 'acme/api' }, { name: 'other/tool' }, { name: 'acme/secret' }],
+      app: {
+        id: APP_ID,
+        publicKey: KEYS.publicKey,
+        installations: [
+          { id: 11, repos: ['acme/web', 'acme/api'] },
+          { id: 22, repos: ['other/tool'] },
+        ],
+        ...opts.app,
+      },
+    }),
+  );
   const lines: string[] = [];
   const log = createLogger({ level: 'trace', destination: { write: (line: string) => lines.push(line) } });
   const app = createGitHubAppAuth({

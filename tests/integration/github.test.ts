@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type GitHubStandIn, type StandInRepo, startGitHubStandIn } from '../../src/demo/github-stand-in.js';
 import { createOctokit, type GitHubClient } from '../../src/integrations/github/create-octokit.js';
 import { parsePullRequestMarker, renderPullRequestMarker } from '../../src/integrations/github/pr-body.js';
@@ -6,27 +6,24 @@ import { createPullRequests, type OpenPullRequest } from '../../src/integrations
 import { createRepositories } from '../../src/integrations/github/repositories.js';
 import { createLogger, type Logger } from '../../src/lib/logger.js';
 import { rejection } from '../fakes/git-remote.js';
+import { standInPerTest } from '../fakes/stand-in-per-test.js';
 
 const TOKEN = 'ghs_standInSecret0123456789abcdef';
 const MARKER = renderPullRequestMarker('task-1', 'api:conv-1');
 
 let github: GitHubStandIn | undefined;
-
-afterEach(async () => {
-  const unmatched = github?.unmatched.map((c) => `${c.method} ${c.path}`) ?? [];
-  await github?.close();
-  github = undefined;
-  expect(unmatched).toEqual([]);
-});
+const track = standInPerTest<GitHubStandIn>();
 
 async function setUp(
   opts: { repos?: StandInRepo[]; prefix?: string; retries?: number; token?: string } = {},
 ) {
-  github = await startGitHubStandIn({
-    repos: opts.repos ?? [{ name: 'acme/web', defaultBranch: 'trunk', private: true }],
-    token: TOKEN,
-    prefix: opts.prefix,
-  });
+  github = track(
+    await startGitHubStandIn({
+      repos: opts.repos ?? [{ name: 'acme/web', defaultBranch: 'trunk', private: true }],
+      token: TOKEN,
+      prefix: opts.prefix,
+    }),
+  );
   const captured = captureLog();
   const octokit = createOctokit({
     token: opts.token ?? TOKEN,

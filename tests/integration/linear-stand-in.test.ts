@@ -1,18 +1,13 @@
 import { LinearClient, LinearError, LinearErrorType, RatelimitedLinearError } from '@linear/sdk';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type LinearStandIn, startLinearStandIn } from '../../src/demo/linear-stand-in.js';
+import { standInPerTest } from '../fakes/stand-in-per-test.js';
 
 let linear: LinearStandIn | undefined;
-
-afterEach(async () => {
-  const unmatched = linear?.unmatched.map((c) => `${c.method} ${c.path}`) ?? [];
-  await linear?.close();
-  linear = undefined;
-  expect(unmatched).toEqual([]);
-});
+const track = standInPerTest<LinearStandIn>();
 
 async function setUp(opts: Parameters<typeof startLinearStandIn>[0] = {}) {
-  linear = await startLinearStandIn(opts);
+  linear = track(await startLinearStandIn(opts));
   const client = new LinearClient({ apiKey: 'lin_api_standIn', apiUrl: linear.url });
   return { linear, client };
 }
