@@ -1,24 +1,13 @@
-import type { Logger } from '../lib/logger.js';
 import { createClonePool } from './clone-pool.js';
 import { createCommits } from './commit-changes.js';
 import { createMirrorCache } from './mirror-cache.js';
 import { createBranchPusher } from './push-branch.js';
 import { sweepOrphans } from './sweep-orphans.js';
 import { createTaskClones } from './task-clone.js';
-import type { CommitResult, GitCredentials, Mirror, TaskWorkspace, WorkspaceStats } from './types.js';
-import { createWorkspaceContext } from './workspace-context.js';
+import type { CommitResult, Mirror, TaskWorkspace, WorkspaceStats } from './types.js';
+import { createWorkspaceContext, type WorkspaceContextDeps } from './workspace-context.js';
 
-export interface WorkspacesDeps {
-  /** e.g. /var/lib/patchbay: mirrors/, tasks/, locks/ and git's home/ below it */
-  root: string;
-  /** `${GITHUB_SERVER_URL}/${repo}.git`, or a local path/file URL for `patchbay run --repo ./dir` */
-  remoteUrl: (repo: string) => string;
-  credentials: GitCredentials;
-  log: Logger;
-  /** Committer (and default author) of Patchbay's commits. */
-  bot?: { name: string; email: string };
-  /** Where git is looked for: the host's PATH (default /usr/local/bin:/usr/bin:/bin). */
-  searchPath?: string;
+export interface WorkspacesDeps extends WorkspaceContextDeps {
   /**
    * Warm clones kept checked out per repository, so that a task's clone only rewrites the files that
    * differ instead of creating the whole tree. Default `{ size: 1 }`; `{ size: 0 }` turns the pool off.

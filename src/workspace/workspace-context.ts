@@ -32,12 +32,15 @@ export interface WorkspaceContext {
 }
 
 export interface WorkspaceContextDeps {
+  /** e.g. /var/lib/patchbay: mirrors/, tasks/, locks/ and git's home/ below it */
   root: string;
+  /** `${GITHUB_SERVER_URL}/${repo}.git`, or a local path/file URL for `patchbay run --repo ./dir` */
   remoteUrl: (repo: string) => string;
   credentials: GitCredentials;
   log: Logger;
+  /** Committer (and default author) of Patchbay's commits. */
   bot?: { name: string; email: string };
-  /** Where git is looked for (the host's PATH, passed in by the composition root). */
+  /** Where git is looked for: the host's PATH (default /usr/local/bin:/usr/bin:/bin). */
   searchPath?: string;
 }
 
