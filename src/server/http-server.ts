@@ -84,6 +84,29 @@ export function sendJson(
 
 export class BodyTooLargeError extends Error {}
 
+/**
+ * A webhook's raw body (signatures are computed over these exact bytes), or null once the request
+ * was answered: 413 when larger than `limit`, 400 when it could not be read.
+ */
+export async function readWebhookBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  limit = 1_048_576,
+): Promise<Buffer | null> {
+  try {
+    return await readRawBody(req, limit);
+  } catch (err) {
+    sendJson(res, err instanceof BodyTooLargeError ? 413 : 400, { error: 'could not read body' });
+    return null;
+  }
+}
+
+/** One request header as a string, or undefined when absent, repeated, empty or over 200 characters. */
+export function readHeader(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return typeof value === 'string' && value.length > 0 && value.length <= 200 ? value : undefined;
+}
+
 /** Reads the whole body, refusing more than `limit` bytes. */
 export async function readRawBody(req: IncomingMessage, limit = 1_048_576): Promise<Buffer> {
   const chunks: Buffer[] = [];

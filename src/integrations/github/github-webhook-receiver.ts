@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Webhooks } from '@octokit/webhooks';
 import type { Logger } from '../../lib/logger.js';
-import { BodyTooLargeError, readRawBody, sendJson } from '../../server/http-server.js';
+import { readHeader, readWebhookBody, sendJson } from '../../server/http-server.js';
 
 /** A verified delivery: the event name, the delivery id (the same on a redelivery) and the parsed body. */
 export interface GitHubDelivery {
@@ -32,20 +32,16 @@ export function createGitHubWebhookHandler(deps: {
   const webhooks = new Webhooks({ secret: deps.secret });
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let raw: Buffer;
-    try {
-      raw = await readRawBody(req, MAX_BODY_BYTES);
-    } catch (err) {
-      return sendJson(res, err instanceof BodyTooLargeError ? 413 : 400, { error: 'could not read body' });
-    }
-    const signature = header(req, 'x-hub-signature-256');
-    const event = header(req, 'x-github-event');
-    const deliveryId = header(req, 'x-github-delivery');
+    const raw = await readWebhookBody(req, res, MAX_BODY_BYTES);
+    if (!raw) return;
+    const signature = readHeader(req, 'x-hub-signature-256');
+    const event = readHeader(req, 'x-github-event');
+    const deliveryId = readHeader(req, 'x-github-delivery');
     if (!signature || !(await verify(webhooks, raw, signature))) {
       deps.log.warn({ event, delivery: deliveryId, signed: Boolean(signature) }, 'github webhook rejected');
       return sendJson(res, 401, { error: signature ? 'bad signature' : 'no signature' });
     }
-    const body = parseBody(raw, header(req, 'content-type'));
+    const body = parseBody(raw, readHeader(req, 'content-type'));
     if (body === undefined) return sendJson(res, 400, { error: 'body is not JSON' });
     if (!event || !deliveryId) return sendJson(res, 400, { error: 'no X-GitHub-Event or X-GitHub-Delivery' });
     if (event === 'ping') {
@@ -88,9 +84,4 @@ function parseBody(raw: Buffer, contentType: string | undefined): unknown {
   } catch {
     return undefined;
   }
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return typeof value === 'string' && value.length > 0 && value.length <= 200 ? value : undefined;
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LINEAR_WEBHOOK_SIGNATURE_HEADER, LinearWebhookClient } from '@linear/sdk/webhooks';
 import type { Logger } from '../../lib/logger.js';
-import { BodyTooLargeError, readRawBody, sendJson } from '../../server/http-server.js';
+import { readHeader, readWebhookBody, sendJson } from '../../server/http-server.js';
 import { WebhookEnvelope } from './linear-events.js';
 
 /** A verified delivery: its parsed body and the `Linear-Delivery` id (the same on a redelivery). */
@@ -30,13 +30,9 @@ export function createWebhookHandler(deps: {
   const verifier = new LinearWebhookClient(deps.secret);
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let raw: Buffer;
-    try {
-      raw = await readRawBody(req, 1_048_576);
-    } catch (err) {
-      return sendJson(res, err instanceof BodyTooLargeError ? 413 : 400, { error: 'could not read body' });
-    }
-    const signature = header(req, LINEAR_WEBHOOK_SIGNATURE_HEADER);
+    const raw = await readWebhookBody(req, res, 1_048_576);
+    if (!raw) return;
+    const signature = readHeader(req, LINEAR_WEBHOOK_SIGNATURE_HEADER);
     const rejection = signature ? verify(verifier, raw, signature) : { status: 401, reason: 'no signature' };
     if (rejection) {
       deps.log.warn({ reason: rejection.reason }, 'linear webhook rejected');
@@ -48,8 +44,8 @@ export function createWebhookHandler(deps: {
     const delivery: LinearDelivery = {
       envelope: envelope.data,
       body,
-      deliveryId: header(req, 'linear-delivery'),
-      event: header(req, 'linear-event'),
+      deliveryId: readHeader(req, 'linear-delivery'),
+      event: readHeader(req, 'linear-event'),
     };
     try {
       await withDeadline(deps.dispatch(delivery), deps.answerWithinMs ?? 4_000);
@@ -95,9 +91,4 @@ function withDeadline(work: Promise<void>, ms: number): Promise<void> {
   });
   work.catch(() => undefined); // a failure after the deadline was answered already
   return Promise.race([work, late]).finally(() => clearTimeout(timer));
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return typeof value === 'string' && value.length > 0 && value.length <= 200 ? value : undefined;
 }

@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type App, type Logger as BoltLogger, type Receiver, SocketModeReceiver } from '@slack/bolt';
 import type { Logger } from '../../lib/logger.js';
-import { BodyTooLargeError, readRawBody, sendJson } from '../../server/http-server.js';
+import { readHeader, readWebhookBody, sendJson } from '../../server/http-server.js';
 import { EventEnvelope, UrlVerification } from './slack-events.js';
 
 /** Slack refuses requests older than five minutes; so do we, in both directions (clock skew, replays). */
@@ -41,12 +41,8 @@ export function createHttpReceiver(deps: { signingSecret: string; log: Logger })
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let raw: Buffer;
-    try {
-      raw = await readRawBody(req, 1_048_576);
-    } catch (err) {
-      return sendJson(res, err instanceof BodyTooLargeError ? 413 : 400, { error: 'could not read body' });
-    }
+    const raw = await readWebhookBody(req, res, 1_048_576);
+    if (!raw) return;
     const rejection = checkSignature(req, raw, deps.signingSecret);
     if (rejection) {
       deps.log.warn({ reason: rejection }, 'slack request rejected');
@@ -71,12 +67,12 @@ export function createHttpReceiver(deps: { signingSecret: string; log: Logger })
     }
     if (!app) return sendJson(res, 503, { error: 'not ready' });
     const { event_id: eventId, event } = envelope.data;
-    const retryNum = Number(header(req, 'x-slack-retry-num') ?? '') || undefined;
+    const retryNum = Number(readHeader(req, 'x-slack-retry-num') ?? '') || undefined;
     try {
       await deliver(app, {
         body: json as Record<string, unknown>,
         retryNum,
-        retryReason: header(req, 'x-slack-retry-reason'),
+        retryReason: readHeader(req, 'x-slack-retry-reason'),
       });
     } catch (err) {
       deps.log.warn({ eventId, type: event.type, err: (err as Error).message }, 'slack event not queued');
@@ -88,19 +84,14 @@ export function createHttpReceiver(deps: { signingSecret: string; log: Logger })
   return { receiver, handle };
 }
 
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return typeof value === 'string' ? value : undefined;
-}
-
 /**
  * Why a request is not from Slack, or null when its signature holds. The HMAC is taken over the bytes
  * received, not their decoded text: invalid UTF-8 decodes to U+FFFD, so different bytes can decode to
  * the text that was signed (https://docs.slack.dev/authentication/verifying-requests-from-slack).
  */
 function checkSignature(req: IncomingMessage, raw: Buffer, signingSecret: string): string | null {
-  const signature = header(req, 'x-slack-signature');
-  const timestamp = header(req, 'x-slack-request-timestamp');
+  const signature = readHeader(req, 'x-slack-signature');
+  const timestamp = readHeader(req, 'x-slack-request-timestamp');
   if (!signature || !timestamp || !/^\d{1,12}$/.test(timestamp)) return 'missing signature headers';
   if (Math.abs(Date.now() / 1000 - Number(timestamp)) > MAX_SKEW_SECONDS) return 'stale timestamp';
   const given = /^v0=([0-9a-f]{64})$/.exec(signature)?.[1];
