@@ -3,12 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import OpenAI from 'openai';
-import { createAgent } from './agent/create-agent.js';
-import { buildWorkerDeps } from './build-worker-deps.js';
+import { buildAgent, buildWorkerDeps } from './build-worker-deps.js';
 import { FileConfig } from './config/file-schema.js';
 import { buildConfig, type Config } from './config/load-config.js';
-import { PatchbayError } from './domain/errors.js';
 import { newTaskRecord, type TaskRecord } from './domain/task.js';
 import { newTaskId } from './lib/ids.js';
 import type { Logger } from './lib/logger.js';
@@ -16,6 +13,7 @@ import { createSandbox } from './sandbox/create-sandbox.js';
 import { probeSandbox } from './sandbox/probe-sandbox.js';
 import { handleAttempt } from './tasks/handle-attempt.js';
 import { createMemoryConversationStore, createMemoryTaskStore } from './tasks/memory-stores.js';
+import { createPushOnlyPublisher } from './tasks/publish-changes.js';
 import { runTask } from './tasks/run-task.js';
 import { createTerminalReporter } from './tasks/terminal-reporter.js';
 import { createWorkspaces } from './workspace/create-workspaces.js';
@@ -45,7 +43,12 @@ export async function runLocal(opts: {
   try {
     const { config, deps, repoName } = local
       ? localDeps(opts, resolve(opts.repo), scratch)
-      : { config: opts.config, deps: buildWorkerDeps(opts.config, opts.log), repoName: opts.repo };
+      : {
+          config: opts.config,
+          // One task: a warm clone for a next task would be wasted work.
+          deps: buildWorkerDeps(opts.config, opts.log, undefined, { poolSize: 0 }),
+          repoName: opts.repo,
+        };
     const store = createMemoryTaskStore();
     const conversations = createMemoryConversationStore();
     const reporter = createTerminalReporter(opts.out);
@@ -70,12 +73,7 @@ export async function runLocal(opts: {
 function localDeps(opts: { config: Config; log: Logger }, path: string, scratch: string) {
   const file = FileConfig.parse({ ...opts.config.file, repositories: [{ name: LOCAL_NAME }] });
   const config = buildConfig(opts.config.env, file);
-  const env = opts.config.env;
-  if (!env.OPENAI_API_KEY && !env.OPENAI_BASE_URL) {
-    throw new PatchbayError('invalid_config', 'a model is needed', {
-      hint: 'set OPENAI_API_KEY or OPENAI_BASE_URL',
-    });
-  }
+  const agent = buildAgent(config, opts.log);
   // One task: a warm clone for a next task would be wasted work.
   const workspaces = createWorkspaces({
     searchPath: process.env.PATH,
@@ -85,18 +83,7 @@ function localDeps(opts: { config: Config; log: Logger }, path: string, scratch:
     log: opts.log,
     pool: { size: 0 },
   });
-  const openai = new OpenAI({
-    apiKey: env.OPENAI_API_KEY ?? 'none',
-    baseURL: env.OPENAI_BASE_URL,
-    maxRetries: 2,
-  });
-  const agent = createAgent({
-    openai,
-    model: env.PATCHBAY_MODEL,
-    pricing: config.file.pricing,
-    log: opts.log,
-  });
-  return { config, deps: { workspaces, agent, publisher: null }, repoName: LOCAL_NAME };
+  return { config, deps: { workspaces, agent, publisher: createPushOnlyPublisher() }, repoName: LOCAL_NAME };
 }
 
 function newRecord(repo: string, instruction: string, base: string | undefined): TaskRecord {

@@ -1,5 +1,6 @@
 import type { ConversationState } from './conversation.js';
-import type { TaskRecord } from './task.js';
+import type { CheckResult, PullRequestRef, TaskRecord, Usage } from './task.js';
+import type { Origin } from './task-request.js';
 
 /** Durable task records and transcripts (Redis in production, memory for `patchbay run`). */
 export interface TaskStore {
@@ -56,4 +57,28 @@ export interface TaskQueue {
 /** Asks whichever process runs a task to stop it. */
 export interface CancelBus {
   request(taskId: string): Promise<void>;
+}
+
+/** What a pull request of a task shows: domain data; the code host renders it its own way. */
+export interface PullRequestDraft {
+  repo: string;
+  /** The head branch, in the same repository (`patchbay/ENG-1-fix-login`). */
+  branch: string;
+  base: string;
+  title: string;
+  draft: boolean;
+  taskId: string;
+  conversation: string;
+  /** From the agent's `finish`: model output, so untrusted. */
+  summary: string;
+  origin: Origin;
+  checks: CheckResult[];
+  usage: Usage;
+  steps: number;
+  durationMs: number;
+}
+
+/** Opens a branch's pull request, or updates the one it has (GitHub). */
+export interface PullRequestHost {
+  publish(draft: PullRequestDraft): Promise<PullRequestRef & { created: boolean }>;
 }

@@ -131,15 +131,12 @@ describe('untrusted text', () => {
 });
 
 describe('the content', () => {
-  it('shows where the request came from and the linked issue', () => {
-    const body = renderPullRequestBody(
-      anInput({ linkedIssue: { identifier: 'ENG-123', url: 'https://linear.app/acme/issue/ENG-123' } }),
-    );
+  it('shows where the request came from, linked, and who asked', () => {
+    const body = renderPullRequestBody(anInput());
 
     expect(body).toContain(
       '**Requested from** [Slack #eng thread](https://acme.slack.com/archives/C1/p1712) by Dana',
     );
-    expect(body).toContain('[ENG-123](https://linear.app/acme/issue/ENG-123)');
   });
 
   it('tabulates passed, failed and timed-out checks with their output tails', () => {

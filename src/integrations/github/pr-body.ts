@@ -28,7 +28,6 @@ export interface PullRequestBodyInput {
   usage: Usage;
   steps: number;
   durationMs: number;
-  linkedIssue?: { identifier: string; url?: string };
 }
 
 /**
@@ -66,7 +65,7 @@ export function parsePullRequestMarker(body: string): { taskId: string; conversa
  * hidden marker. Always under {@link MAX_BODY_CHARS}.
  */
 export function renderPullRequestBody(input: PullRequestBodyInput): string {
-  const fixed = [renderOrigin(input.origin, input.linkedIssue), renderCheckTable(input.checks)];
+  const fixed = [renderOrigin(input.origin), renderCheckTable(input.checks)];
   const tail = [renderFooter(input), renderPullRequestMarker(input.taskId, input.conversation)];
   const separators = 2 * 8;
   let budget = MAX_BODY_CHARS - [...fixed, ...tail].join('').length - separators;
@@ -84,16 +83,11 @@ export function renderPullRequestBody(input: PullRequestBodyInput): string {
   return [truncate(summary, MAX_SUMMARY_CHARS / 4), ...fixed, ...tail].join('\n\n').slice(-MAX_BODY_CHARS);
 }
 
-function renderOrigin(origin: Origin, linkedIssue: PullRequestBodyInput['linkedIssue']): string {
+function renderOrigin(origin: Origin): string {
   const label = inlineText(origin.label, 200) || origin.source;
   const where = isHttpUrl(origin.url) ? `[${label}](${origin.url})` : label;
   const who = origin.requester ? ` by ${inlineText(origin.requester, 100)}` : '';
-  const lines = [`**Requested from** ${where}${who}`];
-  if (linkedIssue) {
-    const id = inlineText(linkedIssue.identifier, 100);
-    lines.push(`**Issue** ${isHttpUrl(linkedIssue.url) ? `[${id}](${linkedIssue.url})` : id}`);
-  }
-  return lines.join('  \n');
+  return `**Requested from** ${where}${who}`;
 }
 
 function renderCheckTable(checks: CheckResult[]): string {
