@@ -22,9 +22,9 @@ import { createHttpServer } from './server/http-server.js';
 import type { TaskServices } from './server/integration.js';
 import { cancelTask } from './tasks/cancel-task.js';
 import { handleAttempt, recordGiveUp } from './tasks/handle-attempt.js';
-import { createLogReporter, routeReporters } from './tasks/log-reporter.js';
+import { createLogReporter } from './tasks/log-reporter.js';
+import { createEventRouter } from './tasks/route-events.js';
 import { runTask } from './tasks/run-task.js';
-import { toSafeReporter } from './tasks/safe-reporter.js';
 import { submitTask } from './tasks/submit-task.js';
 
 export interface StartOptions {
@@ -37,7 +37,7 @@ export interface StartOptions {
   queueName?: string;
   /** Attempts per run and first backoff delay (default 4 and 5 s). */
   retry?: { attempts: number; backoffMs: number };
-  /** Extra reporters by task source (tests, the demo's terminal). */
+  /** Reporters for the tasks of a source that no place hears about (tests, the demo's terminal). */
   reporters?: Partial<Record<string, Reporter>>;
 }
 
@@ -74,6 +74,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     submit: (input) => submitTask({ config, store, conversations, idempotency, queue, log }, input),
     cancel: (id) => cancelTask({ store, conversations, queue, cancels }, id),
     getTask: (id) => store.get(id),
+    joinTask: (id, place) => store.join(id, place),
     conversations,
     kv: createRedisKeyValue({ redis, prefix }),
     config,
@@ -86,13 +87,13 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     return github;
   };
   const integrations = buildIntegrations(services, githubAccess);
-  const reporters: Partial<Record<string, Reporter>> = Object.fromEntries(
-    integrations.flatMap((i) => (i.reporter ? [[i.reporter.source, i.reporter.reporter]] : [])),
-  );
-  const reporter = toSafeReporter(
-    routeReporters({ ...reporters, ...opts.reporters }, createLogReporter(log)),
+  const reporter = createEventRouter({
+    audience: (taskId) => store.audience(taskId),
+    places: integrations.flatMap((i) => (i.reporter ? [i.reporter] : [])),
+    fallback: createLogReporter(log),
+    bySource: opts.reporters,
     log,
-  );
+  });
   const stops: Array<() => Promise<void>> = [];
   const redact = createRedactor(secretValues(env));
 

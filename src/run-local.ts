@@ -15,6 +15,7 @@ import { handleAttempt } from './tasks/handle-attempt.js';
 import { createMemoryConversationStore, createMemoryTaskStore } from './tasks/memory-stores.js';
 import { createPushOnlyPublisher } from './tasks/publish-changes.js';
 import { runTask } from './tasks/run-task.js';
+import { resumeWithAnswer } from './tasks/submit-task.js';
 import { createTerminalReporter } from './tasks/terminal-reporter.js';
 import { createWorkspaces } from './workspace/create-workspaces.js';
 import { noCredentials } from './workspace/types.js';
@@ -53,7 +54,7 @@ export async function runLocal(opts: {
     const conversations = createMemoryConversationStore();
     const reporter = createTerminalReporter(opts.out);
     const task = newRecord(repoName, opts.instruction, opts.base);
-    await store.create(task);
+    await store.create(task, []);
     const run = { config, store, conversations, sandbox, reporter, log: opts.log, ...deps };
     for (;;) {
       const ctx = { taskId: task.id, signal: opts.signal, lastAttempt: true };
@@ -63,7 +64,7 @@ export async function runLocal(opts: {
       const current = await store.get(task.id);
       if (current?.status !== 'waiting_for_input') return current ?? task;
       const answer = await ask(current.question ?? 'the agent has a question');
-      await store.update(task.id, (t) => ({ status: 'queued', answer, runs: t.runs + 1 }));
+      await resumeWithAnswer(store, task.id, answer);
     }
   } finally {
     await rm(scratch, { recursive: true, force: true });
@@ -89,7 +90,7 @@ function localDeps(opts: { config: Config; log: Logger }, path: string, scratch:
 function newRecord(repo: string, instruction: string, base: string | undefined): TaskRecord {
   const id = newTaskId();
   const conversation = `cli:${id}`;
-  const origin = { source: 'cli' as const, label: 'patchbay run', ref: {} };
+  const origin = { source: 'cli' as const, label: 'patchbay run' };
   return newTaskRecord(id, { repo, instruction, base, conversation, origin });
 }
 

@@ -1,11 +1,17 @@
 import type { ConversationState } from './conversation.js';
+import type { ReplyAddress } from './reply-address.js';
 import type { CheckResult, PullRequestRef, TaskRecord, Usage } from './task.js';
 import type { Origin } from './task-request.js';
 
 /** Durable task records and transcripts (Redis in production, memory for `patchbay run`). */
 export interface TaskStore {
-  create(record: TaskRecord): Promise<void>;
+  /** Stores a new task and its audience (the places that hear about it). */
+  create(record: TaskRecord, audience: ReplyAddress[]): Promise<void>;
   get(id: string): Promise<TaskRecord | null>;
+  /** The places that hear about the task, in the order they joined; the first is where it was asked. */
+  audience(id: string): Promise<ReplyAddress[]>;
+  /** Adds a place to the task's audience (at most MAX_AUDIENCE); false when it is there already. */
+  join(id: string, address: ReplyAddress): Promise<boolean>;
   /** Read-modify-write of one record; `change` may run more than once under contention. */
   update(id: string, change: (current: TaskRecord) => Partial<TaskRecord>): Promise<TaskRecord>;
   getTranscript(id: string): Promise<unknown[]>;

@@ -39,7 +39,7 @@ export function conversationAfter(
     id: task.conversation,
     repo: task.request.repo,
     branch: clone.branch,
-    origin: task.request.origin,
+    beganIn: task.request.replyTo,
   };
   return { ...state, base: clone.base, pullRequest, lastTaskId: task.id };
 }

@@ -25,7 +25,7 @@ export interface RunTaskDeps {
   agent: AgentRunner;
   /** Pushes and opens the pull request (GitHub), or only pushes (`patchbay run --repo ./dir`). */
   publisher: Publisher;
-  /** Must not throw (see toSafeReporter). */
+  /** Must not throw (see createEventRouter). */
   reporter: Reporter;
   log: Logger;
 }

@@ -148,6 +148,9 @@ describe('GitHub review loop: follow-ups on Patchbay pull requests', () => {
     const reply = await eventually(() => h.github.comments.find((c) => c.issueNumber === pull.number));
     expect(reply.body).toContain('Added CHANGELOG.md.');
     expect(h.github.comments).toHaveLength(1);
+    expect(await h.audience(followUp?.id ?? '')).toEqual([
+      { kind: 'github-pull', repo: REPO, number: pull.number },
+    ]);
     const eyes = h.github.reactions.find((r) => r.commentId === 4242)?.at ?? Number.NaN;
     console.info(
       `github figures (issue comment): webhook → 2xx ${acked - sent} ms, webhook → 👀 ${eyes - sent} ms`,
@@ -204,6 +207,9 @@ describe('GitHub review loop: follow-ups on Patchbay pull requests', () => {
     expect(task.conversation).toBe(first.conversation);
     expect(reply.body).toContain('Done');
     expect(followUpTaskIds(h.logLines)).toEqual([followUp.body.id]);
+    expect(await h.audience(followUp.body.id)).toEqual([
+      { kind: 'github-pull', repo: REPO, number: pull.number },
+    ]);
   });
 
   it('builds on commits a person pushed to the branch before the follow-up', async () => {

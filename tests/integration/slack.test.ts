@@ -5,6 +5,7 @@ import { buildConfig, parseEnv } from '../../src/config/load-config.js';
 import { type SlackStandIn, startSlackStandIn } from '../../src/demo/slack-stand-in.js';
 import { PatchbayError } from '../../src/domain/errors.js';
 import type { TaskEvent } from '../../src/domain/events.js';
+import type { ReplyAddress } from '../../src/domain/reply-address.js';
 import { emptyUsage, type TaskRecord } from '../../src/domain/task.js';
 import { createSlackIntegration } from '../../src/integrations/slack/create-slack-integration.js';
 import { createSlackClients } from '../../src/integrations/slack/slack-client.js';
@@ -61,6 +62,7 @@ async function serve(services: Partial<TaskServices>, store: Redis = redis) {
         throw new Error('not expected');
       },
       getTask: async () => null,
+      joinTask: async () => false,
       conversations: createRedisConversationStore({ redis: store, prefix, retentionDays: 1 }),
       kv: createRedisKeyValue({ redis: store, prefix }),
       config,
@@ -273,6 +275,12 @@ describe('Slack thread context', () => {
   });
 });
 
+/** The thread a task of aTask() was asked in. */
+function threadOf(task: TaskRecord): ReplyAddress[] {
+  const [, team = '', channel = '', threadTs = ''] = task.conversation.split(':');
+  return [{ kind: 'slack-thread', team, channel, threadTs, messageTs: threadTs }];
+}
+
 function aTask(overrides: Partial<TaskRecord> = {}): TaskRecord {
   const now = new Date().toISOString();
   const ts = nextTs();
@@ -283,11 +291,7 @@ function aTask(overrides: Partial<TaskRecord> = {}): TaskRecord {
       repo: 'acme/web',
       instruction: 'fix greet',
       conversation: `slack:T0PATCH:C0GENERAL:${ts}`,
-      origin: {
-        source: 'slack',
-        label: 'Slack #general',
-        ref: { team: 'T0PATCH', channel: 'C0GENERAL', thread_ts: ts, message_ts: ts, user: 'U0ALICE' },
-      },
+      origin: { source: 'slack', label: 'Slack #general', requester: 'U0ALICE' },
     },
     status: 'running',
     steps: 0,
@@ -342,13 +346,13 @@ describe('Slack reporter', () => {
     const task = aTask();
 
     const started = Date.now();
-    await reporter.report({ type: 'started', task, stage: 'clone' });
+    await reporter.report({ type: 'started', task, stage: 'clone' }, threadOf(task));
     for (let n = 1; n <= 30; n += 1) {
-      await reporter.report(step(task, n));
+      await reporter.report(step(task, n), threadOf(task));
       await new Promise((r) => setTimeout(r, 20));
     }
     const reportedIn = Date.now() - started;
-    await reporter.report(finished(task));
+    await reporter.report(finished(task), threadOf(task));
     await reporter.idle();
 
     const posts = slack.callsTo('chat.postMessage');
@@ -375,16 +379,16 @@ describe('Slack reporter', () => {
   it('waits out a 429 on chat.update for Retry-After, without holding up the task, and loses no final message', async () => {
     const reporter = aReporter(100);
     const task = aTask();
-    await reporter.report({ type: 'started', task, stage: 'clone' });
+    await reporter.report({ type: 'started', task, stage: 'clone' }, threadOf(task));
     await eventually(() => slack.callsTo('chat.postMessage')[0]);
     await new Promise((r) => setTimeout(r, 150));
     slack.failNext('chat.update', 429, 1);
 
     const before = Date.now();
-    await reporter.report(step(task, 1));
+    await reporter.report(step(task, 1), threadOf(task));
     const stepReturnedIn = Date.now() - before;
-    await reporter.report(step(task, 2));
-    await reporter.report(finished(task));
+    await reporter.report(step(task, 2), threadOf(task));
+    await reporter.report(finished(task), threadOf(task));
     await reporter.idle();
 
     const updates = slack.calls.filter((c) => c.method === 'chat.update');

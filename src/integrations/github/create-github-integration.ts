@@ -56,7 +56,7 @@ export function createGitHubIntegration(deps: GitHubIntegrationDeps): Integratio
         createGitHubWebhookHandler({ secret: deps.secret, log, dispatch }),
       );
     },
-    reporter: { source: 'github', reporter },
+    reporter,
     async start() {
       if (!serving) return;
       try {

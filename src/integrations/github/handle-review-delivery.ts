@@ -67,21 +67,20 @@ export async function handleReviewDelivery(
 
 async function queueFollowUp(deps: ReviewDeps, trigger: ReviewTrigger, deliveryId: string, log: Logger) {
   const { pull, marker } = await checkAllowed(deps, trigger);
-  const { id: conversation, state } = await conversationFor(deps, marker, trigger, pull);
+  const { id: conversation } = await conversationFor(deps, marker, trigger, pull);
   const comments =
     trigger.reviewId === undefined
       ? []
       : await deps.api.reviewComments(trigger.repo, trigger.number, trigger.reviewId);
   const request = buildReviewRequest(trigger, comments);
-  const alsoNotify = state?.origin && state.origin.source !== 'github' ? state.origin : undefined;
   try {
     const { task, kind } = await deps.services.submit({
       repo: trigger.repo,
       conversation,
       ...request,
       origin: originOf(trigger, pull),
+      replyTo: { kind: 'github-pull', repo: trigger.repo, number: pull.number },
       deliveryId: followUpKey(trigger, deliveryId),
-      alsoNotify,
     });
     log.info({ taskId: task.id, kind, conversation }, 'github follow-up queued');
   } catch (err) {
@@ -159,7 +158,6 @@ function originOf(trigger: ReviewTrigger, pull: WebhookPull): Origin {
     label: `GitHub ${trigger.repo}#${pull.number}`.slice(0, 200),
     url: /^https?:\/\//.test(trigger.url) ? trigger.url : undefined,
     requester: trigger.sender.login.slice(0, 200),
-    ref: { pr: String(pull.number), url: pull.html_url },
   };
 }
 

@@ -80,7 +80,7 @@ export function createLinearIntegration(deps: LinearIntegrationDeps): Integratio
       );
       deps.install?.registerRoutes(server);
     },
-    reporter: { source: 'linear', reporter },
+    reporter,
     async start() {
       if (!serving) return;
       const modes = [deps.agentClientFor ? 'agent sessions' : '', apis.assignment ? 'assignment' : ''];

@@ -27,7 +27,12 @@ export async function handleAgentSession(deps: LinearHandlerDeps, delivery: Line
   }
   const event = parsed.data;
   const organizationId = event.organizationId;
-  const target: LinearTarget = { kind: 'session', sessionId: event.agentSession.id, organizationId };
+  const target: LinearTarget = {
+    kind: 'linear-session',
+    sessionId: event.agentSession.id,
+    issueId,
+    organizationId,
+  };
   const req: LinearRequest = {
     target,
     issueId,
@@ -79,7 +84,7 @@ async function onStop(deps: LinearHandlerDeps, req: LinearRequest) {
 async function withFirstThought(deps: LinearHandlerDeps, req: LinearRequest, work: () => Promise<void>) {
   let said = false;
   const sayLooking = () => {
-    if (said || req.target.kind !== 'session') return;
+    if (said || req.target.kind !== 'linear-session') return;
     said = true;
     const { sessionId } = req.target;
     const thought = { type: 'thought', body: 'Looking at the issue…' } as const;

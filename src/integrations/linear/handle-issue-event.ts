@@ -21,7 +21,7 @@ export async function handleIssueEvent(deps: LinearHandlerDeps, delivery: Linear
   if (!bot) return skip('assignment mode is off');
   if (event.data.assigneeId !== bot.id) return skip('assigned to someone else');
   await startOrAttach(deps, {
-    target: { kind: 'issue', issueId: event.data.id, organizationId: event.organizationId },
+    target: { kind: 'linear-issue', issueId: event.data.id, organizationId: event.organizationId },
     issueId: event.data.id,
     organizationId: event.organizationId,
     deliveryId: `linear:${delivery.deliveryId ?? `${event.data.id}:assigned:${delivery.envelope.webhookTimestamp}`}`,

@@ -28,7 +28,8 @@ export function skipper(deps: LinearHandlerDeps, delivery: LinearDelivery, kind:
 
 /** The API that speaks at a place: the agent's for a session, the bot user's on the issue. */
 export function apiAt(deps: LinearHandlerDeps, target: LinearTarget): LinearApi {
-  const api = target.kind === 'session' ? deps.apis.agent(target.organizationId) : deps.apis.assignment;
+  const api =
+    target.kind === 'linear-session' ? deps.apis.agent(target.organizationId) : deps.apis.assignment;
   if (!api) throw new Error('assignment mode is off');
   return api;
 }
@@ -37,7 +38,7 @@ export function apiAt(deps: LinearHandlerDeps, target: LinearTarget): LinearApi 
 export function say(deps: LinearHandlerDeps, target: LinearTarget, content: ActivityContent): void {
   const api = apiAt(deps, target);
   deps.background(content.type, async () => {
-    if (target.kind === 'session') return api.postActivity(target.sessionId, content);
+    if (target.kind === 'linear-session') return api.postActivity(target.sessionId, content);
     const body = 'body' in content ? content.body : content.parameter;
     return api.createComment({
       issueId: target.issueId,
@@ -69,7 +70,7 @@ export function acknowledge(
 ): void {
   const api = apiAt(deps, target);
   deps.background('acknowledge', async () => {
-    if (target.kind === 'session') {
+    if (target.kind === 'linear-session') {
       const thought = { type: 'thought', body: text } as const;
       return api.postActivity(target.sessionId, thought, toPostId(task, target, 'acknowledged'));
     }

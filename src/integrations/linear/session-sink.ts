@@ -20,7 +20,7 @@ export function createSessionSink(deps: {
   actionIntervalMs: number;
 }): LinearSink {
   const { sessionId, api, chain, task } = deps;
-  const idOf = (what: string) => toPostId(task, { kind: 'session', sessionId }, what);
+  const idOf = (what: string) => toPostId(task, { kind: 'linear-session', sessionId }, what);
   /** The attempt the latest event came from: a retry in the same worker keeps this sink. */
   let attempt = task.attempts;
   const steps: StepInfo[] = [];

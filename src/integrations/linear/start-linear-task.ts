@@ -5,7 +5,7 @@ import { toContext, toInstruction } from './issue-request.js';
 import type { ActivityContent, LinearIssue } from './linear-api.js';
 import { toConversationKey } from './linear-events.js';
 import { acknowledge, apiAt, type LinearHandlerDeps, sayOnce } from './linear-replies.js';
-import { addTarget, type LinearTarget } from './linear-targets.js';
+import type { LinearTarget } from './linear-targets.js';
 import { allowedRepoList, type IssueRoute, routeIssueRepository } from './route-issue-repository.js';
 
 /** One request for work on an issue, from whichever place (a session, an assignment, a mention). */
@@ -81,7 +81,7 @@ export async function activeTask(services: TaskServices, conversation: string): 
 
 async function attach(deps: LinearHandlerDeps, req: LinearRequest, task: TaskRecord): Promise<void> {
   if (!(await deps.services.kv.setIfAbsent(`linear:reply:${req.deliveryId}`, '1', 86_400))) return;
-  const added = await addTarget(deps.services.kv, task, req.target);
+  const added = await deps.services.joinTask(task.id, req.target);
   deps.log.info(
     { taskId: task.id, conversation: task.conversation, target: req.target.kind, added },
     'linear start event attached to the issue’s task',
@@ -101,13 +101,6 @@ async function submit(
   what: { repo: string; instruction: string; context: string | undefined },
 ): Promise<void> {
   const target = req.target;
-  const ref: Record<string, string> = {
-    mode: target.kind === 'session' ? 'agent' : 'assignment',
-    issueId: req.issueId,
-    identifier: issue.identifier,
-  };
-  if (target.kind === 'session') ref.sessionId = target.sessionId;
-  if (req.organizationId) ref.organizationId = req.organizationId;
   let submitted: Awaited<ReturnType<TaskServices['submit']>>;
   try {
     submitted = await deps.services.submit({
@@ -119,8 +112,8 @@ async function submit(
         label: `Linear ${issue.identifier}`,
         url: isHttpUrl(issue.url) ? issue.url : undefined,
         requester: req.requester,
-        ref,
       },
+      replyTo: target,
       deliveryId: req.deliveryId,
     });
   } catch (err) {
@@ -131,8 +124,6 @@ async function submit(
   }
   if (submitted.kind === 'duplicate') return;
   const { task, kind } = submitted;
-  // An answer given elsewhere than where the question was asked: the rest of the run shows here too.
-  if (kind === 'answer') await addTarget(deps.services.kv, task, target);
   const text = await acceptedText(deps, task, kind, what.repo);
   acknowledge(deps, target, task, text);
 }

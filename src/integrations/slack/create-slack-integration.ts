@@ -112,7 +112,7 @@ export function createSlackIntegration(deps: SlackIntegrationDeps): Integration 
       serving = true;
       if (http) server.route('POST', '/slack/events', http.handle);
     },
-    reporter: { source: 'slack', reporter },
+    reporter,
     async start() {
       if (!serving) return; // a worker-only process reports to Slack but takes no events
       const mode = settings.appToken ? 'Socket Mode' : 'HTTP mode, events at POST /slack/events';

@@ -6,7 +6,7 @@ import { allowedRepoList, type RepoRoute, routeRepository } from './route-reposi
 import type { WebClient } from './slack-client.js';
 import { type EventEnvelope, isFromAnotherTeam, isPersonMessage, type MentionEvent } from './slack-events.js';
 import { messageLink, type Origins } from './slack-origin.js';
-import { type Thread, toThread } from './slack-thread.js';
+import { type Thread, toThread, toThreadAddress } from './slack-thread.js';
 import {
   helpText,
   refusalFor,
@@ -92,14 +92,8 @@ export async function handleMention(deps: MentionDeps, body: EventEnvelope, even
           threadTs: thread.threadTs,
         }),
         requester: event.user,
-        ref: {
-          team: body.team_id,
-          channel: event.channel,
-          thread_ts: thread.threadTs,
-          message_ts: event.ts,
-          user: event.user,
-        },
       },
+      replyTo: toThreadAddress(thread, event.ts),
       deliveryId: `slack:${body.event_id}`,
     });
   } catch (err) {

@@ -8,7 +8,7 @@ import {
   type ReactionEvent,
 } from './slack-events.js';
 import { kvKeys } from './slack-keys.js';
-import { threadFromKey, toThread } from './slack-thread.js';
+import { threadFromKey, toThread, toThreadAddress } from './slack-thread.js';
 import { refusalFor, replyOnce, type SlackHandlerDeps, stopOnce } from './thread-commands.js';
 
 /** ❌ and 🛑: a person's stop sign on one of the bot's messages. */
@@ -38,18 +38,8 @@ export async function handleThreadReply(deps: SlackHandlerDeps, body: EventEnvel
       repo: waiting.request.repo,
       instruction: text.slice(0, 20_000),
       conversation: thread.conversation,
-      origin: waiting.request.origin ?? {
-        source: 'slack',
-        label: `Slack #${event.channel}`,
-        requester: event.user,
-        ref: {
-          team: body.team_id,
-          channel: event.channel,
-          thread_ts: event.thread_ts,
-          message_ts: event.ts,
-          user: event.user,
-        },
-      },
+      origin: waiting.request.origin,
+      replyTo: toThreadAddress(thread, event.ts),
       deliveryId: `slack:${body.event_id}`,
     });
     if (kind === 'duplicate') return;

@@ -13,8 +13,9 @@ export function toConversationKey(ref: ThreadRef): string {
 
 /** Key-value names, all under the store's own prefix. */
 export const kvKeys = {
-  /** The status message of one run of a task, so that any worker edits the same message. */
-  status: (taskId: string, run: number) => `slack:status:${taskId}:${run}`,
+  /** The status message of one run of a task in one thread, so that any worker edits the same message. */
+  status: (taskId: string, run: number, thread: { channel: string; threadTs: string }) =>
+    `slack:status:${taskId}:${run}:${thread.channel}:${thread.threadTs}`,
   /** Which thread a message the bot posted belongs to: reactions name the message, not the thread. */
   message: (channel: string, ts: string) => `slack:msg:${channel}:${ts}`,
   /** An event already answered without a task (refusal, question, status), so a retry says nothing twice. */

@@ -1,6 +1,7 @@
 import type { FileConfig } from '../../config/file-schema.js';
-import type { Reporter, TaskEvent, TaskStage } from '../../domain/events.js';
+import type { PlaceReporter, TaskEvent, TaskStage } from '../../domain/events.js';
 import type { KeyValueStore } from '../../domain/ports.js';
+import type { SlackThreadAddress } from '../../domain/reply-address.js';
 import type { Logger } from '../../lib/logger.js';
 import { DAY_SECONDS, kvKeys } from './slack-keys.js';
 import { endedText, progressText, resultText } from './slack-text.js';
@@ -20,6 +21,8 @@ export interface SlackReporterDeps {
 
 interface RunState {
   thread: Thread;
+  /** The message that asked: it gets ✅, ❌ or 🛑 at the end. */
+  messageTs: string | undefined;
   key: string;
   stage: TaskStage;
   ts?: string;
@@ -48,7 +51,7 @@ const REACTION: Record<'finished' | 'failed' | 'cancelled', string> = {
  * worker picking the task up edits the same message. Progress never waits for Slack; the final
  * edit, the result reply and the reaction are awaited for a while, and never throw.
  */
-export function createSlackReporter(deps: SlackReporterDeps): Reporter & { idle(): Promise<void> } {
+export function createSlackReporter(deps: SlackReporterDeps): PlaceReporter & { idle(): Promise<void> } {
   const interval = deps.editIntervalMs ?? 3_000;
   const runs = new Map<string, RunState>();
   const inFlight = new Set<Promise<void>>();
@@ -105,22 +108,24 @@ export function createSlackReporter(deps: SlackReporterDeps): Reporter & { idle(
     run.timer.unref();
   }
 
-  function runOf(event: TaskEvent): RunState | null {
-    const id = `${event.task.id}.${event.task.runs}`;
-    const existing = runs.get(id);
+  const runId = (event: TaskEvent, thread: Thread) =>
+    `${event.task.id}.${event.task.runs}:${thread.channel}:${thread.threadTs}`;
+
+  function runOf(event: TaskEvent, place: SlackThreadAddress): RunState {
+    const thread = threadOf(place);
+    const existing = runs.get(runId(event, thread));
     if (existing) return existing;
-    const thread = threadOf(event.task);
-    if (!thread) return null;
     const run: RunState = {
       thread,
-      key: kvKeys.status(event.task.id, event.task.runs),
+      messageTs: place.messageTs,
+      key: kvKeys.status(event.task.id, event.task.runs, thread),
       stage: 'clone',
       lastEditAt: 0,
       queued: false,
       failures: 0,
       chain: Promise.resolve(),
     };
-    runs.set(id, run);
+    runs.set(runId(event, thread), run);
     return run;
   }
 
@@ -131,7 +136,7 @@ export function createSlackReporter(deps: SlackReporterDeps): Reporter & { idle(
     run.pending = endedText(event, deps.budget);
     void enqueue(run, () => flush(run), 'status');
     void enqueue(run, () => deps.actions.post(run.thread, resultText(event)).then(() => undefined), 'reply');
-    const messageTs = event.task.request.origin.ref.message_ts;
+    const messageTs = run.messageTs;
     if (event.type !== 'question' && messageTs) {
       const cancelled = event.type === 'failed' && event.code === 'cancelled';
       const outcome = event.type === 'finished' ? 'finished' : cancelled ? 'cancelled' : 'failed';
@@ -139,34 +144,38 @@ export function createSlackReporter(deps: SlackReporterDeps): Reporter & { idle(
     }
     const session = event.type === 'question' ? 'active' : 'closed';
     const done = enqueue(run, () => deps.actions.setSession(run.thread, session), 'agent session');
-    runs.delete(`${event.task.id}.${event.task.runs}`);
+    runs.delete(runId(event, run.thread));
     await Promise.race([done, new Promise((r) => setTimeout(r, deps.finalWaitMs ?? 15_000).unref())]);
   }
 
+  async function reportAt(event: TaskEvent, run: RunState): Promise<void> {
+    switch (event.type) {
+      case 'accepted':
+        return;
+      case 'started':
+        run.stage = event.stage;
+        void enqueue(run, () => deps.actions.setSession(run.thread, 'processing'), 'agent session');
+        break;
+      case 'stage':
+        run.stage = event.stage;
+        break;
+      case 'step':
+        run.pending = progressText(event.task, { stage: run.stage, step: event.step }, deps.budget);
+        schedule(run);
+        return;
+      default:
+        await end(run, event);
+        return;
+    }
+    run.pending = progressText(event.task, { stage: run.stage }, deps.budget);
+    schedule(run);
+  }
+
   return {
-    async report(event) {
-      const run = runOf(event);
-      if (!run) return;
-      switch (event.type) {
-        case 'accepted':
-          return;
-        case 'started':
-          run.stage = event.stage;
-          void enqueue(run, () => deps.actions.setSession(run.thread, 'processing'), 'agent session');
-          break;
-        case 'stage':
-          run.stage = event.stage;
-          break;
-        case 'step':
-          run.pending = progressText(event.task, { stage: run.stage, step: event.step }, deps.budget);
-          schedule(run);
-          return;
-        default:
-          await end(run, event);
-          return;
-      }
-      run.pending = progressText(event.task, { stage: run.stage }, deps.budget);
-      schedule(run);
+    kinds: ['slack-thread'],
+    async report(event, places) {
+      const threads = places.filter((p): p is SlackThreadAddress => p.kind === 'slack-thread');
+      await Promise.all(threads.map((place) => reportAt(event, runOf(event, place))));
     },
     /** Resolves once every queued Slack call has been made (or has failed). */
     async idle() {
