@@ -15,6 +15,11 @@ export interface PrivateRedis {
   stop(): Promise<void>;
 }
 
+/** The URL to show people: a password in it (`redis://:secret@host`) is left out. */
+export function hideRedisPassword(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//');
+}
+
 /** Whether a Redis answers PING at url: one try, no retries, no error events left behind. */
 export async function redisAnswers(url: string): Promise<boolean> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
@@ -62,10 +67,14 @@ async function startOn(command: string, port: number): Promise<PrivateRedis> {
   args.push('--maxmemory-policy', 'noeviction', '--logfile', '', '--daemonize', 'no');
   // cwd: whatever redis-server might write never lands in the checkout.
   const child = spawn(command, args, { cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+  // A private server never outlives its starter, even one that exits on a signal without stopping it
+  // (vitest calls process.exit on SIGTERM). Only a SIGKILLed starter leaves it behind.
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
   const exited = new Promise<void>((resolve) => {
     child.once('close', () => resolve());
     child.once('error', () => resolve()); // never spawned: there is nothing to wait for
-  });
+  }).finally(() => process.off('exit', killOnExit));
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await exited;

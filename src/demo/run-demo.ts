@@ -20,7 +20,7 @@ import {
 } from './demo-script.js';
 import { startGitHttpServer } from './git-http-server.js';
 import { startGitHubStandIn } from './github-stand-in.js';
-import { ensureRedis } from './private-redis.js';
+import { ensureRedis, hideRedisPassword } from './private-redis.js';
 import { startScriptedModel } from './scripted-model.js';
 
 type Out = { write(text: string): unknown };
@@ -28,7 +28,7 @@ const REPO = 'acme/demo';
 
 /** Uses REDIS_URL when something answers there; else starts a private redis-server from PATH. */
 async function useOrStartRedis(url: string, out: Out): Promise<{ url: string; stop?: () => Promise<void> }> {
-  const shown = url.replace(/\/\/[^@]*@/, '//');
+  const shown = hideRedisPassword(url);
   const redis = await ensureRedis(url).catch((err: Error) => {
     throw new Error(
       `nothing answers on ${shown} and a private redis-server could not start (${err.message}): install Redis (apt-get install redis-server, brew install redis) or set REDIS_URL`,
