@@ -1,9 +1,9 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterEach, expect } from 'vitest';
-import { type LinearStandIn, startLinearStandIn } from '../../src/demo/linear-stand-in.js';
 import type { Script } from '../../src/demo/scripted-model.js';
 import { type Harness, startHarness } from './harness.js';
+import { type LinearStandIn, startLinearStandIn } from './linear-stand-in.js';
 import { eventually } from './slack-requests.js';
 
 export const LINEAR_SECRET = 'e2e-linear-webhook-secret-0123456789';

@@ -1,6 +1,5 @@
 import { LinearClient } from '@linear/sdk';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type LinearStandIn, startLinearStandIn } from '../../src/demo/linear-stand-in.js';
 import type { TaskEvent } from '../../src/domain/events.js';
 import type { ReplyAddress } from '../../src/domain/reply-address.js';
 import { newTaskRecord, type TaskRecord } from '../../src/domain/task.js';
@@ -10,6 +9,7 @@ import { createLinearReporter } from '../../src/integrations/linear/linear-repor
 import { toPostId } from '../../src/integrations/linear/linear-targets.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { createMemoryKeyValue } from '../../src/tasks/memory-stores.js';
+import { type LinearStandIn, startLinearStandIn } from '../fakes/linear-stand-in.js';
 
 const log = createLogger({ level: 'silent' });
 let linear: LinearStandIn | undefined;

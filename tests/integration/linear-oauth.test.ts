@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type LinearStandIn, startLinearStandIn } from '../../src/demo/linear-stand-in.js';
 import { registerLinearOAuthRoutes } from '../../src/integrations/linear/linear-oauth-routes.js';
 import { createLinearTokens } from '../../src/integrations/linear/linear-token-store.js';
 import { createSilentLogger } from '../../src/lib/logger.js';
 import { createRedisKeyValue } from '../../src/queue/redis-key-value.js';
 import { createHttpServer, type HttpServer } from '../../src/server/http-server.js';
+import { type LinearStandIn, startLinearStandIn } from '../fakes/linear-stand-in.js';
 import { REDIS_URL } from '../fakes/redis.js';
 
 const log = createSilentLogger();

@@ -2,7 +2,6 @@ import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileConfig } from '../../src/config/file-schema.js';
 import { buildConfig, parseEnv } from '../../src/config/load-config.js';
-import { type SlackStandIn, startSlackStandIn } from '../../src/demo/slack-stand-in.js';
 import { PatchbayError } from '../../src/domain/errors.js';
 import type { TaskEvent } from '../../src/domain/events.js';
 import type { ReplyAddress } from '../../src/domain/reply-address.js';
@@ -20,6 +19,7 @@ import { createHttpServer } from '../../src/server/http-server.js';
 import type { TaskServices } from '../../src/server/integration.js';
 import { REDIS_URL } from '../fakes/redis.js';
 import { eventually, nextTs, postToSlackEvents, signSlack, slackEvent } from '../fakes/slack-requests.js';
+import { type SlackStandIn, startSlackStandIn } from '../fakes/slack-stand-in.js';
 
 const SECRET = 'integration-signing-secret-0123456789';
 const log = createSilentLogger();
