@@ -16,7 +16,7 @@ const FOLDERS = {
   lib: { imports: [] },
   config: { imports: COMMON },
   queue: { imports: COMMON },
-  tasks: { imports: [...COMMON, 'config', 'workspace', 'agent', 'sandbox', 'integrations/github'] },
+  tasks: { imports: [...COMMON, 'config', 'workspace', 'agent', 'sandbox'] },
   workspace: { imports: COMMON },
   sandbox: { imports: COMMON },
   agent: { imports: COMMON, types: ['sandbox'] },
