@@ -21,6 +21,7 @@ import { registerHealthRoutes } from './server/health-routes.js';
 import { createHttpServer } from './server/http-server.js';
 import type { TaskServices } from './server/integration.js';
 import { cancelTask } from './tasks/cancel-task.js';
+import { createConversationDoor } from './tasks/conversation-door.js';
 import { handleAttempt, recordGiveUp } from './tasks/handle-attempt.js';
 import { createLogReporter } from './tasks/log-reporter.js';
 import { createEventRouter } from './tasks/route-events.js';
@@ -70,15 +71,12 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   const idempotency = createRedisIdempotencyStore({ redis, prefix });
   const cancels = createRedisCancelBus({ redis, prefix });
   const queue = createTaskQueue({ connection: redis, name: queueName, retry: opts.retry });
-  const services: TaskServices = {
+  const cancel = (id: string) => cancelTask({ store, conversations, queue, cancels }, id);
+  const tasks: TaskServices = {
     submit: (input) => submitTask({ config, store, conversations, idempotency, queue, log }, input),
-    cancel: (id) => cancelTask({ store, conversations, queue, cancels }, id),
+    cancel,
     getTask: (id) => store.get(id),
-    joinTask: (id, place) => store.join(id, place),
-    conversations,
-    kv: createRedisKeyValue({ redis, prefix }),
-    config,
-    log,
+    conversations: createConversationDoor({ store, conversations, cancel }),
   };
   // The worker's GitHub clients, shared with the GitHub reporter: replies are spaced after PR writes.
   let github: GitHubAccess | undefined;
@@ -86,7 +84,10 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     github ??= buildGitHubAccess(env, log);
     return github;
   };
-  const integrations = buildIntegrations(services, githubAccess);
+  const integrations = buildIntegrations(
+    { config, tasks, kvFor: (namespace) => createRedisKeyValue({ redis, prefix, namespace }), log },
+    githubAccess,
+  );
   const reporter = createEventRouter({
     audience: (taskId) => store.audience(taskId),
     places: integrations.flatMap((i) => (i.reporter ? [i.reporter] : [])),
@@ -101,7 +102,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   if (opts.server) {
     const http = createHttpServer({ log });
     registerHealthRoutes(http, { pingRedis: () => redis.ping() });
-    registerApiRoutes(http, { token: env.PATCHBAY_API_TOKEN, ...services });
+    registerApiRoutes(http, { token: env.PATCHBAY_API_TOKEN, ...tasks });
     for (const integration of integrations) integration.registerRoutes?.(http);
     if (!env.PATCHBAY_API_TOKEN) log.info('HTTP API off: PATCHBAY_API_TOKEN is not set');
     port = await http.listen(env.PORT);

@@ -32,7 +32,15 @@ export interface ConversationStore {
   latest(id: string): Promise<string | null>;
 }
 
-/** Small bits of integration state shared across processes (a Slack status message's ts, …). */
+/** A short-lived lock; `release` gives it up only if it is still this holder's. */
+export interface Lock {
+  release(): Promise<void>;
+}
+
+/**
+ * Small bits of an integration's state shared across processes (a Slack status message's ts, …),
+ * every key under the integration's own namespace and with an expiry.
+ */
 export interface KeyValueStore {
   get(key: string): Promise<string | null>;
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
@@ -41,6 +49,8 @@ export interface KeyValueStore {
   delete(key: string): Promise<void>;
   /** Reads and removes in one step: of two callers, one gets the value. */
   take(key: string): Promise<string | null>;
+  /** Takes a lock held until released or for `ttlSeconds`; null while someone else holds it. */
+  tryLock(key: string, ttlSeconds: number): Promise<Lock | null>;
 }
 
 /** Delivery ids seen recently: the same delivery twice yields the first task. */

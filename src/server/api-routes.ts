@@ -27,7 +27,7 @@ const STATUS_BY_CODE: Partial<Record<string, number>> = {
   internal: 503,
 };
 
-export interface ApiDeps extends Pick<TaskServices, 'submit' | 'cancel' | 'getTask' | 'log'> {
+export interface ApiDeps extends Pick<TaskServices, 'submit' | 'cancel' | 'getTask'> {
   token: string | undefined;
 }
 
@@ -134,7 +134,7 @@ export function registerApiRoutes(http: HttpServer, deps: ApiDeps): void {
         instruction: body.instruction,
         base: body.base,
         conversation: `${API_PREFIX}${body.conversation ?? newTaskId()}`,
-        origin: { source: 'api', label: 'HTTP API', ref: {} },
+        origin: { source: 'api', label: 'HTTP API' },
         deliveryId,
       });
       const view = toTaskView(task);

@@ -94,5 +94,12 @@ export function createMemoryKeyValue(): KeyValueStore {
       map.delete(k);
       return value;
     },
+    async tryLock(k) {
+      const lockKey = `lock:${k}`;
+      if (map.has(lockKey)) return null;
+      const holder = Symbol(lockKey).toString() + Math.random();
+      map.set(lockKey, holder);
+      return { release: async () => void (map.get(lockKey) === holder && map.delete(lockKey)) };
+    },
   };
 }

@@ -21,7 +21,7 @@ let clock: number;
 
 function tokensAt(at: () => number) {
   return createLinearTokens({
-    kv: createRedisKeyValue({ redis, prefix }),
+    kv: createRedisKeyValue({ redis, prefix, namespace: 'linear' }),
     clientId: CLIENT.id,
     clientSecret: CLIENT.secret,
     tokenUrl: linear.tokenUrl,
@@ -40,7 +40,7 @@ beforeEach(async () => {
   registerLinearOAuthRoutes(http, {
     clientId: CLIENT.id,
     tokens: tokensAt(() => clock),
-    kv: createRedisKeyValue({ redis, prefix }),
+    kv: createRedisKeyValue({ redis, prefix, namespace: 'linear' }),
     apiUrl: linear.url,
     publicUrl: 'https://patchbay.example.com',
     log,
@@ -197,7 +197,7 @@ describe('Linear agent tokens', () => {
   it('cannot read tokens sealed under another client secret', async () => {
     await install();
     const other = createLinearTokens({
-      kv: createRedisKeyValue({ redis, prefix }),
+      kv: createRedisKeyValue({ redis, prefix, namespace: 'linear' }),
       clientId: CLIENT.id,
       clientSecret: 'a-different-client-secret',
       tokenUrl: linear.tokenUrl,

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileConfig } from '../../src/config/file-schema.js';
 import { buildConfig, parseEnv } from '../../src/config/load-config.js';
+import { toRepositoryRules } from '../../src/config/repository-rules.js';
 import { PatchbayError } from '../../src/domain/errors.js';
 import type { TaskEvent } from '../../src/domain/events.js';
 import type { ReplyAddress } from '../../src/domain/reply-address.js';
@@ -17,6 +18,8 @@ import { createRedisConversationStore } from '../../src/queue/redis-conversation
 import { createRedisKeyValue } from '../../src/queue/redis-key-value.js';
 import { createHttpServer } from '../../src/server/http-server.js';
 import type { TaskServices } from '../../src/server/integration.js';
+import { createConversationDoor } from '../../src/tasks/conversation-door.js';
+import { createMemoryTaskStore } from '../../src/tasks/memory-stores.js';
 import { REDIS_URL } from '../fakes/redis.js';
 import { eventually, nextTs, postToSlackEvents, signSlack, slackEvent } from '../fakes/slack-requests.js';
 import { type SlackStandIn, startSlackStandIn } from '../fakes/slack-stand-in.js';
@@ -51,10 +54,17 @@ async function serve(services: Partial<TaskServices>, store: Redis = redis) {
   const config = configFor(slack.url);
   const settings = readSlackSettings(config.env);
   if (!settings) throw new Error('slack should be on');
+  const conversations = createRedisConversationStore({ redis: store, prefix, retentionDays: 1 });
   const integration = createSlackIntegration({
     settings,
+    rules: {
+      repositories: toRepositoryRules(config),
+      slack: config.file.slack,
+      budget: config.file.budget,
+      retentionDays: 1,
+    },
     clients: createSlackClients(settings, log),
-    services: {
+    tasks: {
       submit: async () => {
         throw new Error('not expected');
       },
@@ -62,13 +72,17 @@ async function serve(services: Partial<TaskServices>, store: Redis = redis) {
         throw new Error('not expected');
       },
       getTask: async () => null,
-      joinTask: async () => false,
-      conversations: createRedisConversationStore({ redis: store, prefix, retentionDays: 1 }),
-      kv: createRedisKeyValue({ redis: store, prefix }),
-      config,
-      log,
+      conversations: createConversationDoor({
+        store: createMemoryTaskStore(),
+        conversations,
+        cancel: async () => {
+          throw new Error('not expected');
+        },
+      }),
       ...services,
     },
+    kv: createRedisKeyValue({ redis: store, prefix, namespace: 'slack' }),
+    log,
   });
   const http = createHttpServer({ log });
   integration.registerRoutes?.(http);
@@ -310,7 +324,7 @@ function aReporter(editIntervalMs: number) {
   const config = configFor(slack.url);
   const settings = readSlackSettings(config.env);
   if (!settings) throw new Error('slack should be on');
-  const kv = createRedisKeyValue({ redis, prefix });
+  const kv = createRedisKeyValue({ redis, prefix, namespace: 'slack' });
   const actions = createThreadActions({
     client: createSlackClients(settings, log).patient,
     kv,

@@ -1,4 +1,4 @@
-import { findRepository } from '../../config/load-config.js';
+import type { RepositoryRules } from '../../config/repository-rules.js';
 import type { ConversationState } from '../../domain/conversation.js';
 import { PatchbayError } from '../../domain/errors.js';
 import type { Origin } from '../../domain/task-request.js';
@@ -12,7 +12,8 @@ import { parseReviewDelivery, type ReviewTrigger, type WebhookPull } from './rev
 import { asksForWork, botReason, checkPatchbayPull, followUpKey } from './review-rules.js';
 
 export interface ReviewDeps {
-  services: Pick<TaskServices, 'submit' | 'conversations' | 'config'>;
+  tasks: Pick<TaskServices, 'submit' | 'conversations'>;
+  repositories: RepositoryRules;
   api: ReviewApi;
   botLogin: () => Promise<string>;
   mayWrite: (repo: string, login: string) => Promise<boolean>;
@@ -74,7 +75,7 @@ async function queueFollowUp(deps: ReviewDeps, trigger: ReviewTrigger, deliveryI
       : await deps.api.reviewComments(trigger.repo, trigger.number, trigger.reviewId);
   const request = buildReviewRequest(trigger, comments);
   try {
-    const { task, kind } = await deps.services.submit({
+    const { task, kind } = await deps.tasks.submit({
       repo: trigger.repo,
       conversation,
       ...request,
@@ -96,7 +97,7 @@ async function queueFollowUp(deps: ReviewDeps, trigger: ReviewTrigger, deliveryI
 /** Whether the sender may start work on this pull request: the conversation its marker names, or a Skip. */
 async function checkAllowed(deps: ReviewDeps, trigger: ReviewTrigger) {
   if (!asksForWork(trigger)) throw new Skip('does not ask Patchbay for anything');
-  if (!findRepository(deps.services.config, trigger.repo)) throw new Skip('repository not on the allowlist');
+  if (!deps.repositories.find(trigger.repo)) throw new Skip('repository not on the allowlist');
   const botLogin = await deps.botLogin();
   const bot = botReason(trigger.sender, botLogin);
   if (bot) throw new Skip(bot);
@@ -121,13 +122,13 @@ async function conversationFor(
   trigger: ReviewTrigger,
   pull: WebhookPull,
 ): Promise<{ id: string; state: ConversationState | null }> {
-  const { conversations } = deps.services;
-  const marked = await conversations.get(markerId);
+  const { conversations } = deps.tasks;
+  const marked = await conversations.stored(markerId);
   if (marked) return { id: markerId, state: checkSamePull(marked, trigger, pull) };
   const id = `github:${trigger.repo.toLowerCase()}/pull/${pull.number}`;
-  const own = await conversations.get(id);
+  const own = await conversations.stored(id);
   if (own) return { id, state: checkSamePull(own, trigger, pull) };
-  await conversations.put({
+  await conversations.adoptPullRequest({
     id,
     repo: trigger.repo,
     branch: pull.head.ref,

@@ -1,7 +1,8 @@
 import type { LinearClient } from '@linear/sdk';
 import { createBackgroundWork } from '../../lib/background-work.js';
+import type { Logger } from '../../lib/logger.js';
 import type { HttpServer } from '../../server/http-server.js';
-import type { Integration, TaskServices } from '../../server/integration.js';
+import type { Integration, IntegrationContext } from '../../server/integration.js';
 import { handleAgentSession } from './handle-agent-session.js';
 import { handleCommentEvent } from './handle-comment-event.js';
 import { handleIssueEvent } from './handle-issue-event.js';
@@ -10,17 +11,17 @@ import { createLinearApi, type LinearApi, type LinearClientFor, type LinearUser 
 import { createWebhookHandler, type LinearDelivery } from './linear-receiver.js';
 import type { LinearHandlerDeps } from './linear-replies.js';
 import { createLinearReporter, type LinearApis } from './linear-reporter.js';
-import type { LinearSettings } from './linear-settings.js';
+import type { LinearRules, LinearSettings } from './linear-settings.js';
 
-export interface LinearIntegrationDeps {
+export interface LinearIntegrationDeps extends IntegrationContext {
   settings: LinearSettings;
+  rules: LinearRules;
   /** Agent mode: the agent's client for a workspace (`organizationId` of the webhook). */
   agentClientFor?: LinearClientFor;
   /** Agent mode as an OAuth app: its install routes, and which workspaces installed it. */
   install?: LinearAgentInstall;
   /** Assignment mode: the client of the bot user (its API key). */
   assignmentClient?: LinearClient;
-  services: TaskServices;
   /** At most one `action` activity per this many ms (default 5 s). */
   actionIntervalMs?: number;
   /** At most one edit of a progress comment per this many ms (default 3 s). */
@@ -35,19 +36,18 @@ export interface LinearIntegrationDeps {
  * worker runs them.
  */
 export function createLinearIntegration(deps: LinearIntegrationDeps): Integration {
-  const { services } = deps;
-  const log = services.log.child({ integration: 'linear' });
+  const { tasks, kv, rules, log } = deps;
   const { apis, bot } = buildApis(deps, log);
   const reporter = createLinearReporter({
     apis,
-    kv: services.kv,
+    kv,
     log,
     actionIntervalMs: deps.actionIntervalMs,
     editIntervalMs: deps.editIntervalMs,
   });
   const work = createBackgroundWork(log, 'linear reply failed');
   const background = work.run;
-  const handlerDeps: LinearHandlerDeps = { services, apis, bot, background, log };
+  const handlerDeps: LinearHandlerDeps = { tasks, kv, rules, apis, bot, background, log };
 
   async function dispatch(delivery: LinearDelivery): Promise<void> {
     const { type, action } = delivery.envelope;
@@ -103,7 +103,7 @@ export function createLinearIntegration(deps: LinearIntegrationDeps): Integratio
   };
 }
 
-function buildApis(deps: LinearIntegrationDeps, log: TaskServices['log']) {
+function buildApis(deps: LinearIntegrationDeps, log: Logger) {
   const agentApis = new Map<string, LinearApi>();
   const { agentClientFor, assignmentClient } = deps;
   const assignment = assignmentClient

@@ -1,3 +1,4 @@
+import type { KeyValueStore } from '../../domain/ports.js';
 import type { TaskRecord } from '../../domain/task.js';
 import type { RunInBackground } from '../../lib/background-work.js';
 import type { Logger } from '../../lib/logger.js';
@@ -5,12 +6,16 @@ import type { TaskServices } from '../../server/integration.js';
 import type { ActivityContent, LinearApi, LinearUser } from './linear-api.js';
 import type { LinearDelivery } from './linear-receiver.js';
 import type { LinearApis } from './linear-reporter.js';
+import type { LinearRules } from './linear-settings.js';
 import { type LinearTarget, targetKeys, toPostId } from './linear-targets.js';
 
 const DAY_SECONDS = 86_400;
 
 export interface LinearHandlerDeps {
-  services: TaskServices;
+  tasks: TaskServices;
+  /** Linear's own key-value store. */
+  kv: KeyValueStore;
+  rules: LinearRules;
   apis: LinearApis;
   /** The bot user of assignment mode (its API key's viewer), read once; null when the mode is off. */
   bot: () => Promise<LinearUser | null>;
@@ -54,7 +59,7 @@ export async function sayOnce(
   deliveryId: string,
   content: ActivityContent,
 ): Promise<void> {
-  if (!(await deps.services.kv.setIfAbsent(`linear:reply:${deliveryId}`, '1', DAY_SECONDS))) return;
+  if (!(await deps.kv.setIfAbsent(`reply:${deliveryId}`, '1', DAY_SECONDS))) return;
   say(deps, target, content);
 }
 
@@ -75,10 +80,10 @@ export function acknowledge(
       return api.postActivity(target.sessionId, thought, toPostId(task, target, 'acknowledged'));
     }
     const key = targetKeys.progress(task.id, task.runs);
-    if (await deps.services.kv.get(key)) return;
+    if (await deps.kv.get(key)) return;
     const progress = toPostId(task, target, 'progress');
     const id = await api.createComment({ issueId: target.issueId, body: `⏳ ${text}`, id: progress });
-    if (!(await deps.services.kv.setIfAbsent(key, id, 30 * DAY_SECONDS))) {
+    if (!(await deps.kv.setIfAbsent(key, id, 30 * DAY_SECONDS))) {
       deps.log.info({ taskId: task.id }, 'linear progress comment posted twice');
     }
   });

@@ -10,7 +10,7 @@ import { toStableUuid } from '../../lib/ids.js';
 export type LinearTarget = LinearSessionAddress | LinearIssueAddress;
 
 export const targetKeys = {
-  progress: (taskId: string, run: number) => `linear:progress:${taskId}.${run}`,
+  progress: (taskId: string, run: number) => `progress:${taskId}.${run}`,
 };
 
 /**

@@ -1,7 +1,7 @@
 import { App } from '@slack/bolt';
 import { createBackgroundWork } from '../../lib/background-work.js';
 import type { HttpServer } from '../../server/http-server.js';
-import type { Integration, TaskServices } from '../../server/integration.js';
+import type { Integration, IntegrationContext } from '../../server/integration.js';
 import { handleMention } from './handle-mention.js';
 import { handleReaction, handleSessionStopped, handleThreadReply } from './handle-thread-events.js';
 import { type SlackClients, toBoltLogger } from './slack-client.js';
@@ -15,14 +15,14 @@ import {
 import { createOrigins } from './slack-origin.js';
 import { createHttpReceiver, createSocketReceiver } from './slack-receivers.js';
 import { createSlackReporter } from './slack-reporter.js';
-import type { SlackSettings } from './slack-settings.js';
+import type { SlackRules, SlackSettings } from './slack-settings.js';
 import { createThreadActions } from './slack-thread.js';
 import type { BotIdentity } from './thread-commands.js';
 
-export interface SlackIntegrationDeps {
+export interface SlackIntegrationDeps extends IntegrationContext {
   settings: SlackSettings;
+  rules: SlackRules;
   clients: SlackClients;
-  services: TaskServices;
   /** Status message edits at most this often (default 3 s). */
   editIntervalMs?: number;
 }
@@ -33,14 +33,14 @@ export interface SlackIntegrationDeps {
  * their threads from whichever worker runs them.
  */
 export function createSlackIntegration(deps: SlackIntegrationDeps): Integration {
-  const { settings, clients, services } = deps;
-  const log = services.log.child({ integration: 'slack' });
-  const retentionDays = services.config.file.retention_days;
-  const actions = createThreadActions({ client: clients.patient, kv: services.kv, log, retentionDays });
+  const { settings, rules, clients, tasks, kv } = deps;
+  const log = deps.log;
+  const retentionDays = rules.retentionDays;
+  const actions = createThreadActions({ client: clients.patient, kv, log, retentionDays });
   const reporter = createSlackReporter({
     actions,
-    kv: services.kv,
-    budget: services.config.file.budget,
+    kv,
+    budget: rules.budget,
     retentionDays,
     log,
     editIntervalMs: deps.editIntervalMs,
@@ -48,7 +48,7 @@ export function createSlackIntegration(deps: SlackIntegrationDeps): Integration 
   const work = createBackgroundWork(log, 'slack reply failed');
   const background = work.run;
   const bot = memoizeIdentity(clients);
-  const handlerDeps = { services, actions, bot, background, log };
+  const handlerDeps = { tasks, kv, rules, actions, bot, background, log };
   const boltLogger = toBoltLogger(log.child({ component: 'bolt' }));
   const http = settings.appToken
     ? undefined
@@ -79,7 +79,7 @@ export function createSlackIntegration(deps: SlackIntegrationDeps): Integration 
   const mentionDeps = {
     ...handlerDeps,
     quick: clients.quick,
-    origins: createOrigins({ client: clients.patient, kv: services.kv, log }),
+    origins: createOrigins({ client: clients.patient, kv, log }),
   };
   app.event('app_mention', async ({ body }) => {
     const { envelope, event } = parse(body, MentionEvent);

@@ -26,15 +26,14 @@ export async function handleThreadReply(deps: SlackHandlerDeps, body: EventEnvel
   const bot = await deps.bot();
   if (event.user === bot.userId || mentionsBot(event.text, bot.userId)) return; // app_mention handles those
   const thread = toThread({ team: body.team_id, channel: event.channel, threadTs: event.thread_ts });
-  const latest = await deps.services.conversations.latest(thread.conversation);
-  const waiting = latest ? await deps.services.getTask(latest) : null;
+  const waiting = await deps.tasks.conversations.latestTask(thread.conversation);
   if (waiting?.status !== 'waiting_for_input') return;
   const refusal = refusalFor(deps, event.user, event.channel);
   if (refusal) return replyOnce(deps, body.event_id, 'refusal', () => deps.actions.post(thread, refusal));
   const text = toPlainText(event.text).trim();
   if (!text) return;
   try {
-    const { task, kind } = await deps.services.submit({
+    const { task, kind } = await deps.tasks.submit({
       repo: waiting.request.repo,
       instruction: text.slice(0, 20_000),
       conversation: thread.conversation,
@@ -61,7 +60,7 @@ export async function handleReaction(deps: SlackHandlerDeps, body: EventEnvelope
   // The bot's own reactions (✅, ❌ on the request) mean nothing; only reactions on its messages count.
   if (event.user === bot.userId || event.item_user !== bot.userId) return;
   if (isFromAnotherTeam(body, event) || refusalFor(deps, event.user, event.item.channel)) return;
-  const conversation = await deps.services.kv.get(kvKeys.message(event.item.channel, event.item.ts));
+  const conversation = await deps.kv.get(kvKeys.message(event.item.channel, event.item.ts));
   const thread = conversation ? threadFromKey(conversation) : null;
   if (!thread) return;
   const reply = await stopOnce(deps, body.event_id, thread, event.user);
