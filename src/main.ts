@@ -104,7 +104,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     registerHealthRoutes(http, { pingRedis: () => redis.ping() });
     registerApiRoutes(http, { token: env.PATCHBAY_API_TOKEN, ...tasks });
     for (const integration of integrations) integration.registerRoutes?.(http);
-    if (!env.PATCHBAY_API_TOKEN) log.info('HTTP API off: PATCHBAY_API_TOKEN is not set');
+    log.info(env.PATCHBAY_API_TOKEN ? 'HTTP API on' : 'HTTP API off: PATCHBAY_API_TOKEN is not set');
     port = await http.listen(env.PORT);
     log.info({ port }, 'server listening');
     stops.push(() => http.close());

@@ -16,3 +16,11 @@ export const ConversationState = z.object({
   beganIn: ReplyAddress.optional(),
 });
 export type ConversationState = z.infer<typeof ConversationState>;
+
+/** Patchbay pushes only branches under this prefix; a pull request is Patchbay's only from one of them. */
+export const PATCHBAY_BRANCH_PREFIX = 'patchbay/';
+
+/** A branch under `patchbay/` with a name after the prefix. */
+export function isPatchbayBranch(ref: string): boolean {
+  return ref.startsWith(PATCHBAY_BRANCH_PREFIX) && ref.length > PATCHBAY_BRANCH_PREFIX.length;
+}

@@ -5,6 +5,7 @@ import { PatchbayError, toPatchbayError } from '../domain/errors.js';
 import type { TaskRecord } from '../domain/task.js';
 import { RepoName } from '../domain/task-request.js';
 import { newTaskId } from '../lib/ids.js';
+import { describeIssues } from '../lib/zod-issues.js';
 import { BodyTooLargeError, type HttpServer, readRawBody, sendJson } from './http-server.js';
 import type { TaskServices } from './integration.js';
 
@@ -89,7 +90,7 @@ async function parseBody(req: IncomingMessage) {
   }
   const body = ApiTaskBody.safeParse(json);
   if (!body.success) {
-    const detail = body.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+    const detail = describeIssues(body.error, { root: 'body' }).join('; ');
     throw new PatchbayError('invalid_request', detail);
   }
   return body.data;

@@ -7,6 +7,7 @@ import { newTaskRecord, type TaskRecord } from '../domain/task.js';
 import { TaskRequest } from '../domain/task-request.js';
 import { newTaskId } from '../lib/ids.js';
 import type { Logger } from '../lib/logger.js';
+import { describeIssues } from '../lib/zod-issues.js';
 
 export interface SubmitDeps {
   config: Pick<Config, 'repositories'>;
@@ -66,7 +67,7 @@ export function resumeWithAnswer(store: TaskStore, taskId: string, answerText: s
 export async function submitTask(deps: SubmitDeps, input: unknown): Promise<Submitted> {
   const parsed = TaskRequest.safeParse(input);
   if (!parsed.success) {
-    const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+    const detail = describeIssues(parsed.error, { root: 'body' }).join('; ');
     throw new PatchbayError('invalid_request', detail);
   }
   const request = parsed.data;

@@ -1,3 +1,4 @@
+import { isPatchbayBranch, PATCHBAY_BRANCH_PREFIX } from '../domain/conversation.js';
 import { PatchbayError } from '../domain/errors.js';
 import { cloneGitEnv } from './clone-git-env.js';
 import { afterReplay } from './commit-changes.js';
@@ -8,13 +9,15 @@ import type { TaskClones } from './task-clone.js';
 import type { CloneState, TaskWorkspace } from './types.js';
 import type { WorkspaceContext } from './workspace-context.js';
 
-export const BRANCH_PREFIX = 'patchbay/';
-
 function assertOwnBranch(branch: string): void {
-  if (!branch.startsWith(BRANCH_PREFIX) || branch.length === BRANCH_PREFIX.length) {
-    throw new PatchbayError('push_rejected', `refusing to push ${branch}: only ${BRANCH_PREFIX}* branches`, {
-      permanent: true,
-    });
+  if (!isPatchbayBranch(branch)) {
+    throw new PatchbayError(
+      'push_rejected',
+      `refusing to push ${branch}: only ${PATCHBAY_BRANCH_PREFIX}* branches`,
+      {
+        permanent: true,
+      },
+    );
   }
 }
 

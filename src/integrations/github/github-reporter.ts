@@ -1,4 +1,5 @@
 import type { PlaceReporter, TaskEvent } from '../../domain/events.js';
+import { checkOutcome } from '../../domain/task.js';
 import type { Logger } from '../../lib/logger.js';
 import { neutralise } from './pr-body.js';
 
@@ -67,8 +68,10 @@ function renderFinished(event: Extract<TaskEvent, { type: 'finished' }>): string
   }
   if (event.checks.length > 0) {
     const lines = event.checks.map((c) => {
-      const ok = c.exitCode === 0 && !c.timedOut;
-      const result = c.timedOut ? 'timed out' : ok ? 'passed' : `failed (exit ${c.exitCode ?? 'killed'})`;
+      const outcome = checkOutcome(c);
+      const ok = outcome === 'passed';
+      const result =
+        outcome === 'timed_out' ? 'timed out' : ok ? 'passed' : `failed (exit ${c.exitCode ?? 'killed'})`;
       return `- ${ok ? '✅' : '❌'} \`${codeText(c.command)}\` ${result}`;
     });
     parts.push(['**Checks**', ...lines].join('\n'));

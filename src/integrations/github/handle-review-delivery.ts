@@ -3,6 +3,7 @@ import type { ConversationState } from '../../domain/conversation.js';
 import { PatchbayError } from '../../domain/errors.js';
 import type { Origin } from '../../domain/task-request.js';
 import type { RunInBackground } from '../../lib/background-work.js';
+import { withDeadline } from '../../lib/deadline.js';
 import type { Logger } from '../../lib/logger.js';
 import type { TaskServices } from '../../server/integration.js';
 import type { DispatchResult, GitHubDelivery } from './github-webhook-receiver.js';
@@ -55,8 +56,11 @@ export async function handleReviewDelivery(
     sender: trigger.sender.login,
   });
   try {
-    await withDeadline(deps.deadlineMs ?? 8_000, () =>
+    const ms = deps.deadlineMs ?? 8_000;
+    await withDeadline(
       queueFollowUp(deps, trigger, delivery.deliveryId, log),
+      ms,
+      `github look-ups took longer than ${ms} ms`,
     );
     return 'queued';
   } catch (err) {
@@ -160,14 +164,4 @@ function originOf(trigger: ReviewTrigger, pull: WebhookPull): Origin {
     url: /^https?:\/\//.test(trigger.url) ? trigger.url : undefined,
     requester: trigger.sender.login.slice(0, 200),
   };
-}
-
-async function withDeadline<T>(ms: number, work: () => Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`github look-ups took longer than ${ms} ms`)), ms);
-  });
-  const running = work();
-  running.catch(() => undefined);
-  return Promise.race([running, late]).finally(() => clearTimeout(timer));
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { CheckResult, Usage } from '../../domain/task.js';
+import { type CheckResult, checkOutcome, type Usage } from '../../domain/task.js';
 import type { Origin } from '../../domain/task-request.js';
 
 /** The start of the hidden marker that makes a pull request Patchbay's (with its branch and author). */
@@ -106,8 +106,9 @@ function renderCheckTable(checks: CheckResult[]): string {
 }
 
 function describeResult(check: CheckResult): string {
-  if (check.timedOut) return '⏱ timed out';
-  if (check.exitCode === 0) return '✅ passed';
+  const outcome = checkOutcome(check);
+  if (outcome === 'timed_out') return '⏱ timed out';
+  if (outcome === 'passed') return '✅ passed';
   return check.exitCode === null ? '❌ failed (killed)' : `❌ failed (exit ${check.exitCode})`;
 }
 

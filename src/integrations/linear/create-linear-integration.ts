@@ -1,6 +1,7 @@
 import type { LinearClient } from '@linear/sdk';
 import { createBackgroundWork } from '../../lib/background-work.js';
 import type { Logger } from '../../lib/logger.js';
+import { memoizeAsync } from '../../lib/memoize-async.js';
 import type { HttpServer } from '../../server/http-server.js';
 import type { Integration, IntegrationContext } from '../../server/integration.js';
 import { handleAgentSession } from './handle-agent-session.js';
@@ -134,13 +135,6 @@ function buildApis(deps: LinearIntegrationDeps, log: Logger) {
 
 /** The bot user (the API key's viewer), read once; a failed read is tried again next time. */
 function cachedBot(api: LinearApi | undefined): () => Promise<LinearUser | null> {
-  let viewer: Promise<LinearUser> | undefined;
-  return async () => {
-    if (!api) return null;
-    viewer ??= api.fetchViewer().catch((err: unknown) => {
-      viewer = undefined;
-      throw err;
-    });
-    return viewer;
-  };
+  if (!api) return async () => null;
+  return memoizeAsync(() => api.fetchViewer());
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LINEAR_WEBHOOK_SIGNATURE_HEADER, LinearWebhookClient } from '@linear/sdk/webhooks';
+import { withDeadline } from '../../lib/deadline.js';
 import type { Logger } from '../../lib/logger.js';
 import { readHeader, readWebhookBody, sendJson } from '../../server/http-server.js';
 import { WebhookEnvelope } from './linear-events.js';
@@ -48,7 +49,10 @@ export function createWebhookHandler(deps: {
       event: readHeader(req, 'linear-event'),
     };
     try {
-      await withDeadline(deps.dispatch(delivery), deps.answerWithinMs ?? 4_000);
+      // The work goes on past the deadline: it may still queue the task, and the redelivery that the
+      // 503 brings about finds it by its delivery id.
+      const ms = deps.answerWithinMs ?? 4_000;
+      await withDeadline(deps.dispatch(delivery), ms, `not queued within ${ms} ms`);
     } catch (err) {
       const { type, action } = envelope.data;
       deps.log.warn(
@@ -78,17 +82,4 @@ function verify(verifier: LinearWebhookClient, raw: Buffer, signature: string) {
     if (/timestamp/i.test(message)) return { status: 401, reason: 'stale webhookTimestamp' };
     return { status: 401, reason: 'bad signature' };
   }
-}
-
-/**
- * The work, or a rejection once `ms` have passed. The work is not abandoned: it may still queue the
- * task, and the redelivery that the 503 brings about finds it by its delivery id.
- */
-function withDeadline(work: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`not queued within ${ms} ms`)), ms);
-  });
-  work.catch(() => undefined); // a failure after the deadline was answered already
-  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }

@@ -1,5 +1,6 @@
 import { App } from '@slack/bolt';
 import { createBackgroundWork } from '../../lib/background-work.js';
+import { memoizeAsync } from '../../lib/memoize-async.js';
 import type { HttpServer } from '../../server/http-server.js';
 import type { Integration, IntegrationContext } from '../../server/integration.js';
 import { handleMention } from './handle-mention.js';
@@ -136,21 +137,13 @@ export function createSlackIntegration(deps: SlackIntegrationDeps): Integration 
 
 /** auth.test once (the bot's own user id tells mentions and its own reactions apart); again after a failure. */
 function memoizeIdentity(clients: SlackClients): () => Promise<BotIdentity> {
-  let identity: Promise<BotIdentity> | undefined;
-  return () => {
-    if (identity) return identity;
-    const asked = clients.patient.auth.test().then((res) => {
-      if (typeof res.user_id !== 'string') throw new Error('auth.test returned no user_id');
-      return {
-        userId: res.user_id,
-        botId: typeof res.bot_id === 'string' ? res.bot_id : undefined,
-        workspaceUrl: typeof res.url === 'string' ? res.url : undefined,
-      };
-    });
-    identity = asked;
-    asked.catch(() => {
-      if (identity === asked) identity = undefined;
-    });
-    return asked;
-  };
+  return memoizeAsync(async () => {
+    const res = await clients.patient.auth.test();
+    if (typeof res.user_id !== 'string') throw new Error('auth.test returned no user_id');
+    return {
+      userId: res.user_id,
+      botId: typeof res.bot_id === 'string' ? res.bot_id : undefined,
+      workspaceUrl: typeof res.url === 'string' ? res.url : undefined,
+    };
+  });
 }

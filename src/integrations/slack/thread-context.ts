@@ -1,3 +1,4 @@
+import { withDeadline } from '../../lib/deadline.js';
 import type { Logger } from '../../lib/logger.js';
 import { toPlainText } from './parse-message.js';
 import type { WebClient } from './slack-client.js';
@@ -57,9 +58,10 @@ function isContext(m: Replies['messages'][number], at: Where): boolean {
  */
 async function readPage(deps: Deps, at: Where, cursor: string | undefined, deadline: number) {
   const ask = () =>
-    withinDeadline(
+    withDeadline(
       deps.client.conversations.replies({ channel: at.channel, ts: at.threadTs, limit: PAGE_SIZE, cursor }),
-      deadline,
+      deadline - Date.now(),
+      'slack did not answer in time',
     );
   try {
     return Replies.parse(await ask());
@@ -79,16 +81,4 @@ function rateLimitedFor(err: unknown): number | undefined {
   const e = err as { code?: unknown; retryAfter?: unknown } | null;
   if (e?.code !== 'slack_webapi_rate_limited_error') return undefined;
   return typeof e.retryAfter === 'number' ? e.retryAfter * 1000 : 0;
-}
-
-function withinDeadline<T>(work: Promise<T>, deadline: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error('slack did not answer in time')),
-      Math.max(0, deadline - Date.now()),
-    );
-  });
-  work.catch(() => undefined); // a late failure of the losing call is not an unhandled rejection
-  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
