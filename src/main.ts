@@ -4,6 +4,7 @@ import { buildGitHubAccess, buildWorkerDeps, type GitHubAccess } from './build-w
 import type { Config } from './config/load-config.js';
 import { PatchbayError } from './domain/errors.js';
 import type { Reporter } from './domain/events.js';
+import { settleWithin } from './lib/deadline.js';
 import type { Logger } from './lib/logger.js';
 import { createRedactor } from './lib/redact.js';
 import { createConversationLock } from './queue/conversation-lock.js';
@@ -142,10 +143,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
       await worker.stop();
       workerConnection.disconnect();
       // A refill writes under the data dir until it ends; SIGTERM's grace bounds the wait.
-      await Promise.race([
-        workerDeps.workspaces.poolIdle(),
-        new Promise((r) => setTimeout(r, 1_500).unref()),
-      ]);
+      await settleWithin(workerDeps.workspaces.poolIdle(), 1_500);
     });
   }
 
