@@ -1,6 +1,7 @@
 import type { Reporter, TaskEvent, TaskStage } from '../../domain/events.js';
 import type { KeyValueStore } from '../../domain/ports.js';
 import type { TaskRecord } from '../../domain/task.js';
+import { type Clock, systemClock, waitAtMost } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import { createCommentSink } from './comment-sink.js';
 import { createIssueEffects } from './issue-effects.js';
@@ -27,6 +28,14 @@ export interface LinearReporterDeps {
   editIntervalMs?: number;
   /** How long a final report may hold up the task (default 15 s); the rest goes on in the background. */
   finalWaitMs?: number;
+  clock?: Clock;
+}
+
+export interface LinearReporter extends Reporter {
+  /** Resolves once every Linear call queued so far was made (or failed); coalesced steps wait on. */
+  settled(): Promise<void>;
+  /** Sends what waits for its slot now, then resolves once every queued Linear call was made (or failed). */
+  idle(): Promise<void>;
 }
 
 interface RunState {
@@ -46,7 +55,8 @@ const TARGETS_REFRESH_MS = 2_000;
  * (another session or an assignment on the same issue) are picked up within a couple of seconds.
  * Posting never fails the task: errors are logged and the run goes on.
  */
-export function createLinearReporter(deps: LinearReporterDeps): Reporter & { idle(): Promise<void> } {
+export function createLinearReporter(deps: LinearReporterDeps): LinearReporter {
+  const clock = deps.clock ?? systemClock;
   const runs = new Map<string, RunState>();
   const inFlight = new Set<Promise<void>>();
   const log = deps.log;
@@ -54,6 +64,10 @@ export function createLinearReporter(deps: LinearReporterDeps): Reporter & { idl
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p));
   };
+
+  async function settled(): Promise<void> {
+    while (inFlight.size) await Promise.allSettled([...inFlight]);
+  }
 
   function apiFor(target: LinearTarget): LinearApi | undefined {
     return target.kind === 'issue' ? deps.apis.assignment : deps.apis.agent(target.organizationId);
@@ -73,6 +87,7 @@ export function createLinearReporter(deps: LinearReporterDeps): Reporter & { idl
         api,
         chain,
         actionIntervalMs: deps.actionIntervalMs ?? 5_000,
+        clock,
       });
     }
     return createCommentSink({
@@ -83,13 +98,15 @@ export function createLinearReporter(deps: LinearReporterDeps): Reporter & { idl
       chain,
       editIntervalMs: deps.editIntervalMs ?? 3_000,
       botHandle: await deps.apis.botHandle?.().catch(() => undefined),
+      clock,
+      log,
     });
   }
 
   /** Adds the sinks of places attached since the last look; a late one starts at the current stage. */
   async function refreshTargets(run: RunState, event: TaskEvent, force: boolean): Promise<void> {
-    if (!force && Date.now() - run.targetsReadAt < TARGETS_REFRESH_MS) return;
-    run.targetsReadAt = Date.now();
+    if (!force && clock.now() - run.targetsReadAt < TARGETS_REFRESH_MS) return;
+    run.targetsReadAt = clock.now();
     const targets = await targetsOf(event.task, deps.kv).catch(() => [] as LinearTarget[]);
     for (const target of targets) {
       const id = targetId(target);
@@ -132,12 +149,12 @@ export function createLinearReporter(deps: LinearReporterDeps): Reporter & { idl
       }
       runs.delete(`${event.task.id}.${event.task.runs}`);
       const done = Promise.all([...run.sinks.values()].map((s) => s.end(event, run.stage)));
-      await Promise.race([done, new Promise((r) => setTimeout(r, deps.finalWaitMs ?? 15_000).unref())]);
+      await waitAtMost(clock, deps.finalWaitMs ?? 15_000, done);
     },
-    /** Resolves once every queued Linear call has been made (or has failed). */
+    settled,
     async idle() {
       for (const run of runs.values()) for (const sink of run.sinks.values()) sink.flush();
-      while (inFlight.size) await Promise.allSettled([...inFlight]);
+      await settled();
     },
   };
 }
