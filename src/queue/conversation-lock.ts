@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { type CancelTimer, type Clock, systemClock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 
 export interface ConversationLease {
@@ -22,11 +23,13 @@ export function createConversationLock({
   prefix,
   ttlMs,
   log,
+  clock = systemClock,
 }: {
   redis: Redis;
   prefix: string;
   ttlMs: number;
   log: Logger;
+  clock?: Clock;
 }) {
   const key = (conversation: string) => `${prefix}conv-lock:${conversation}`;
   const waitersKey = (conversation: string) => `${prefix}conv-waiters:${conversation}`;
@@ -37,24 +40,24 @@ export function createConversationLock({
     const ok = await redis.set(key(conversation), holder, 'PX', ttlMs, 'NX');
     if (ok !== 'OK') return null;
     const lost = new AbortController();
-    const timer = setInterval(
-      async () => {
-        try {
-          const renewed = await redis.eval(RENEW, 1, key(conversation), holder, String(ttlMs));
-          if (renewed !== 1) throw new Error('lease taken over');
-        } catch (err) {
-          log.warn({ conversation, err: (err as Error).message }, 'conversation lease lost');
-          clearInterval(timer);
-          lost.abort('lock_lost');
-        }
-      },
-      Math.max(250, Math.floor(ttlMs / 3)),
-    );
-    timer.unref();
+    const every = Math.max(250, Math.floor(ttlMs / 3));
+    let stop: CancelTimer = () => undefined;
+    async function renew(): Promise<void> {
+      stop = clock.setTimer(renew, every); // a steady beat, whatever one renewal takes
+      try {
+        const renewed = await redis.eval(RENEW, 1, key(conversation), holder, String(ttlMs));
+        if (renewed !== 1) throw new Error('lease taken over');
+      } catch (err) {
+        log.warn({ conversation, err: (err as Error).message }, 'conversation lease lost');
+        stop();
+        lost.abort('lock_lost');
+      }
+    }
+    stop = clock.setTimer(renew, every);
     return {
       lost: lost.signal,
       async release() {
-        clearInterval(timer);
+        stop();
         await redis.eval(RELEASE, 1, key(conversation), holder).catch(() => undefined);
       },
     };
