@@ -36,3 +36,16 @@ export async function waitAtMost(clock: Clock, ms: number, work: Promise<unknown
   await Promise.race([work.catch(() => undefined), late]);
   cancel();
 }
+
+/**
+ * `work`'s result, or a rejection with `late()` once `ms` passed on `clock`. The work is not
+ * abandoned, and its failure after the deadline is no unhandled rejection.
+ */
+export function withDeadline<T>(clock: Clock, work: Promise<T>, ms: number, late: () => Error): Promise<T> {
+  let cancel: CancelTimer = () => undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    cancel = clock.setTimer(() => reject(late()), Math.max(0, ms));
+  });
+  work.catch(() => undefined);
+  return Promise.race([work, timeout]).finally(cancel);
+}

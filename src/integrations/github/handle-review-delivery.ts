@@ -3,6 +3,7 @@ import type { ConversationState } from '../../domain/conversation.js';
 import { PatchbayError } from '../../domain/errors.js';
 import type { Origin } from '../../domain/task-request.js';
 import type { RunInBackground } from '../../lib/background-work.js';
+import { type Clock, systemClock, withDeadline } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { TaskServices } from '../../server/integration.js';
 import type { DispatchResult, GitHubDelivery } from './github-webhook-receiver.js';
@@ -21,6 +22,7 @@ export interface ReviewDeps {
   log: Logger;
   /** The look-ups before queueing give up after this long (default 8 s; GitHub waits 10 s). */
   deadlineMs?: number;
+  clock?: Clock;
 }
 
 /** Why a delivery starts nothing: logged as one line, answered 200. */
@@ -54,8 +56,12 @@ export async function handleReviewDelivery(
     sender: trigger.sender.login,
   });
   try {
-    await withDeadline(deps.deadlineMs ?? 8_000, () =>
+    const ms = deps.deadlineMs ?? 8_000;
+    await withDeadline(
+      deps.clock ?? systemClock,
       queueFollowUp(deps, trigger, delivery.deliveryId, log),
+      ms,
+      () => new Error(`github look-ups took longer than ${ms} ms`),
     );
     return 'queued';
   } catch (err) {
@@ -161,14 +167,4 @@ function originOf(trigger: ReviewTrigger, pull: WebhookPull): Origin {
     requester: trigger.sender.login.slice(0, 200),
     ref: { pr: String(pull.number), url: pull.html_url },
   };
-}
-
-async function withDeadline<T>(ms: number, work: () => Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`github look-ups took longer than ${ms} ms`)), ms);
-  });
-  const running = work();
-  running.catch(() => undefined);
-  return Promise.race([running, late]).finally(() => clearTimeout(timer));
 }

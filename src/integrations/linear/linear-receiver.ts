@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LINEAR_WEBHOOK_SIGNATURE_HEADER, LinearWebhookClient } from '@linear/sdk/webhooks';
+import { type Clock, systemClock, withDeadline } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import { readHeader, readWebhookBody, sendJson } from '../../server/http-server.js';
 import { WebhookEnvelope } from './linear-events.js';
@@ -26,7 +27,9 @@ export function createWebhookHandler(deps: {
   dispatch: (delivery: LinearDelivery) => Promise<void>;
   /** Linear gives up on an answer after 5 s; past this, 503 (it delivers again) while work goes on. */
   answerWithinMs?: number;
+  clock?: Clock;
 }) {
+  const clock = deps.clock ?? systemClock;
   const verifier = new LinearWebhookClient(deps.secret);
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -48,7 +51,9 @@ export function createWebhookHandler(deps: {
       event: readHeader(req, 'linear-event'),
     };
     try {
-      await withDeadline(deps.dispatch(delivery), deps.answerWithinMs ?? 4_000);
+      // The work is not abandoned past the deadline: the redelivery the 503 brings finds it by its id.
+      const ms = deps.answerWithinMs ?? 4_000;
+      await withDeadline(clock, deps.dispatch(delivery), ms, () => new Error(`not queued within ${ms} ms`));
     } catch (err) {
       const { type, action } = envelope.data;
       deps.log.warn(
@@ -78,17 +83,4 @@ function verify(verifier: LinearWebhookClient, raw: Buffer, signature: string) {
     if (/timestamp/i.test(message)) return { status: 401, reason: 'stale webhookTimestamp' };
     return { status: 401, reason: 'bad signature' };
   }
-}
-
-/**
- * The work, or a rejection once `ms` have passed. The work is not abandoned: it may still queue the
- * task, and the redelivery that the 503 brings about finds it by its delivery id.
- */
-function withDeadline(work: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`not queued within ${ms} ms`)), ms);
-  });
-  work.catch(() => undefined); // a failure after the deadline was answered already
-  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }

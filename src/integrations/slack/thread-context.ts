@@ -1,4 +1,4 @@
-import { type CancelTimer, type Clock, sleep, systemClock } from '../../lib/clock.js';
+import { type Clock, sleep, systemClock, withDeadline } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import { toPlainText } from './parse-message.js';
 import type { WebClient } from './slack-client.js';
@@ -59,10 +59,11 @@ function isContext(m: Replies['messages'][number], at: Where): boolean {
  */
 async function readPage(deps: Deps, clock: Clock, at: Where, cursor: string | undefined, deadline: number) {
   const ask = () =>
-    withinDeadline(
+    withDeadline(
       clock,
       deps.client.conversations.replies({ channel: at.channel, ts: at.threadTs, limit: PAGE_SIZE, cursor }),
-      deadline,
+      deadline - clock.now(),
+      () => new Error('slack did not answer in time'),
     );
   try {
     return Replies.parse(await ask());
@@ -82,16 +83,4 @@ function rateLimitedFor(err: unknown): number | undefined {
   const e = err as { code?: unknown; retryAfter?: unknown } | null;
   if (e?.code !== 'slack_webapi_rate_limited_error') return undefined;
   return typeof e.retryAfter === 'number' ? e.retryAfter * 1000 : 0;
-}
-
-function withinDeadline<T>(clock: Clock, work: Promise<T>, deadline: number): Promise<T> {
-  let cancel: CancelTimer = () => undefined;
-  const late = new Promise<never>((_, reject) => {
-    cancel = clock.setTimer(
-      () => reject(new Error('slack did not answer in time')),
-      Math.max(0, deadline - clock.now()),
-    );
-  });
-  work.catch(() => undefined); // a late failure of the losing call is not an unhandled rejection
-  return Promise.race([work, late]).finally(cancel);
 }
