@@ -7,15 +7,23 @@ import { readLinearSettings } from './integrations/linear/linear-settings.js';
 import { createSlackIntegration } from './integrations/slack/create-slack-integration.js';
 import { createSlackClients } from './integrations/slack/slack-client.js';
 import { readSlackSettings } from './integrations/slack/slack-settings.js';
+import type { Clock } from './lib/clock.js';
 import type { Integration, TaskServices } from './server/integration.js';
 
-/** The integrations whose credentials are set; each says at start-up whether it is on. */
-export function buildIntegrations(services: TaskServices, githubAccess: () => GitHubAccess): Integration[] {
+/**
+ * The integrations whose credentials are set; each says at start-up whether it is on. Their own
+ * timers run on `clock` (see StartOptions).
+ */
+export function buildIntegrations(
+  services: TaskServices,
+  githubAccess: () => GitHubAccess,
+  clock?: Clock,
+): Integration[] {
   const integrations: Integration[] = [];
   const slack = readSlackSettings(services.config.env);
   if (slack) {
     const clients = createSlackClients(slack, services.log);
-    integrations.push(createSlackIntegration({ settings: slack, clients, services }));
+    integrations.push(createSlackIntegration({ settings: slack, clients, services, clock }));
   } else services.log.info('Slack off: SLACK_BOT_TOKEN is not set');
   const linear = readLinearSettings(services.config.env);
   if ('off' in linear) services.log.info(linear.off);
@@ -43,6 +51,7 @@ export function buildIntegrations(services: TaskServices, githubAccess: () => Gi
         agentClientFor: install?.clientFor ?? (fixed ? async () => fixed : undefined),
         assignmentClient: apiKey ? createLinearClient({ apiKey, apiUrl: linear.apiUrl }) : undefined,
         services,
+        clock,
       }),
     );
   }

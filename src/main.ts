@@ -4,6 +4,7 @@ import { buildGitHubAccess, buildWorkerDeps, type GitHubAccess } from './build-w
 import type { Config } from './config/load-config.js';
 import { PatchbayError } from './domain/errors.js';
 import type { Reporter } from './domain/events.js';
+import type { Clock } from './lib/clock.js';
 import type { Logger } from './lib/logger.js';
 import { createRedactor } from './lib/redact.js';
 import { createConversationLock } from './queue/conversation-lock.js';
@@ -39,6 +40,11 @@ export interface StartOptions {
   retry?: { attempts: number; backoffMs: number };
   /** Extra reporters by task source (tests, the demo's terminal). */
   reporters?: Partial<Record<string, Reporter>>;
+  /**
+   * The clock the integrations' own timers run on: the reporters' edit spacing and coalescing, and
+   * Linear's first-thought and webhook-answer deadlines (default the system's; tests may hold it still).
+   */
+  clock?: Clock;
 }
 
 export interface Running {
@@ -85,7 +91,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     github ??= buildGitHubAccess(env, log);
     return github;
   };
-  const integrations = buildIntegrations(services, githubAccess);
+  const integrations = buildIntegrations(services, githubAccess, opts.clock);
   const reporters: Partial<Record<string, Reporter>> = Object.fromEntries(
     integrations.flatMap((i) => (i.reporter ? [[i.reporter.source, i.reporter.reporter]] : [])),
   );

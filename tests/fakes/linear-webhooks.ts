@@ -1,8 +1,10 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterEach, expect } from 'vitest';
+import { z } from 'zod';
 import { type LinearStandIn, startLinearStandIn } from '../../src/demo/linear-stand-in.js';
 import type { Script } from '../../src/demo/scripted-model.js';
+import type { Clock } from '../../src/lib/clock.js';
 import { type Harness, startHarness } from './harness.js';
 import { eventually } from './slack-requests.js';
 
@@ -148,10 +150,22 @@ export function pinLinearWorkspace(stand: LinearStandIn): void {
   });
 }
 
-export interface Activity {
-  agentSessionId: string;
-  content: { type: string; body?: string; action?: string; parameter?: string };
-}
+/** An `agentActivityCreate` input as the stand-in recorded it; parsed, so that a changed shape fails. */
+export const Activity = z
+  .object({
+    agentSessionId: z.string(),
+    content: z
+      .object({
+        type: z.string(),
+        body: z.string().optional(),
+        action: z.string().optional(),
+        parameter: z.string().optional(),
+      })
+      .loose(),
+  })
+  .loose();
+export type Activity = z.infer<typeof Activity>;
+const toActivity = (input: unknown): Activity => Activity.parse(input);
 
 export interface LinearStartOptions {
   worker?: boolean;
@@ -160,6 +174,8 @@ export interface LinearStartOptions {
   env?: Record<string, string>;
   /** Which modes are on (default: agent only, with a fixed token; `oauth`: agent as an OAuth app). */
   modes?: { agent?: boolean; assignment?: boolean; oauth?: boolean };
+  /** The clock the integration's own timers run on (StartOptions.clock); a test may hold it still. */
+  clock?: Clock;
 }
 
 /**
@@ -184,6 +200,7 @@ export function linearPerTest() {
     h = await startHarness({
       script,
       worker: opts.worker,
+      clock: opts.clock,
       env: {
         LINEAR_WEBHOOK_SECRET: LINEAR_SECRET,
         LINEAR_API_URL: linear.url,
@@ -207,7 +224,7 @@ function modesOf(opts: LinearStartOptions) {
 function linearSession(h: Harness, linear: LinearStandIn) {
   const inputs = (name: string) =>
     linear.mutationsNamed(name).map((m) => m.variables as { id?: string; input: Record<string, unknown> });
-  const activities = () => inputs('agentActivityCreate').map((m) => m.input as unknown as Activity);
+  const activities = () => inputs('agentActivityCreate').map((m) => toActivity(m.input));
   return {
     h,
     linear,

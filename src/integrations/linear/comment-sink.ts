@@ -21,6 +21,7 @@ export interface CommentSinkDeps {
   /** How long to wait for the comment the webhook handler is posting before posting one. */
   adoptWaitMs?: number;
   botHandle?: string;
+  /** The clock edits are spaced by (default the system's). */
   clock?: Clock;
   log?: Logger;
 }
@@ -35,17 +36,19 @@ export function createCommentSink(deps: CommentSinkDeps): LinearSink {
   const { chain, api } = deps;
   const key = targetKeys.progress(deps.task.id, deps.task.runs);
   const place = { kind: 'issue', issueId: deps.issueId } as const;
-  const clock = deps.clock ?? systemClock;
   let commentId: string | undefined;
 
-  /** The id of the progress comment; false when it was just created with `text` (nothing to edit). */
+  /**
+   * Makes sure there is a progress comment; false when it was just created with `text` (nothing to
+   * edit). Waiting for the handler's comment is a wait for another process, so it is in real time.
+   */
   async function ensureComment(text: string): Promise<boolean> {
     if (commentId) return true;
-    const until = clock.now() + (deps.adoptWaitMs ?? 2_000);
+    const until = Date.now() + (deps.adoptWaitMs ?? 2_000);
     for (;;) {
       commentId = (await deps.kv.get(key)) ?? undefined;
-      if (commentId || clock.now() >= until) break;
-      await sleep(clock, 100);
+      if (commentId || Date.now() >= until) break;
+      await sleep(systemClock, 100);
     }
     if (commentId) return true;
     // The webhook handler's comment has this id too: if it lands late, this create is refused.
@@ -62,7 +65,7 @@ export function createCommentSink(deps: CommentSinkDeps): LinearSink {
     },
     enqueue: (work) => chain.run('progress comment', work),
     intervalMs: deps.editIntervalMs,
-    clock,
+    clock: deps.clock,
     log: deps.log,
   });
 

@@ -1,5 +1,6 @@
 import { App } from '@slack/bolt';
 import { createBackgroundWork } from '../../lib/background-work.js';
+import type { Clock } from '../../lib/clock.js';
 import type { HttpServer } from '../../server/http-server.js';
 import type { Integration, TaskServices } from '../../server/integration.js';
 import { handleMention } from './handle-mention.js';
@@ -25,6 +26,8 @@ export interface SlackIntegrationDeps {
   services: TaskServices;
   /** Status message edits at most this often (default 3 s). */
   editIntervalMs?: number;
+  /** The clock the reporter spaces its edits by (default the system's; tests may hold one still). */
+  clock?: Clock;
 }
 
 /**
@@ -44,6 +47,7 @@ export function createSlackIntegration(deps: SlackIntegrationDeps): Integration 
     retentionDays,
     log,
     editIntervalMs: deps.editIntervalMs,
+    clock: deps.clock,
   });
   const work = createBackgroundWork(log, 'slack reply failed');
   const background = work.run;
