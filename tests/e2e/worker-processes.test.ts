@@ -49,7 +49,7 @@ function stallOnce(): { script: Script; stalled: Promise<void> } {
     if (turn === 1 && !stalledOnce) {
       stalledOnce = true;
       signal();
-      return { ...next, delayMs: 20_000 };
+      return { ...next, until: new Promise(() => undefined) }; // answered never: the worker goes first
     }
     return next;
   };
