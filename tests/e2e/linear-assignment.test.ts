@@ -33,12 +33,12 @@ describe('Linear: assignment mode (API key of a bot user)', () => {
     const s = await start(FIX_GREETING, { ...ASSIGNMENT, clock: createManualClock() });
 
     const res = await s.send(issueAssigned());
-    const first = await eventually(() => s.inputs('commentCreate')[0], 10_000, 'progress comment');
+    const first = await eventually(() => s.inputs('commentCreate')[0], 20_000, 'progress comment');
     const taskId = /task `(t[0-9a-z]+)`/.exec(String(first.input.body))?.[1] ?? '';
     const task = await s.h.waitFor(taskId, isFinal);
-    const reply = await eventually(() => s.inputs('commentCreate')[1], 10_000, 'result reply');
-    await eventually(() => s.inputs('attachmentLinkURL').length === 1, 5_000, 'attachment');
-    await eventually(() => s.inputs('issueUpdate').length === 2, 5_000, 'state moves');
+    const reply = await eventually(() => s.inputs('commentCreate')[1], 20_000, 'result reply');
+    await eventually(() => s.inputs('attachmentLinkURL').length === 1, 20_000, 'attachment');
+    await eventually(() => s.inputs('issueUpdate').length === 2, 20_000, 'state moves');
 
     expect(res.status).toBe(200);
     expect(task.status).toBe('succeeded');
@@ -74,7 +74,7 @@ describe('Linear: assignment mode (API key of a bot user)', () => {
       () => /task `(t[0-9a-z]+)`/.exec(String(s.inputs('commentCreate')[0]?.input.body ?? ''))?.[1],
     );
     const firstTask = await s.h.waitFor(firstId, isFinal);
-    await eventually(() => s.inputs('commentCreate').length === 2, 10_000, 'first reply');
+    await eventually(() => s.inputs('commentCreate').length === 2, 20_000, 'first reply');
 
     const ignored = await Promise.all([
       s.send(commentCreated('https://linear.app/acme/profiles/patchbay says: working on it', BOT.id)),
@@ -84,10 +84,10 @@ describe('Linear: assignment mode (API key of a bot user)', () => {
     const res = await s.send(
       commentCreated('[@patchbay](https://linear.app/acme/profiles/patchbay) also add a changelog entry'),
     );
-    const progress = await eventually(() => s.inputs('commentCreate')[2], 10_000, 'second progress');
+    const progress = await eventually(() => s.inputs('commentCreate')[2], 20_000, 'second progress');
     const secondId = /task `(t[0-9a-z]+)`/.exec(String(progress.input.body))?.[1] ?? '';
     const secondTask = await s.h.waitFor(secondId, isFinal);
-    const reply = await eventually(() => s.inputs('commentCreate')[3], 10_000, 'second reply');
+    const reply = await eventually(() => s.inputs('commentCreate')[3], 20_000, 'second reply');
 
     expect(ignored.map((r) => r.status)).toEqual([200, 200, 200]);
     expect(res.status).toBe(200);
@@ -123,11 +123,11 @@ describe('Linear: assignment mode (API key of a bot user)', () => {
       () => /task `(t[0-9a-z]+)`/.exec(String(s.inputs('commentCreate')[0]?.input.body ?? ''))?.[1],
     );
     await s.h.waitFor(taskId, (t) => t.status === 'waiting_for_input');
-    const question = await eventually(() => s.inputs('commentCreate')[1], 10_000, 'question');
+    const question = await eventually(() => s.inputs('commentCreate')[1], 20_000, 'question');
 
     await s.send(commentCreated('@patchbay a comma, please'));
     const task = await s.h.waitFor(taskId, isFinal);
-    const result = await eventually(() => s.inputs('commentCreate')[3], 10_000, 'result');
+    const result = await eventually(() => s.inputs('commentCreate')[3], 20_000, 'result');
 
     expect(question.input).toMatchObject({ parentId: made(s, 1) });
     expect(String(question.input.body)).toMatch(/^Comma or colon\?[\s\S]*mention @\u200bpatchbay/);

@@ -24,7 +24,7 @@ describe('Linear: agent sessions', () => {
     const task = await h.waitFor(taskId, isFinal);
     const all = await eventually(
       () => (activities().at(-1)?.content.type === 'response' ? activities() : null),
-      10_000,
+      20_000,
       'response',
     );
 
@@ -82,7 +82,7 @@ describe('Linear: agent sessions', () => {
     linear.failNext(500);
 
     const down = await send(created(), { delivery });
-    const whileDown = await eventually(() => activities()[0], 5_000, 'first thought');
+    const whileDown = await eventually(() => activities()[0], 20_000, 'first thought');
     linear.failNext(429);
     const limited = await send(created(), { delivery });
     const taskId = await taskOf('session-1', 1);
@@ -136,7 +136,7 @@ describe('Linear: agent sessions', () => {
         delivery: 'd-2',
       }),
     ]);
-    await eventually(() => activities().length >= 2, 5_000, 'thoughts');
+    await eventually(() => activities().length >= 2, 20_000, 'thoughts');
 
     // Every delivery was answered after its handler ran: one task was queued and one other session
     // attached to it, each with its one thought; a redelivery did neither, so no thought can follow.
@@ -159,7 +159,7 @@ describe('Linear: agent sessions', () => {
     );
     const asked = await eventually(
       () => (activities().length >= 2 ? activities() : null),
-      5_000,
+      20_000,
       'elicitations',
     );
 
@@ -176,7 +176,7 @@ describe('Linear: agent sessions', () => {
     const { h, send, activities, taskOf } = await start([...FIX_GREETING, ...ADD_CHANGELOG]);
     await send(created());
     const firstTask = await h.waitFor(await taskOf('session-1'), isFinal);
-    await eventually(() => activities().at(-1)?.content.type === 'response', 10_000, 'first response');
+    await eventually(() => activities().at(-1)?.content.type === 'response', 20_000, 'first response');
 
     const res = await send(prompted('Also add a changelog entry.'));
     const secondTask = await h.waitFor(await taskOf('session-1', 1), isFinal);

@@ -87,7 +87,7 @@ describe('Slack in Socket Mode (SLACK_APP_TOKEN)', () => {
     await h.close();
     h = undefined;
     // Bolt's SocketModeReceiver.stop() starts the close handshake without waiting for its end.
-    await eventually(() => server.open() === 0, 10_000, 'the websocket to close');
+    await eventually(() => server.open() === 0, 20_000, 'the websocket to close');
 
     expect(openBefore).toBe(1);
     expect(server.closeCodes).toEqual([1000]);

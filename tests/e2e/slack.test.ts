@@ -17,13 +17,13 @@ describe('Slack: mention → thread', () => {
     const { h, slack, mention, posts, reactions } = await start(FIX_GREETING);
 
     const { res, ts } = await mention('fix the greeting punctuation in acme/web');
-    const accepted = await eventually(() => posts(ts)[0], 5_000, 'accept reply');
-    const eyes = await eventually(() => reactions(ts).find((c) => c.args.name === 'eyes'), 5_000, '👀');
+    const accepted = await eventually(() => posts(ts)[0], 20_000, 'accept reply');
+    const eyes = await eventually(() => reactions(ts).find((c) => c.args.name === 'eyes'), 20_000, '👀');
     const taskId = taskIdIn(accepted) ?? '';
     const task = await h.waitFor(taskId, isFinal);
     const done = await eventually(
       () => reactions(ts).find((c) => c.args.name === 'white_check_mark'),
-      10_000,
+      20_000,
       '✅',
     );
 
@@ -552,7 +552,7 @@ describe('Slack in Socket Mode: an event acknowledged is an event queued', () =>
       worker: false,
       env: { SLACK_BOT_TOKEN: stand.token, SLACK_APP_TOKEN: stand.appToken, SLACK_API_URL: stand.url },
     });
-    await eventually(() => ws.connected(), 10_000, 'the websocket');
+    await eventually(() => ws.connected(), 20_000, 'the websocket');
     const ts = nextTs();
     const body = slackEvent('app_mention_channel', { text: `<@${BOT}> fix the greeting in acme/web`, ts });
 
@@ -562,7 +562,7 @@ describe('Slack in Socket Mode: an event acknowledged is an event queued', () =>
     await eventually(() => logged(harness, 'slack event not queued; left for Slack to redeliver').length);
     const ackedBeforeRedelivery = ws.acked();
     const redelivered = ws.sendEvent(body, { attempt: 1, reason: 'timeout' });
-    await eventually(() => ws.acked().includes(redelivered), 10_000, 'the redelivery acknowledged');
+    await eventually(() => ws.acked().includes(redelivered), 20_000, 'the redelivery acknowledged');
     const accepted = await eventually(() =>
       stand.callsTo('chat.postMessage').find((c) => c.args.thread_ts === ts),
     );

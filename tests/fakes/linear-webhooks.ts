@@ -235,7 +235,7 @@ function linearSession(h: Harness, linear: LinearStandIn) {
     async taskOf(sessionId: string, nth = 0) {
       const thought = await eventually(
         () => activities().filter((a) => a.agentSessionId === sessionId && a.content.type === 'thought')[nth],
-        10_000,
+        20_000,
         'thought',
       );
       return /task `(t[0-9a-z]+)`/.exec(thought.content.body ?? '')?.[1] ?? '';
