@@ -1,6 +1,6 @@
 import type { KeyValueStore } from '../../domain/ports.js';
 import type { TaskRecord } from '../../domain/task.js';
-import { type Clock, sleep, systemClock } from '../../lib/clock.js';
+import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import { createThrottledEdits } from '../../lib/throttled-edits.js';
 import { endedText, progressText, resultText } from './comment-text.js';
@@ -48,7 +48,7 @@ export function createCommentSink(deps: CommentSinkDeps): LinearSink {
     for (;;) {
       commentId = (await deps.kv.get(key)) ?? undefined;
       if (commentId || Date.now() >= until) break;
-      await sleep(systemClock, 100);
+      await new Promise((r) => setTimeout(r, 100));
     }
     if (commentId) return true;
     // The webhook handler's comment has this id too: if it lands late, this create is refused.
