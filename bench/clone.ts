@@ -21,7 +21,7 @@ import { startGitHttpServer } from '../src/demo/git-http-server.js';
 import { createSilentLogger } from '../src/lib/logger.js';
 import { createWorkspaces } from '../src/workspace/create-workspaces.js';
 import { configEnv, runGit } from '../src/workspace/git.js';
-import { tokenCredentials } from '../src/workspace/types.js';
+import { type TaskClone, tokenCredentials } from '../src/workspace/types.js';
 
 export interface FixtureOptions {
   files: number;
@@ -131,12 +131,12 @@ function measureCreateClone(
   return repeat(b.runs, async (i) => {
     await beforeRun(i);
     await ws.poolIdle();
-    let dir = '';
+    let clone: TaskClone | undefined;
     const ms = await time(async () => {
       const task = { repo: b.repo, taskId: `${tag}${i}`, branch: `patchbay/${tag}-${i}`, base: 'main' };
-      dir = (await ws.createClone(task)).dir;
+      clone = await ws.createClone(task);
     });
-    await ws.dispose({ dir });
+    await clone?.dispose();
     await ws.poolIdle();
     return ms;
   });
@@ -186,10 +186,10 @@ function measurePush(b: BenchSetup, ws: Workspaces): Promise<number[]> {
     await writeFile(join(task.dir, 'README.md'), `# fixture\n\nchange ${i}\n`);
     await ws.poolIdle();
     const ms = await time(async () => {
-      await ws.commit(task, { message: `Bench change ${i}`, allowWorkflows: false });
-      await ws.push(task);
+      await task.commit({ message: `Bench change ${i}`, allowWorkflows: false });
+      await task.push();
     });
-    await ws.dispose(task);
+    await task.dispose();
     return ms;
   });
 }

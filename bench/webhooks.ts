@@ -7,8 +7,7 @@
  * of writes (about 1 s), so the GitHub 👀 median is that spacing, not the first 👀's latency. Run
  * with `npx tsx bench/webhooks.ts`.
  */
-import { startLinearStandIn } from '../src/demo/linear-stand-in.js';
-import { startSlackStandIn } from '../src/demo/slack-stand-in.js';
+
 import { githubEvent, postGitHubWebhook } from '../tests/fakes/github-webhooks.js';
 import { isFinal, startHarness } from '../tests/fakes/harness.js';
 import {
@@ -18,8 +17,10 @@ import {
   sendLinearWebhook,
   sessionCreated,
 } from '../tests/fakes/linear-requests.js';
+import { startLinearStandIn } from '../tests/fakes/linear-stand-in.js';
 import { FIX_GREETING } from '../tests/fakes/scripts.js';
 import { nextTs, postToSlackEvents, slackEvent } from '../tests/fakes/slack-requests.js';
+import { startSlackStandIn } from '../tests/fakes/slack-stand-in.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const SLACK_SECRET = 'bench-signing-secret-0123456789abcdef';

@@ -1,4 +1,7 @@
 import { buildGitHubAccess, type GitHubAccess } from './build-worker-deps.js';
+import type { Config } from './config/load-config.js';
+import { type RepositoryRules, toRepositoryRules } from './config/repository-rules.js';
+import type { KeyValueStore } from './domain/ports.js';
 import { createGitHubIntegration } from './integrations/github/create-github-integration.js';
 import { createLinearIntegration } from './integrations/linear/create-linear-integration.js';
 import { createLinearAgentInstall } from './integrations/linear/linear-agent-install.js';
@@ -8,81 +11,125 @@ import { createSlackIntegration } from './integrations/slack/create-slack-integr
 import { createSlackClients } from './integrations/slack/slack-client.js';
 import { readSlackSettings } from './integrations/slack/slack-settings.js';
 import type { Clock } from './lib/clock.js';
+import type { Logger } from './lib/logger.js';
 import type { Integration, TaskServices } from './server/integration.js';
 
+export interface IntegrationWiring {
+  config: Config;
+  tasks: TaskServices;
+  /** The key-value store of one integration: its keys only. */
+  kvFor: (integration: 'slack' | 'linear') => KeyValueStore;
+  log: Logger;
+  /** The clock the integrations' own timers run on (see StartOptions.clock). */
+  clock?: Clock;
+}
+
 /**
- * The integrations whose credentials are set; each says at start-up whether it is on. Their own
- * timers run on `clock` (see StartOptions).
+ * The integrations whose credentials are set; each says at start-up whether it is on. Each gets the
+ * task use cases, its own key-value store and logger, its own credentials and its slice of
+ * `patchbay.yml`: never the whole configuration.
  */
 export function buildIntegrations(
-  services: TaskServices,
+  wiring: IntegrationWiring,
   githubAccess: () => GitHubAccess,
-  clock?: Clock,
 ): Integration[] {
+  const { config, log } = wiring;
+  const repositories = toRepositoryRules(config);
   const integrations: Integration[] = [];
-  const slack = readSlackSettings(services.config.env);
-  if (slack) {
-    const clients = createSlackClients(slack, services.log);
-    integrations.push(createSlackIntegration({ settings: slack, clients, services, clock }));
-  } else services.log.info('Slack off: SLACK_BOT_TOKEN is not set');
-  const linear = readLinearSettings(services.config.env);
-  if ('off' in linear) services.log.info(linear.off);
-  else {
-    const { oauth, accessToken } = linear.agent ?? {};
-    const install = oauth
-      ? createLinearAgentInstall({
-          ...oauth,
-          apiUrl: linear.apiUrl,
-          publicUrl: services.config.env.PATCHBAY_PUBLIC_URL,
-          kv: services.kv,
-          log: services.log,
-        })
-      : undefined;
-    if (oauth && services.config.env.LINEAR_ACCESS_TOKEN)
-      services.log.info(
-        'Linear agent runs as the OAuth app: LINEAR_CLIENT_ID is set, so LINEAR_ACCESS_TOKEN is not used',
-      );
-    const fixed = accessToken ? createLinearClient({ accessToken, apiUrl: linear.apiUrl }) : undefined;
-    const apiKey = linear.assignment?.apiKey;
-    integrations.push(
-      createLinearIntegration({
-        settings: linear,
-        install,
-        agentClientFor: install?.clientFor ?? (fixed ? async () => fixed : undefined),
-        assignmentClient: apiKey ? createLinearClient({ apiKey, apiUrl: linear.apiUrl }) : undefined,
-        services,
-        clock,
-      }),
-    );
-  }
-  const github = buildGitHubIntegration(services, githubAccess);
+  const slack = buildSlack(wiring, repositories);
+  if (slack) integrations.push(slack);
+  const linear = buildLinear(wiring, repositories);
+  if (linear) integrations.push(linear);
+  const github = buildGitHub(wiring, repositories, githubAccess);
   if (github) integrations.push(github);
+  if (!slack) log.info('Slack off: SLACK_BOT_TOKEN is not set');
   return integrations;
 }
 
+function buildSlack(wiring: IntegrationWiring, repositories: RepositoryRules): Integration | undefined {
+  const { config } = wiring;
+  const settings = readSlackSettings(config.env);
+  if (!settings) return undefined;
+  const log = wiring.log.child({ integration: 'slack' });
+  return createSlackIntegration({
+    settings,
+    rules: {
+      repositories,
+      slack: config.file.slack,
+      budget: config.file.budget,
+      retentionDays: config.file.retention_days,
+    },
+    clients: createSlackClients(settings, log),
+    tasks: wiring.tasks,
+    kv: wiring.kvFor('slack'),
+    log,
+    clock: wiring.clock,
+  });
+}
+
+function buildLinear(wiring: IntegrationWiring, repositories: RepositoryRules): Integration | undefined {
+  const { config } = wiring;
+  const settings = readLinearSettings(config.env);
+  if ('off' in settings) {
+    wiring.log.info(settings.off);
+    return undefined;
+  }
+  const log = wiring.log.child({ integration: 'linear' });
+  const kv = wiring.kvFor('linear');
+  const { oauth, accessToken } = settings.agent ?? {};
+  const install = oauth
+    ? createLinearAgentInstall({
+        ...oauth,
+        apiUrl: settings.apiUrl,
+        publicUrl: config.env.PATCHBAY_PUBLIC_URL,
+        kv,
+        log,
+      })
+    : undefined;
+  if (oauth && config.env.LINEAR_ACCESS_TOKEN)
+    log.info(
+      'Linear agent runs as the OAuth app: LINEAR_CLIENT_ID is set, so LINEAR_ACCESS_TOKEN is not used',
+    );
+  const fixed = accessToken ? createLinearClient({ accessToken, apiUrl: settings.apiUrl }) : undefined;
+  const apiKey = settings.assignment?.apiKey;
+  return createLinearIntegration({
+    settings,
+    rules: { repositories, linear: config.file.linear },
+    install,
+    agentClientFor: install?.clientFor ?? (fixed ? async () => fixed : undefined),
+    assignmentClient: apiKey ? createLinearClient({ apiKey, apiUrl: settings.apiUrl }) : undefined,
+    tasks: wiring.tasks,
+    kv,
+    log,
+    clock: wiring.clock,
+  });
+}
+
 /** The review loop on Patchbay's pull requests: needs the webhook secret and GitHub credentials. */
-function buildGitHubIntegration(
-  services: TaskServices,
+function buildGitHub(
+  wiring: IntegrationWiring,
+  repositories: RepositoryRules,
   githubAccess: () => GitHubAccess,
 ): Integration | undefined {
-  const env = services.config.env;
+  const { env } = wiring.config;
   if (!env.GITHUB_WEBHOOK_SECRET) {
-    services.log.info('GitHub review loop off: GITHUB_WEBHOOK_SECRET is not set');
+    wiring.log.info('GitHub review loop off: GITHUB_WEBHOOK_SECRET is not set');
     return undefined;
   }
   if (!env.GITHUB_TOKEN && !env.GITHUB_APP_ID && !env.GITHUB_APP_PRIVATE_KEY) {
-    services.log.info('GitHub review loop off: set GITHUB_APP_ID + GITHUB_APP_PRIVATE_KEY or GITHUB_TOKEN');
+    wiring.log.info('GitHub review loop off: set GITHUB_APP_ID + GITHUB_APP_PRIVATE_KEY or GITHUB_TOKEN');
     return undefined;
   }
   // The webhook side has clients of its own: Octokit spaces writes per client (1–3 s), and a 👀 must
   // not wait behind the worker's pushes and PR updates. Replies go through the worker's clients.
-  const { clients, botLogin } = buildGitHubAccess(env, services.log);
-  const secret = env.GITHUB_WEBHOOK_SECRET;
+  const { clients, botLogin } = buildGitHubAccess(env, wiring.log);
   return createGitHubIntegration({
-    secret,
+    secret: env.GITHUB_WEBHOOK_SECRET,
     clients,
     replyClients: () => githubAccess().clients,
     botLogin,
-    services,
+    repositories,
+    tasks: wiring.tasks,
+    log: wiring.log.child({ integration: 'github' }),
   });
 }

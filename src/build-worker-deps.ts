@@ -7,19 +7,25 @@ import { PatchbayError } from './domain/errors.js';
 import { createBotLogin, lookUpTokenLogin } from './integrations/github/bot-login.js';
 import { createGitHubAppAuth } from './integrations/github/create-github-app-auth.js';
 import { createOctokit, type GitHubClients } from './integrations/github/create-octokit.js';
+import { createPullRequestHost } from './integrations/github/pull-request-host.js';
 import { createPullRequests } from './integrations/github/pull-requests.js';
 import type { Logger } from './lib/logger.js';
+import { createPullRequestPublisher } from './tasks/publish-changes.js';
 import { createWorkspaces } from './workspace/create-workspaces.js';
 import { type GitCredentials, tokenCredentials } from './workspace/types.js';
 
-/** The worker's clients: git workspaces, the model, GitHub. */
-export function buildWorkerDeps(config: Config, log: Logger, github = buildGitHubAccess(config.env, log)) {
+/**
+ * The worker's clients: git workspaces, the model, GitHub. `poolSize` is the number of warm clones kept
+ * per repository (default one per task the worker runs at once; 0 for a single task in the foreground).
+ */
+export function buildWorkerDeps(
+  config: Config,
+  log: Logger,
+  github = buildGitHubAccess(config.env, log),
+  opts: { poolSize?: number } = {},
+) {
   const env = config.env;
-  if (!env.OPENAI_API_KEY && !env.OPENAI_BASE_URL) {
-    throw new PatchbayError('invalid_config', 'the worker needs a model', {
-      hint: 'set OPENAI_API_KEY, or OPENAI_BASE_URL for another OpenAI-compatible server',
-    });
-  }
+  const agent = buildAgent(config, log);
   const serverUrl = env.GITHUB_SERVER_URL.replace(/\/+$/, '');
   const workspaces = createWorkspaces({
     searchPath: process.env.PATH,
@@ -27,17 +33,27 @@ export function buildWorkerDeps(config: Config, log: Logger, github = buildGitHu
     remoteUrl: (repo) => `${serverUrl}/${repo}.git`,
     credentials: github.credentials,
     log,
-    // One warm clone per task a worker may run at once, per repository.
-    pool: { size: env.PATCHBAY_CONCURRENCY },
+    pool: { size: opts.poolSize ?? env.PATCHBAY_CONCURRENCY },
   });
+  const pulls = createPullRequests({ octokit: github.clients, log });
+  const publisher = createPullRequestPublisher({ host: createPullRequestHost(pulls), workspaces, log });
+  return { workspaces, agent, publisher };
+}
+
+/** The model loop on the configured OpenAI-compatible endpoint; a worker without one cannot start. */
+export function buildAgent(config: Config, log: Logger) {
+  const env = config.env;
+  if (!env.OPENAI_API_KEY && !env.OPENAI_BASE_URL) {
+    throw new PatchbayError('invalid_config', 'the worker needs a model', {
+      hint: 'set OPENAI_API_KEY, or OPENAI_BASE_URL for another OpenAI-compatible server',
+    });
+  }
   const openai = new OpenAI({
     apiKey: env.OPENAI_API_KEY ?? 'none',
     baseURL: env.OPENAI_BASE_URL,
     maxRetries: 2,
   });
-  const agent = createAgent({ openai, model: env.PATCHBAY_MODEL, pricing: config.file.pricing, log });
-  const publisher = createPullRequests({ octokit: github.clients, log });
-  return { workspaces, agent, publisher };
+  return createAgent({ openai, model: env.PATCHBAY_MODEL, pricing: config.file.pricing, log });
 }
 
 /**

@@ -44,19 +44,8 @@ function onSignals(stop: () => Promise<void>, log: Logger): void {
 async function serve(roles: { server: boolean; worker: boolean }): Promise<void> {
   const config = await loadConfig(process.env);
   const log = createLogger({ level: config.env.LOG_LEVEL });
-  logIntegrations(config, log);
   const running = await startPatchbay({ config, log, ...roles });
   onSignals(running.stop, log);
-}
-
-function logIntegrations(config: Config, log: Logger): void {
-  const env = config.env;
-  const on = (name: string, enabled: boolean, missing: string) =>
-    log.info(enabled ? `${name}: on` : `${name}: off (${missing} not set)`);
-  // Slack and Linear say whether they are on as they are built (main.ts).
-  if (env.GITHUB_WEBHOOK_SECRET)
-    log.info('GitHub webhooks: not in this version yet (the review loop comes next)');
-  on('HTTP API', Boolean(env.PATCHBAY_API_TOKEN), 'PATCHBAY_API_TOKEN');
 }
 
 async function run(args: string[]): Promise<void> {

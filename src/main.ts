@@ -5,6 +5,7 @@ import type { Config } from './config/load-config.js';
 import { PatchbayError } from './domain/errors.js';
 import type { Reporter } from './domain/events.js';
 import type { Clock } from './lib/clock.js';
+import { settleWithin } from './lib/deadline.js';
 import type { Logger } from './lib/logger.js';
 import { createRedactor } from './lib/redact.js';
 import { createConversationLock } from './queue/conversation-lock.js';
@@ -22,10 +23,11 @@ import { registerHealthRoutes } from './server/health-routes.js';
 import { createHttpServer } from './server/http-server.js';
 import type { TaskServices } from './server/integration.js';
 import { cancelTask } from './tasks/cancel-task.js';
+import { createConversationDoor } from './tasks/conversation-door.js';
 import { handleAttempt, recordGiveUp } from './tasks/handle-attempt.js';
-import { createLogReporter, routeReporters } from './tasks/log-reporter.js';
+import { createLogReporter } from './tasks/log-reporter.js';
+import { createEventRouter } from './tasks/route-events.js';
 import { runTask } from './tasks/run-task.js';
-import { toSafeReporter } from './tasks/safe-reporter.js';
 import { submitTask } from './tasks/submit-task.js';
 
 export interface StartOptions {
@@ -38,7 +40,7 @@ export interface StartOptions {
   queueName?: string;
   /** Attempts per run and first backoff delay (default 4 and 5 s). */
   retry?: { attempts: number; backoffMs: number };
-  /** Extra reporters by task source (tests, the demo's terminal). */
+  /** Reporters for the tasks of a source that no place hears about (tests, the demo's terminal). */
   reporters?: Partial<Record<string, Reporter>>;
   /**
    * The clock the integrations' own timers run on: the reporters' edit spacing and coalescing, and
@@ -76,14 +78,12 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   const idempotency = createRedisIdempotencyStore({ redis, prefix });
   const cancels = createRedisCancelBus({ redis, prefix });
   const queue = createTaskQueue({ connection: redis, name: queueName, retry: opts.retry });
-  const services: TaskServices = {
+  const cancel = (id: string) => cancelTask({ store, conversations, queue, cancels }, id);
+  const tasks: TaskServices = {
     submit: (input) => submitTask({ config, store, conversations, idempotency, queue, log }, input),
-    cancel: (id) => cancelTask({ store, conversations, queue, cancels }, id),
+    cancel,
     getTask: (id) => store.get(id),
-    conversations,
-    kv: createRedisKeyValue({ redis, prefix }),
-    config,
-    log,
+    conversations: createConversationDoor({ store, conversations, cancel }),
   };
   // The worker's GitHub clients, shared with the GitHub reporter: replies are spaced after PR writes.
   let github: GitHubAccess | undefined;
@@ -91,14 +91,23 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     github ??= buildGitHubAccess(env, log);
     return github;
   };
-  const integrations = buildIntegrations(services, githubAccess, opts.clock);
-  const reporters: Partial<Record<string, Reporter>> = Object.fromEntries(
-    integrations.flatMap((i) => (i.reporter ? [[i.reporter.source, i.reporter.reporter]] : [])),
+  const integrations = buildIntegrations(
+    {
+      config,
+      tasks,
+      kvFor: (namespace) => createRedisKeyValue({ redis, prefix, namespace }),
+      log,
+      clock: opts.clock,
+    },
+    githubAccess,
   );
-  const reporter = toSafeReporter(
-    routeReporters({ ...reporters, ...opts.reporters }, createLogReporter(log)),
+  const reporter = createEventRouter({
+    audience: (taskId) => store.audience(taskId),
+    places: integrations.flatMap((i) => (i.reporter ? [i.reporter] : [])),
+    fallback: createLogReporter(log),
+    bySource: opts.reporters,
     log,
-  );
+  });
   const stops: Array<() => Promise<void>> = [];
   const redact = createRedactor(secretValues(env));
 
@@ -106,9 +115,9 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   if (opts.server) {
     const http = createHttpServer({ log });
     registerHealthRoutes(http, { pingRedis: () => redis.ping() });
-    registerApiRoutes(http, { token: env.PATCHBAY_API_TOKEN, ...services });
+    registerApiRoutes(http, { token: env.PATCHBAY_API_TOKEN, ...tasks });
     for (const integration of integrations) integration.registerRoutes?.(http);
-    if (!env.PATCHBAY_API_TOKEN) log.info('HTTP API off: PATCHBAY_API_TOKEN is not set');
+    log.info(env.PATCHBAY_API_TOKEN ? 'HTTP API on' : 'HTTP API off: PATCHBAY_API_TOKEN is not set');
     port = await http.listen(env.PORT);
     log.info({ port }, 'server listening');
     stops.push(() => http.close());
@@ -146,10 +155,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
       await worker.stop();
       workerConnection.disconnect();
       // A refill writes under the data dir until it ends; SIGTERM's grace bounds the wait.
-      await Promise.race([
-        workerDeps.workspaces.poolIdle(),
-        new Promise((r) => setTimeout(r, 1_500).unref()),
-      ]);
+      await settleWithin(workerDeps.workspaces.poolIdle(), 1_500);
     });
   }
 

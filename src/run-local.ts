@@ -3,12 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import OpenAI from 'openai';
-import { createAgent } from './agent/create-agent.js';
-import { buildWorkerDeps } from './build-worker-deps.js';
+import { buildAgent, buildWorkerDeps } from './build-worker-deps.js';
 import { FileConfig } from './config/file-schema.js';
 import { buildConfig, type Config } from './config/load-config.js';
-import { PatchbayError } from './domain/errors.js';
 import { newTaskRecord, type TaskRecord } from './domain/task.js';
 import { newTaskId } from './lib/ids.js';
 import type { Logger } from './lib/logger.js';
@@ -16,7 +13,9 @@ import { createSandbox } from './sandbox/create-sandbox.js';
 import { probeSandbox } from './sandbox/probe-sandbox.js';
 import { handleAttempt } from './tasks/handle-attempt.js';
 import { createMemoryConversationStore, createMemoryTaskStore } from './tasks/memory-stores.js';
+import { createPushOnlyPublisher } from './tasks/publish-changes.js';
 import { runTask } from './tasks/run-task.js';
+import { resumeWithAnswer } from './tasks/submit-task.js';
 import { createTerminalReporter } from './tasks/terminal-reporter.js';
 import { createWorkspaces } from './workspace/create-workspaces.js';
 import { noCredentials } from './workspace/types.js';
@@ -45,12 +44,17 @@ export async function runLocal(opts: {
   try {
     const { config, deps, repoName } = local
       ? localDeps(opts, resolve(opts.repo), scratch)
-      : { config: opts.config, deps: buildWorkerDeps(opts.config, opts.log), repoName: opts.repo };
+      : {
+          config: opts.config,
+          // One task: a warm clone for a next task would be wasted work.
+          deps: buildWorkerDeps(opts.config, opts.log, undefined, { poolSize: 0 }),
+          repoName: opts.repo,
+        };
     const store = createMemoryTaskStore();
     const conversations = createMemoryConversationStore();
     const reporter = createTerminalReporter(opts.out);
     const task = newRecord(repoName, opts.instruction, opts.base);
-    await store.create(task);
+    await store.create(task, []);
     const run = { config, store, conversations, sandbox, reporter, log: opts.log, ...deps };
     for (;;) {
       const ctx = { taskId: task.id, signal: opts.signal, lastAttempt: true };
@@ -60,7 +64,7 @@ export async function runLocal(opts: {
       const current = await store.get(task.id);
       if (current?.status !== 'waiting_for_input') return current ?? task;
       const answer = await ask(current.question ?? 'the agent has a question');
-      await store.update(task.id, (t) => ({ status: 'queued', answer, runs: t.runs + 1 }));
+      await resumeWithAnswer(store, task.id, answer);
     }
   } finally {
     await rm(scratch, { recursive: true, force: true });
@@ -70,12 +74,7 @@ export async function runLocal(opts: {
 function localDeps(opts: { config: Config; log: Logger }, path: string, scratch: string) {
   const file = FileConfig.parse({ ...opts.config.file, repositories: [{ name: LOCAL_NAME }] });
   const config = buildConfig(opts.config.env, file);
-  const env = opts.config.env;
-  if (!env.OPENAI_API_KEY && !env.OPENAI_BASE_URL) {
-    throw new PatchbayError('invalid_config', 'a model is needed', {
-      hint: 'set OPENAI_API_KEY or OPENAI_BASE_URL',
-    });
-  }
+  const agent = buildAgent(config, opts.log);
   // One task: a warm clone for a next task would be wasted work.
   const workspaces = createWorkspaces({
     searchPath: process.env.PATH,
@@ -85,24 +84,13 @@ function localDeps(opts: { config: Config; log: Logger }, path: string, scratch:
     log: opts.log,
     pool: { size: 0 },
   });
-  const openai = new OpenAI({
-    apiKey: env.OPENAI_API_KEY ?? 'none',
-    baseURL: env.OPENAI_BASE_URL,
-    maxRetries: 2,
-  });
-  const agent = createAgent({
-    openai,
-    model: env.PATCHBAY_MODEL,
-    pricing: config.file.pricing,
-    log: opts.log,
-  });
-  return { config, deps: { workspaces, agent, publisher: null }, repoName: LOCAL_NAME };
+  return { config, deps: { workspaces, agent, publisher: createPushOnlyPublisher() }, repoName: LOCAL_NAME };
 }
 
 function newRecord(repo: string, instruction: string, base: string | undefined): TaskRecord {
   const id = newTaskId();
   const conversation = `cli:${id}`;
-  const origin = { source: 'cli' as const, label: 'patchbay run', ref: {} };
+  const origin = { source: 'cli' as const, label: 'patchbay run' };
   return newTaskRecord(id, { repo, instruction, base, conversation, origin });
 }
 

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { PatchbayError } from '../domain/errors.js';
+import { describeIssues } from '../lib/zod-issues.js';
 import { EnvConfig } from './env-schema.js';
 import { FileConfig, type RepositoryConfig } from './file-schema.js';
 
@@ -12,14 +13,10 @@ export interface Config {
   repositories: ReadonlyMap<string, RepositoryConfig>;
 }
 
-function describeIssues(where: string, error: z.ZodError, hideValues: boolean): string {
-  return error.issues
-    .map((issue) => {
-      const field = issue.path.length ? issue.path.join('.') : '(top level)';
-      // zod may echo a received value in unrecognised-key or enum messages; environment values can be secrets.
-      const message = hideValues ? issue.message.replace(/received .*/i, '').trim() : issue.message;
-      return `${where} ${field}: ${message}`;
-    })
+function describeProblems(where: string, error: z.ZodError, hideValues: boolean): string {
+  // zod may echo a received value in unrecognised-key or enum messages; environment values can be secrets.
+  return describeIssues(error, { root: '(top level)', hideValues })
+    .map((issue) => `${where} ${issue}`)
     .join('\n');
 }
 
@@ -28,7 +25,7 @@ export function parseEnv(env: Record<string, string | undefined>): EnvConfig {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const result = EnvConfig.safeParse(cleaned);
   if (!result.success) {
-    throw new PatchbayError('invalid_config', describeIssues('environment variable', result.error, true), {
+    throw new PatchbayError('invalid_config', describeProblems('environment variable', result.error, true), {
       hint: 'fix the variables above (see .env.example) and start again',
     });
   }
@@ -45,7 +42,7 @@ export function parseFileConfig(text: string, path = 'patchbay.yml'): FileConfig
   }
   const result = FileConfig.safeParse(raw ?? {});
   if (!result.success) {
-    throw new PatchbayError('invalid_config', describeIssues(path, result.error, false), {
+    throw new PatchbayError('invalid_config', describeProblems(path, result.error, false), {
       hint: `fix ${path} (see patchbay.example.yml) and start again`,
     });
   }

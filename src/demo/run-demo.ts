@@ -1,11 +1,9 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
 import { FileConfig } from '../config/file-schema.js';
 import { buildConfig, parseEnv } from '../config/load-config.js';
 import { createLogger } from '../lib/logger.js';
@@ -22,62 +20,28 @@ import {
 } from './demo-script.js';
 import { startGitHttpServer } from './git-http-server.js';
 import { startGitHubStandIn } from './github-stand-in.js';
+import { ensureRedis, hideRedisPassword } from './private-redis.js';
 import { startScriptedModel } from './scripted-model.js';
 
 type Out = { write(text: string): unknown };
 const REPO = 'acme/demo';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function redisAnswers(url: string): Promise<boolean> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  redis.on('error', () => undefined); // a refused connection is the answer we are asking for
-  try {
-    await redis.connect();
-    return (await redis.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
-  }
-}
-
 /** Uses REDIS_URL when something answers there; else starts a private redis-server from PATH. */
-async function ensureRedis(url: string, out: Out): Promise<{ url: string; child?: ChildProcess }> {
-  if (await redisAnswers(url)) {
-    out.write(`redis: using ${url.replace(/\/\/[^@]*@/, '//')}\n`);
+async function useOrStartRedis(url: string, out: Out): Promise<{ url: string; stop?: () => Promise<void> }> {
+  const shown = hideRedisPassword(url);
+  const redis = await ensureRedis(url).catch((err: Error) => {
+    throw new Error(
+      `nothing answers on ${shown} and a private redis-server could not start (${err.message}): install Redis (apt-get install redis-server, brew install redis) or set REDIS_URL`,
+    );
+  });
+  if (!redis.started) {
+    out.write(`redis: using ${shown}\n`);
     return { url };
   }
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
-  );
-  const spawned = await new Promise<boolean>((resolve) => {
-    child.once('error', () => resolve(false));
-    child.once('spawn', () => resolve(true));
-  });
-  if (!spawned) {
-    throw new Error(
-      `nothing answers on ${url} and there is no redis-server on PATH: install Redis (apt-get install redis-server, brew install redis) or set REDIS_URL`,
-    );
-  }
-  const privateUrl = `redis://127.0.0.1:${port}`;
-  for (let i = 0; i < 50 && !(await redisAnswers(privateUrl)); i++)
-    await new Promise((r) => setTimeout(r, 100));
   out.write(
-    `redis: nothing answered on ${url}, so the demo started a private redis-server on port ${port}\n`,
+    `redis: nothing answered on ${shown}, so the demo started a private redis-server on port ${redis.started.port}\n`,
   );
-  return { url: privateUrl, child };
+  return { url: redis.url, stop: redis.started.stop };
 }
 
 /**
@@ -93,8 +57,8 @@ export async function runDemo(opts: { env: Record<string, string | undefined>; o
     out.write(
       'Patchbay demo: the real server, queue, worker, git and sandbox; GitHub and the model are stand-ins.\n',
     );
-    const redis = await ensureRedis(opts.env.REDIS_URL ?? 'redis://127.0.0.1:6379', out);
-    if (redis.child) cleanups.push(() => redis.child?.kill());
+    const redis = await useOrStartRedis(opts.env.REDIS_URL ?? 'redis://127.0.0.1:6379', out);
+    if (redis.stop) cleanups.push(redis.stop);
     const git = await startGitHttpServer({ root: join(dir, 'remote'), token });
     cleanups.push(() => git.close());
     await git.createRepo(REPO, DEMO_FILES);

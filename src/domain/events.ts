@@ -1,3 +1,4 @@
+import type { ReplyAddress, ReplyAddressKind } from './reply-address.js';
 import type { CheckResult, PullRequestRef, TaskRecord, Usage } from './task.js';
 
 /** A summary of one agent step for progress displays: never the whole prompt, never tool output. */
@@ -29,7 +30,17 @@ export type TaskEvent =
 
 export type TaskStage = 'clone' | 'setup' | 'agent' | 'checks' | 'pull_request';
 
-/** Renders a task's events where the request came from. A failure to report never fails the task. */
+/** Receives every event of a task (a log, a terminal, a test's recorder). Never fails the task. */
 export interface Reporter {
   report(event: TaskEvent): Promise<void>;
+}
+
+/**
+ * An integration's reporter: renders a task's events at the places of its kinds in the task's
+ * audience (`places`: all of them at once, so that what concerns the task rather than a place, such
+ * as moving a Linear issue, is done once). A failure to report never fails the task.
+ */
+export interface PlaceReporter {
+  readonly kinds: readonly ReplyAddressKind[];
+  report(event: TaskEvent, places: ReplyAddress[]): Promise<void>;
 }

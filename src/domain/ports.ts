@@ -1,10 +1,17 @@
 import type { ConversationState } from './conversation.js';
-import type { TaskRecord } from './task.js';
+import type { ReplyAddress } from './reply-address.js';
+import type { CheckResult, PullRequestRef, TaskRecord, Usage } from './task.js';
+import type { Origin } from './task-request.js';
 
 /** Durable task records and transcripts (Redis in production, memory for `patchbay run`). */
 export interface TaskStore {
-  create(record: TaskRecord): Promise<void>;
+  /** Stores a new task and its audience (the places that hear about it). */
+  create(record: TaskRecord, audience: ReplyAddress[]): Promise<void>;
   get(id: string): Promise<TaskRecord | null>;
+  /** The places that hear about the task, in the order they joined; the first is where it was asked. */
+  audience(id: string): Promise<ReplyAddress[]>;
+  /** Adds a place to the task's audience (at most MAX_AUDIENCE); false when it is there already. */
+  join(id: string, address: ReplyAddress): Promise<boolean>;
   /** Read-modify-write of one record; `change` may run more than once under contention. */
   update(id: string, change: (current: TaskRecord) => Partial<TaskRecord>): Promise<TaskRecord>;
   getTranscript(id: string): Promise<unknown[]>;
@@ -25,7 +32,15 @@ export interface ConversationStore {
   latest(id: string): Promise<string | null>;
 }
 
-/** Small bits of integration state shared across processes (a Slack status message's ts, …). */
+/** A short-lived lock; `release` gives it up only if it is still this holder's. */
+export interface Lock {
+  release(): Promise<void>;
+}
+
+/**
+ * Small bits of an integration's state shared across processes (a Slack status message's ts, …),
+ * every key under the integration's own namespace and with an expiry.
+ */
 export interface KeyValueStore {
   get(key: string): Promise<string | null>;
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
@@ -34,6 +49,8 @@ export interface KeyValueStore {
   delete(key: string): Promise<void>;
   /** Reads and removes in one step: of two callers, one gets the value. */
   take(key: string): Promise<string | null>;
+  /** Takes a lock held until released or for `ttlSeconds`; null while someone else holds it. */
+  tryLock(key: string, ttlSeconds: number): Promise<Lock | null>;
 }
 
 /** Delivery ids seen recently: the same delivery twice yields the first task. */
@@ -56,4 +73,28 @@ export interface TaskQueue {
 /** Asks whichever process runs a task to stop it. */
 export interface CancelBus {
   request(taskId: string): Promise<void>;
+}
+
+/** What a pull request of a task shows: domain data; the code host renders it its own way. */
+export interface PullRequestDraft {
+  repo: string;
+  /** The head branch, in the same repository (`patchbay/ENG-1-fix-login`). */
+  branch: string;
+  base: string;
+  title: string;
+  draft: boolean;
+  taskId: string;
+  conversation: string;
+  /** From the agent's `finish`: model output, so untrusted. */
+  summary: string;
+  origin: Origin;
+  checks: CheckResult[];
+  usage: Usage;
+  steps: number;
+  durationMs: number;
+}
+
+/** Opens a branch's pull request, or updates the one it has (GitHub). */
+export interface PullRequestHost {
+  publish(draft: PullRequestDraft): Promise<PullRequestRef & { created: boolean }>;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ReplyAddress } from './reply-address.js';
 
 /** `owner/name`, as GitHub spells repositories. */
 export const RepoName = z
@@ -10,15 +11,13 @@ export type RepoName = z.infer<typeof RepoName>;
 export const TaskSource = z.enum(['api', 'cli', 'slack', 'linear', 'github']);
 export type TaskSource = z.infer<typeof TaskSource>;
 
-/** Where a request came from, shown in the PR body and used by the source's reporter. */
+/** Where a request came from, as the PR body and the task's pages show it. */
 export const Origin = z.object({
   source: TaskSource,
   /** Human-readable: "Slack #eng thread", "Linear ENG-123", "HTTP API". */
   label: z.string().max(200),
   url: z.string().url().optional(),
   requester: z.string().max(200).optional(),
-  /** Source-specific routing data for the reporter (channel/thread ts, issue id, PR number). */
-  ref: z.record(z.string(), z.string()).default({}),
 });
 export type Origin = z.infer<typeof Origin>;
 
@@ -47,10 +46,7 @@ export const TaskRequest = z.object({
   origin: Origin,
   /** The delivery's idempotency key (Idempotency-Key, Slack event_id, Linear-Delivery, X-GitHub-Delivery). */
   deliveryId: z.string().min(1).max(200).optional(),
-  /**
-   * Another place that hears about this task too: the origin of the conversation it continues (a
-   * review comment on the PR of a conversation that began in Slack also reports in that thread).
-   */
-  alsoNotify: Origin.optional(),
+  /** Where to answer: the place the request came from (none for the API and the CLI). */
+  replyTo: ReplyAddress.optional(),
 });
 export type TaskRequest = z.infer<typeof TaskRequest>;

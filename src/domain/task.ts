@@ -44,6 +44,17 @@ export const CheckResult = z.object({
 });
 export type CheckResult = z.infer<typeof CheckResult>;
 
+/**
+ * What a check came to, the same on every surface: a check that timed out failed whatever its exit
+ * code (the process may have exited 0 as it was killed), and one that exited 0 in time passed.
+ */
+export function checkOutcome(
+  check: Pick<CheckResult, 'exitCode' | 'timedOut'>,
+): 'passed' | 'failed' | 'timed_out' {
+  if (check.timedOut) return 'timed_out';
+  return check.exitCode === 0 ? 'passed' : 'failed';
+}
+
 /** The durable record of one task, kept in Redis (or memory for `patchbay run`). */
 export const TaskRecord = z.object({
   id: z.string(),

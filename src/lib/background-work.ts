@@ -1,3 +1,4 @@
+import { settleWithin } from './deadline.js';
 import type { Logger } from './logger.js';
 
 /** Work started in the background: `what` names it in the log line if it fails. */
@@ -17,14 +18,10 @@ export function createBackgroundWork(log: Logger, failure: string) {
   };
   /** Resolves once everything started so far settled (and then `after`), or after `maxMs`. */
   async function settle(maxMs: number, after?: () => Promise<unknown>): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise((r) => {
-      timer = setTimeout(r, maxMs);
-      timer.unref();
-    });
-    const done = Promise.allSettled([...pending]).then(() => after?.());
-    await Promise.race([done, deadline]);
-    clearTimeout(timer);
+    await settleWithin(
+      Promise.allSettled([...pending]).then(() => after?.()),
+      maxMs,
+    );
   }
   return { run, settle };
 }

@@ -26,26 +26,3 @@ export function sleep(clock: Clock, ms: number): Promise<void> {
     clock.setTimer(resolve, ms);
   });
 }
-
-/** Resolves once `work` settled or `ms` passed on `clock`, whichever comes first; never rejects. */
-export async function waitAtMost(clock: Clock, ms: number, work: Promise<unknown>): Promise<void> {
-  let cancel: CancelTimer = () => undefined;
-  const late = new Promise<void>((resolve) => {
-    cancel = clock.setTimer(resolve, ms);
-  });
-  await Promise.race([work.catch(() => undefined), late]);
-  cancel();
-}
-
-/**
- * `work`'s result, or a rejection with `late()` once `ms` passed on `clock`. The work is not
- * abandoned, and its failure after the deadline is no unhandled rejection.
- */
-export function withDeadline<T>(clock: Clock, work: Promise<T>, ms: number, late: () => Error): Promise<T> {
-  let cancel: CancelTimer = () => undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    cancel = clock.setTimer(() => reject(late()), Math.max(0, ms));
-  });
-  work.catch(() => undefined);
-  return Promise.race([work, timeout]).finally(cancel);
-}

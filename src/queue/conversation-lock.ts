@@ -1,18 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { type CancelTimer, type Clock, systemClock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
+import { tryLease } from './redis-lease.js';
 
 export interface ConversationLease {
   /** Fires when the lease could not be renewed (Redis lost, or another holder took over after expiry). */
   readonly lost: AbortSignal;
   release(): Promise<void>;
 }
-
-const RELEASE =
-  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0";
-const RENEW =
-  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0";
 
 /**
  * One agent per conversation: a Redis key with an expiry, renewed while its holder lives. A killed
@@ -36,29 +31,27 @@ export function createConversationLock({
 
   async function acquire(conversation: string, owner: string): Promise<ConversationLease | null> {
     // Unique per acquisition: a stalled attempt and its redelivery share a job id, never a lease.
-    const holder = `${owner}:${randomBytes(8).toString('hex')}`;
-    const ok = await redis.set(key(conversation), holder, 'PX', ttlMs, 'NX');
-    if (ok !== 'OK') return null;
+    const lease = await tryLease(redis, key(conversation), ttlMs, owner);
+    if (!lease) return null;
     const lost = new AbortController();
     const every = Math.max(250, Math.floor(ttlMs / 3));
     let stop: CancelTimer = () => undefined;
-    async function renew(): Promise<void> {
+    const renew = async (): Promise<void> => {
       stop = clock.setTimer(renew, every); // a steady beat, whatever one renewal takes
       try {
-        const renewed = await redis.eval(RENEW, 1, key(conversation), holder, String(ttlMs));
-        if (renewed !== 1) throw new Error('lease taken over');
+        if (!(await lease.renew())) throw new Error('lease taken over');
       } catch (err) {
         log.warn({ conversation, err: (err as Error).message }, 'conversation lease lost');
         stop();
         lost.abort('lock_lost');
       }
-    }
+    };
     stop = clock.setTimer(renew, every);
     return {
       lost: lost.signal,
       async release() {
         stop();
-        await redis.eval(RELEASE, 1, key(conversation), holder).catch(() => undefined);
+        await lease.release();
       },
     };
   }

@@ -1,6 +1,16 @@
 import type { Redis } from 'ioredis';
 import { ConversationState } from '../domain/conversation.js';
+import { legacyAddress } from '../domain/legacy-audience.js';
 import type { ConversationStore } from '../domain/ports.js';
+
+/** A state stored by the previous version kept where the conversation began as an `origin` with a `ref`. */
+function fromStored(raw: string): ConversationState {
+  const stored = JSON.parse(raw) as Record<string, unknown>;
+  if (stored.origin !== undefined && stored.beganIn === undefined) {
+    stored.beganIn = legacyAddress(stored.origin, String(stored.repo ?? ''));
+  }
+  return ConversationState.parse(stored);
+}
 
 /** Conversation state under `<prefix>conv:<id>`; the pending question under `<prefix>conv-waiting:<id>`. */
 export function createRedisConversationStore({
@@ -20,7 +30,7 @@ export function createRedisConversationStore({
   return {
     async get(id) {
       const raw = await redis.get(key(id));
-      return raw ? ConversationState.parse(JSON.parse(raw)) : null;
+      return raw ? fromStored(raw) : null;
     },
     async put(state) {
       await redis.set(key(state.id), JSON.stringify(ConversationState.parse(state)), 'EX', ttl);

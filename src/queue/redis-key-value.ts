@@ -1,9 +1,21 @@
 import type { Redis } from 'ioredis';
 import type { KeyValueStore } from '../domain/ports.js';
+import { tryLease } from './redis-lease.js';
 
-/** Integration state under `<prefix>kv:<key>`, always with an expiry. */
-export function createRedisKeyValue({ redis, prefix }: { redis: Redis; prefix: string }): KeyValueStore {
-  const key = (k: string) => `${prefix}kv:${k}`;
+/**
+ * One integration's state under `<prefix>kv:<namespace>:<key>`, always with an expiry: an integration
+ * reaches its own keys only.
+ */
+export function createRedisKeyValue({
+  redis,
+  prefix,
+  namespace,
+}: {
+  redis: Redis;
+  prefix: string;
+  namespace: string;
+}): KeyValueStore {
+  const key = (k: string) => `${prefix}kv:${namespace}:${k}`;
   return {
     get: (k) => redis.get(key(k)),
     async set(k, value, ttlSeconds) {
@@ -16,5 +28,6 @@ export function createRedisKeyValue({ redis, prefix }: { redis: Redis; prefix: s
       await redis.del(key(k));
     },
     take: (k) => redis.getdel(key(k)),
+    tryLock: (k, ttlSeconds) => tryLease(redis, key(`lock:${k}`), ttlSeconds * 1_000),
   };
 }

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { PatchbayError } from '../domain/errors.js';
 import type { TaskStore } from '../domain/ports.js';
 import { TaskRecord } from '../domain/task.js';
+import { createRedisTaskAudience } from './redis-task-audience.js';
 
 const MAX_TRIES = 20;
 
@@ -22,6 +23,7 @@ export function createRedisTaskStore({
   const ttl = retentionDays * 86_400;
   const key = (id: string) => `${prefix}task:${id}`;
   const transcriptKey = (id: string) => `${prefix}transcript:${id}`;
+  const audience = createRedisTaskAudience({ redis, prefix, ttlSeconds: ttl });
 
   async function get(id: string): Promise<TaskRecord | null> {
     const raw = await redis.get(key(id));
@@ -51,7 +53,9 @@ export function createRedisTaskStore({
         await conn.unwatch();
         throw new PatchbayError('task_not_found', `no task ${id}`);
       }
-      const current = TaskRecord.parse(JSON.parse(raw));
+      const stored: unknown = JSON.parse(raw);
+      await audience.keepLegacy(id, stored);
+      const current = TaskRecord.parse(stored);
       const next: TaskRecord = { ...current, ...change(current), updatedAt: new Date().toISOString() };
       const done = await conn.multi().set(key(id), JSON.stringify(next), 'EX', ttl).exec();
       if (done) return next;
@@ -63,10 +67,14 @@ export function createRedisTaskStore({
     async close() {
       txConn?.disconnect();
     },
-    async create(record) {
-      await redis.set(key(record.id), JSON.stringify(TaskRecord.parse(record)), 'EX', ttl);
+    async create(record, places) {
+      const tx = redis.multi().set(key(record.id), JSON.stringify(TaskRecord.parse(record)), 'EX', ttl);
+      tx.rpush(audience.key(record.id), ...audience.entries(places)).expire(audience.key(record.id), ttl);
+      await tx.exec();
     },
     get,
+    audience: audience.get,
+    join: audience.join,
     update,
     async getTranscript(id) {
       const raw = await redis.get(transcriptKey(id));

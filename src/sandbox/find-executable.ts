@@ -4,12 +4,16 @@ import { SANDBOX_PATH } from './sandbox-env.js';
 
 /**
  * The absolute path of a program, looked up in the fixed system PATH (never the host's `$PATH`, which
- * only main.ts may read), or undefined. An absolute or relative path with a slash is checked as given.
+ * only main.ts may read) unless the caller passes another search path, or undefined. An absolute or
+ * relative path with a slash is checked as given.
  */
-export function findExecutable(name: string): string | undefined {
+export function findExecutable(name: string, searchPath: string = SANDBOX_PATH): string | undefined {
   const candidates = name.includes('/')
     ? [path.resolve(name)]
-    : SANDBOX_PATH.split(':').map((dir) => path.join(dir, name));
+    : searchPath
+        .split(':')
+        .filter((dir) => dir !== '')
+        .map((dir) => path.join(dir, name));
   return candidates.find(isExecutableFile);
 }
 

@@ -5,6 +5,7 @@ import { PatchbayError, toPatchbayError } from '../domain/errors.js';
 import type { TaskRecord } from '../domain/task.js';
 import { RepoName } from '../domain/task-request.js';
 import { newTaskId } from '../lib/ids.js';
+import { describeIssues } from '../lib/zod-issues.js';
 import { BodyTooLargeError, type HttpServer, readRawBody, sendJson } from './http-server.js';
 import type { TaskServices } from './integration.js';
 
@@ -27,7 +28,7 @@ const STATUS_BY_CODE: Partial<Record<string, number>> = {
   internal: 503,
 };
 
-export interface ApiDeps extends Pick<TaskServices, 'submit' | 'cancel' | 'getTask' | 'log'> {
+export interface ApiDeps extends Pick<TaskServices, 'submit' | 'cancel' | 'getTask'> {
   token: string | undefined;
 }
 
@@ -89,7 +90,7 @@ async function parseBody(req: IncomingMessage) {
   }
   const body = ApiTaskBody.safeParse(json);
   if (!body.success) {
-    const detail = body.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+    const detail = describeIssues(body.error, { root: 'body' }).join('; ');
     throw new PatchbayError('invalid_request', detail);
   }
   return body.data;
@@ -134,7 +135,7 @@ export function registerApiRoutes(http: HttpServer, deps: ApiDeps): void {
         instruction: body.instruction,
         base: body.base,
         conversation: `${API_PREFIX}${body.conversation ?? newTaskId()}`,
-        origin: { source: 'api', label: 'HTTP API', ref: {} },
+        origin: { source: 'api', label: 'HTTP API' },
         deliveryId,
       });
       const view = toTaskView(task);

@@ -1,3 +1,4 @@
+import { withDeadline } from '../lib/deadline.js';
 import type { HttpServer } from './http-server.js';
 import { sendJson } from './http-server.js';
 
@@ -6,10 +7,7 @@ export function registerHealthRoutes(http: HttpServer, deps: { pingRedis: () => 
   http.route('GET', '/healthz', async (_req, res) => sendJson(res, 200, { ok: true }));
   http.route('GET', '/readyz', async (_req, res) => {
     try {
-      await Promise.race([
-        deps.pingRedis(),
-        new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2_000).unref()),
-      ]);
+      await withDeadline(deps.pingRedis(), 2_000, 'redis did not answer');
       sendJson(res, 200, { ok: true, redis: 'up' });
     } catch {
       sendJson(res, 503, { ok: false, redis: 'down' });

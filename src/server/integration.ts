@@ -1,31 +1,41 @@
-import type { Config } from '../config/load-config.js';
-import type { Reporter } from '../domain/events.js';
-import type { ConversationStore, KeyValueStore } from '../domain/ports.js';
+import type { PlaceReporter } from '../domain/events.js';
+import type { KeyValueStore } from '../domain/ports.js';
 import type { TaskRecord } from '../domain/task.js';
-import type { TaskSource } from '../domain/task-request.js';
 import type { Logger } from '../lib/logger.js';
+import type { ConversationDoor } from '../tasks/conversation-door.js';
 import type { Submitted } from '../tasks/submit-task.js';
 import type { HttpServer } from './http-server.js';
 
-/** What a trigger may do with tasks: the same use cases the HTTP API uses. */
+export type { ConversationDoor, ConversationView, StopOutcome } from '../tasks/conversation-door.js';
+
+/** What a trigger may do with tasks: the same use cases the HTTP API uses, and its conversations'. */
 export interface TaskServices {
   submit(input: unknown): Promise<Submitted>;
   cancel(taskId: string): Promise<TaskRecord>;
   getTask(taskId: string): Promise<TaskRecord | null>;
-  conversations: ConversationStore;
+  conversations: ConversationDoor;
+}
+
+/**
+ * Everything an integration is given, and nothing more: the task use cases, a key-value store of its
+ * own (its keys, its locks), its logger. Its settings (its credentials, its slice of `patchbay.yml`)
+ * come separately from the composition root; the whole configuration never does.
+ */
+export interface IntegrationContext {
+  tasks: TaskServices;
   kv: KeyValueStore;
-  config: Config;
   log: Logger;
 }
 
 /**
  * A chat or tracker Patchbay talks to (Slack, Linear, GitHub): routes on the shared server that turn
- * deliveries into tasks, and a reporter that renders the events of the tasks that came from it.
+ * deliveries into tasks, and a reporter that renders task events at its places.
  */
 export interface Integration {
   readonly name: string;
   registerRoutes?(http: HttpServer): void;
-  reporter?: { source: TaskSource; reporter: Reporter };
+  /** Renders task events at this integration's places in a task's audience, in the worker. */
+  reporter?: PlaceReporter;
   start?(): Promise<void>;
   stop?(): Promise<void>;
 }

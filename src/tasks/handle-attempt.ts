@@ -3,6 +3,8 @@ import type { Reporter } from '../domain/events.js';
 import type { ConversationStore, TaskStore } from '../domain/ports.js';
 import { FINAL_STATUSES } from '../domain/task.js';
 import type { Logger } from '../lib/logger.js';
+import type { AttemptOutcome } from './attempt-outcome.js';
+import { recordOutcome } from './record-outcome.js';
 
 export interface AttemptContext {
   taskId: string;
@@ -10,12 +12,6 @@ export interface AttemptContext {
   lastAttempt: boolean;
 }
 
-/**
- * Turns the outcome of one attempt into the task's status, and tells the requester exactly once: a
- * cancel becomes `cancelled`; an interruption (shutdown, lost lease) goes back to `queued` for another
- * worker; a permanent error or the last transient one becomes `failed`; an earlier transient one stays
- * `queued` for BullMQ's retry with backoff. Rethrows so that the queue can act on it.
- */
 export interface AttemptDeps {
   store: TaskStore;
   conversations: ConversationStore;
@@ -25,14 +21,20 @@ export interface AttemptDeps {
   redact?: (text: string) => string;
 }
 
+/**
+ * Runs one attempt and records its outcome, telling the requester exactly once: success and a question
+ * through recordOutcome; a cancel becomes `cancelled`; an interruption (shutdown, lost lease) goes back
+ * to `queued` for another worker; a permanent error or the last transient one becomes `failed`; an
+ * earlier transient one stays `queued` for BullMQ's retry with backoff. Rethrows failures so that the
+ * queue can act on them.
+ */
 export async function handleAttempt(
   deps: AttemptDeps,
   ctx: AttemptContext,
-  attempt: () => Promise<unknown>,
+  attempt: () => Promise<AttemptOutcome>,
 ): Promise<void> {
   try {
-    await attempt();
-    return;
+    await recordOutcome(deps, await attempt(), ctx.signal);
   } catch (err) {
     await recordFailure(deps, ctx, err);
   }

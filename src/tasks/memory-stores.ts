@@ -1,15 +1,28 @@
 import type { ConversationState } from '../domain/conversation.js';
 import { PatchbayError } from '../domain/errors.js';
 import type { ConversationStore, KeyValueStore, TaskStore } from '../domain/ports.js';
+import { addressKey, MAX_AUDIENCE, type ReplyAddress } from '../domain/reply-address.js';
 import type { TaskRecord } from '../domain/task.js';
 
 /** Task records in memory, for `patchbay run` (one task in the foreground, no Redis). */
 export function createMemoryTaskStore(): TaskStore {
   const tasks = new Map<string, TaskRecord>();
   const transcripts = new Map<string, unknown[]>();
+  const audiences = new Map<string, ReplyAddress[]>();
   return {
-    async create(record) {
+    async create(record, audience) {
       tasks.set(record.id, structuredClone(record));
+      audiences.set(record.id, structuredClone(audience));
+    },
+    async audience(id) {
+      return structuredClone(audiences.get(id) ?? []);
+    },
+    async join(id, address) {
+      const current = audiences.get(id) ?? [];
+      const key = addressKey(address);
+      if (current.length >= MAX_AUDIENCE || current.some((a) => addressKey(a) === key)) return false;
+      audiences.set(id, [...current, structuredClone(address)]);
+      return true;
     },
     async get(id) {
       const task = tasks.get(id);
@@ -80,6 +93,13 @@ export function createMemoryKeyValue(): KeyValueStore {
       const value = map.get(k) ?? null;
       map.delete(k);
       return value;
+    },
+    async tryLock(k) {
+      const lockKey = `lock:${k}`;
+      if (map.has(lockKey)) return null;
+      const holder = Symbol(lockKey).toString() + Math.random();
+      map.set(lockKey, holder);
+      return { release: async () => void (map.get(lockKey) === holder && map.delete(lockKey)) };
     },
   };
 }

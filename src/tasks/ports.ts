@@ -1,29 +1,30 @@
 import type { AgentResult, AgentRunInput } from '../agent/types.js';
+import type { PullRequestDraft } from '../domain/ports.js';
 import type { PullRequestRef } from '../domain/task.js';
-import type { OpenPullRequest } from '../integrations/github/pull-requests.js';
-import type { CommitResult, Mirror, TaskWorkspace } from '../workspace/types.js';
-
-/**
- * What runTask needs from the workspace, agent and GitHub modules, stated as behaviour so that
- * `patchbay run` can wire a local remote and no PR, and tests can wire stand-ins behind real servers.
- */
-export interface Workspaces {
-  /** `signal` aborts a fetch in progress (cancel, shutdown). */
-  syncMirror(repo: string, signal?: AbortSignal): Promise<Mirror>;
-  defaultBranch(mirror: Mirror): Promise<string>;
-  createClone(opts: { repo: string; taskId: string; branch: string; base: string }): Promise<TaskWorkspace>;
-  commit(ws: TaskWorkspace, opts: { message: string; allowWorkflows: boolean }): Promise<CommitResult | null>;
-  diffSummary(ws: TaskWorkspace): Promise<{ files: string[]; stat: string; patch: string }>;
-  /** Resolves to the commit now at the tip of the remote branch (a replayed one when it moved). */
-  push(ws: TaskWorkspace, signal?: AbortSignal): Promise<string>;
-  dispose(ws: TaskWorkspace | { dir: string }): Promise<void>;
-  deleteRemoteBranch(repo: string, branch: string): Promise<void>;
-}
+import type { TaskClone } from '../workspace/types.js';
 
 export interface AgentRunner {
   run(input: AgentRunInput): Promise<AgentResult>;
 }
 
-export interface PullRequestPublisher {
-  publish(req: OpenPullRequest): Promise<PullRequestRef & { created: boolean }>;
+/** A task's change as the pull request shows it; the branch, base and draft flag come from the clone. */
+export type ChangeToPublish = Omit<PullRequestDraft, 'repo' | 'branch' | 'base'>;
+
+export interface Published {
+  /** The commit now at the tip of the remote branch (a replayed one when the branch moved). */
+  sha?: string;
+  pullRequest?: PullRequestRef;
+}
+
+/**
+ * Where a committed change goes: pushed and shown in a pull request (GitHub), or only pushed (a local
+ * remote for `patchbay run --repo ./dir`). `pushCommit` is false when the branch already holds the
+ * work (committed before a question) and only the pull request is missing.
+ */
+export interface Publisher {
+  publish(
+    clone: TaskClone,
+    change: ChangeToPublish,
+    opts: { pushCommit: boolean; signal: AbortSignal },
+  ): Promise<Published>;
 }

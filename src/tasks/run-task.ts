@@ -9,28 +9,30 @@ import { FINAL_STATUSES, type TaskRecord } from '../domain/task.js';
 import type { Logger } from '../lib/logger.js';
 import type { Sandbox } from '../sandbox/types.js';
 import { toBranchName } from '../workspace/branch-name.js';
-import type { TaskWorkspace } from '../workspace/types.js';
-import type { AgentRunner, PullRequestPublisher, Workspaces } from './ports.js';
+import type { Workspaces } from '../workspace/create-workspaces.js';
+import type { TaskClone } from '../workspace/types.js';
+import { type AttemptOutcome, conversationAfter, questionCheckpoint } from './attempt-outcome.js';
+import type { AgentRunner, Publisher } from './ports.js';
 import { publishChanges } from './publish-changes.js';
 import { runChecks, runSetup } from './run-commands.js';
 
 export interface RunTaskDeps {
   config: Pick<Config, 'repositories' | 'file'>;
   store: TaskStore;
-  conversations: ConversationStore;
+  conversations: Pick<ConversationStore, 'get'>;
   workspaces: Workspaces;
   sandbox: Sandbox;
   agent: AgentRunner;
-  /** null when the remote is a local path (`patchbay run --repo ./dir`): the branch is pushed, no PR. */
-  publisher: PullRequestPublisher | null;
-  /** Must not throw (see toSafeReporter). */
+  /** Pushes and opens the pull request (GitHub), or only pushes (`patchbay run --repo ./dir`). */
+  publisher: Publisher;
+  /** Must not throw (see createEventRouter). */
   reporter: Reporter;
   log: Logger;
 }
 
-interface Ctx {
+/** What one attempt works with; nothing in it changes while the attempt runs. */
+interface Attempt {
   deps: RunTaskDeps;
-  task: TaskRecord;
   repo: RepositoryConfig;
   conversation: ConversationState | null;
   signal: AbortSignal;
@@ -39,15 +41,16 @@ interface Ctx {
 
 /**
  * One attempt at a task: clone → setup → agent → checks → commit, push, PR. The clone is removed
- * whatever happens. Throws PatchbayError on failure; the caller (handleAttempt) records it.
+ * whatever happens, before the outcome is returned: the caller (handleAttempt) records it, so that
+ * nothing of the task is left when its status says it is over. Throws PatchbayError on failure.
  */
 export async function runTask(
   deps: RunTaskDeps,
   opts: { taskId: string; signal: AbortSignal },
-): Promise<TaskRecord> {
+): Promise<AttemptOutcome> {
   const found = await deps.store.get(opts.taskId);
   if (!found) throw new PatchbayError('task_not_found', `no task ${opts.taskId}`);
-  if (FINAL_STATUSES.has(found.status)) return found;
+  if (FINAL_STATUSES.has(found.status)) return { kind: 'over', task: found };
   const repo = findRepository(deps.config, found.request.repo);
   if (!repo) throw new PatchbayError('repo_not_allowed', `${found.request.repo} is not in patchbay.yml`);
   const conversation = await deps.conversations.get(found.conversation);
@@ -58,8 +61,22 @@ export async function runTask(
       conversation: found.conversation,
       instruction: found.request.instruction,
     });
-  // Conditional: a cancel may have ended the task since it was read.
-  const task = await deps.store.update(found.id, (t) =>
+  const task = await markRunning(deps.store, found.id, branch);
+  if (FINAL_STATUSES.has(task.status)) return { kind: 'over', task };
+  const log = deps.log.child({ taskId: task.id, conversation: task.conversation });
+  const attempt: Attempt = { deps, repo, conversation, signal: opts.signal, log };
+  await deps.reporter.report({ type: 'started', task, stage: 'clone' });
+  const clone = await openClone(attempt, task, branch);
+  try {
+    return await workInClone(attempt, task, clone);
+  } finally {
+    await clone.dispose().catch((err) => log.error({ err: err.message }, 'could not remove clone'));
+  }
+}
+
+/** Conditional: a cancel may have ended the task since it was read. */
+function markRunning(store: TaskStore, id: string, branch: string): Promise<TaskRecord> {
+  return store.update(id, (t) =>
     FINAL_STATUSES.has(t.status)
       ? {}
       : {
@@ -70,66 +87,32 @@ export async function runTask(
           error: undefined,
         },
   );
-  if (FINAL_STATUSES.has(task.status)) return task;
-  const log = deps.log.child({ taskId: task.id, conversation: task.conversation });
-  const ctx: Ctx = { deps, task, repo, conversation, signal: opts.signal, log };
-  await deps.reporter.report({ type: 'started', task, stage: 'clone' });
-  const ws = await prepareWorkspace(ctx, branch);
-  let settle: Settle;
-  try {
-    settle = await workInClone(ctx, ws);
-  } finally {
-    await deps.workspaces
-      .dispose(ws)
-      .catch((err) => log.error({ err: err.message }, 'could not remove clone'));
-  }
-  // The task ends once its clone is gone: nothing of it is left when its status says it is over.
-  return settle();
 }
 
-/** Where the transcript is kept as it was when the agent asked its question. */
-const questionCheckpoint = (taskId: string) => `${taskId}.question`;
-
-/** The final record and report of an attempt, made after its clone is removed. */
-type Settle = () => Promise<TaskRecord>;
-
-async function prepareWorkspace(ctx: Ctx, branch: string): Promise<TaskWorkspace> {
-  const { deps, task, conversation } = ctx;
-  const mirror = await deps.workspaces.syncMirror(task.request.repo, ctx.signal);
+async function openClone(attempt: Attempt, task: TaskRecord, branch: string): Promise<TaskClone> {
+  const { deps, conversation } = attempt;
+  const mirror = await deps.workspaces.syncMirror(task.request.repo, attempt.signal);
   const base =
-    task.request.base ?? conversation?.base ?? ctx.repo.base ?? (await deps.workspaces.defaultBranch(mirror));
-  const ws = await deps.workspaces.createClone({ repo: task.request.repo, taskId: task.id, branch, base });
-  if (!conversation) {
-    ctx.conversation = {
-      id: task.conversation,
-      repo: task.request.repo,
-      branch,
-      base,
-      lastTaskId: task.id,
-      origin: task.request.origin,
-    };
-    await deps.conversations.put(ctx.conversation);
-  }
-  return ws;
+    task.request.base ??
+    conversation?.base ??
+    attempt.repo.base ??
+    (await deps.workspaces.defaultBranch(mirror));
+  return deps.workspaces.createClone({ repo: task.request.repo, taskId: task.id, branch, base });
 }
 
-async function stage(ctx: Ctx, name: TaskStage): Promise<void> {
-  if (ctx.signal.aborted) throw new PatchbayError('cancelled', 'stopped');
-  await ctx.deps.reporter.report({ type: 'stage', task: ctx.task, stage: name });
+async function stage(attempt: Attempt, task: TaskRecord, name: TaskStage): Promise<void> {
+  if (attempt.signal.aborted) throw new PatchbayError('cancelled', 'stopped');
+  await attempt.deps.reporter.report({ type: 'stage', task, stage: name });
 }
 
-async function workInClone(ctx: Ctx, ws: TaskWorkspace): Promise<Settle> {
-  const limits = ctx.deps.config.file.limits;
-  await stage(ctx, 'setup');
-  await runSetup({
-    sandbox: ctx.deps.sandbox,
-    ws,
-    repo: ctx.repo,
-    timeoutMs: limits.setup_minutes * 60_000,
-    signal: ctx.signal,
-  });
-  await stage(ctx, 'agent');
-  const result = await runAgent(ctx, ws);
+async function workInClone(attempt: Attempt, started: TaskRecord, clone: TaskClone): Promise<AttemptOutcome> {
+  const { deps, repo, signal } = attempt;
+  const limits = deps.config.file.limits;
+  const inClone = { sandbox: deps.sandbox, ws: clone, repo, signal };
+  await stage(attempt, started, 'setup');
+  await runSetup({ ...inClone, timeoutMs: limits.setup_minutes * 60_000 });
+  await stage(attempt, started, 'agent');
+  const { result, task } = await runAgent(attempt, started, clone);
   const { outcome } = result;
   if (outcome.kind === 'cancelled') throw new PatchbayError('cancelled', outcome.reason);
   if (outcome.kind === 'budget') {
@@ -137,36 +120,45 @@ async function workInClone(ctx: Ctx, ws: TaskWorkspace): Promise<Settle> {
       hint: 'raise `budget` in patchbay.yml or narrow the request, then ask again',
     });
   }
-  if (outcome.kind === 'question') return askQuestion(ctx, ws, outcome.question);
-  await stage(ctx, 'checks');
-  const checks = await runChecks({
-    sandbox: ctx.deps.sandbox,
-    ws,
-    repo: ctx.repo,
-    timeoutMs: limits.check_minutes * 60_000,
-    signal: ctx.signal,
-  });
-  await stage(ctx, 'pull_request');
-  const published = await publishChanges({
-    workspaces: ctx.deps.workspaces,
-    publisher: ctx.deps.publisher,
-    ws,
-    repo: ctx.repo,
-    task: ctx.task,
-    conversation: ctx.conversation,
+  if (outcome.kind === 'question') return keepWorkForAnswer(attempt, task, clone, outcome.question);
+  await stage(attempt, task, 'checks');
+  const checks = await runChecks({ ...inClone, timeoutMs: limits.check_minutes * 60_000 });
+  await stage(attempt, task, 'pull_request');
+  const published = await publishChanges(
+    clone,
+    deps.publisher,
+    {
+      taskId: task.id,
+      conversation: task.conversation,
+      title: outcome.title,
+      summary: outcome.summary,
+      origin: task.request.origin,
+      checks,
+      usage: result.usage,
+      steps: result.steps,
+      durationMs: Date.now() - Date.parse(task.createdAt),
+      draft: repo.draft,
+      allowWorkflows: repo.allow_workflows,
+      hasPullRequest: Boolean(attempt.conversation?.pullRequest),
+    },
+    signal,
+  );
+  const pullRequest = published.pullRequest ?? attempt.conversation?.pullRequest;
+  return {
+    kind: 'succeeded',
+    task,
+    conversation: conversationAfter(attempt.conversation, task, clone, pullRequest),
     title: outcome.title,
     summary: outcome.summary,
     checks,
-    usage: result.usage,
-    steps: result.steps,
-    log: ctx.log,
-    signal: ctx.signal,
-  });
-  return finish(ctx, ws, { ...published, title: outcome.title, summary: outcome.summary, checks });
+    pullRequest: published.changed ? pullRequest : undefined,
+    commit: published.commit,
+    changed: published.changed,
+  };
 }
 
-async function runAgent(ctx: Ctx, ws: TaskWorkspace) {
-  const { deps, task } = ctx;
+async function runAgent(attempt: Attempt, task: TaskRecord, clone: TaskClone) {
+  const { deps } = attempt;
   const resuming = task.answer !== undefined;
   // Resume from the transcript as it was when the question was asked: it matches the branch (its
   // work was pushed then), whatever a crashed earlier resume did after it.
@@ -175,110 +167,64 @@ async function runAgent(ctx: Ctx, ws: TaskWorkspace) {
     : [];
   const budget = deps.config.file.budget;
   const result = await deps.agent.run({
-    workdir: ws.dir,
+    workdir: clone.dir,
     sandbox: deps.sandbox,
-    readOnlyPaths: [ws.mirrorDir],
+    readOnlyPaths: [clone.mirrorDir],
     instruction: task.request.instruction,
-    context: buildContext(ctx, ws),
+    context: buildContext(task, attempt.conversation, clone),
     repo: task.request.repo,
-    branch: ws.branch,
+    branch: clone.branch,
     transcript,
     answer: resuming ? task.answer : undefined,
     budget: { steps: budget.steps, ms: budget.minutes * 60_000, usd: budget.usd },
     usedBefore: { steps: task.steps, usage: task.usage },
-    signal: ctx.signal,
+    signal: attempt.signal,
     onStep: async (step) => {
-      ctx.task = await deps.store.update(task.id, () => ({ steps: step.step, usage: step.usage }));
-      await deps.reporter.report({ type: 'step', task: ctx.task, step });
+      const current = await deps.store.update(task.id, () => ({ steps: step.step, usage: step.usage }));
+      await deps.reporter.report({ type: 'step', task: current, step });
     },
     onTranscript: (messages) => deps.store.setTranscript(task.id, messages),
-    log: ctx.log,
+    log: attempt.log,
   });
-  ctx.task = await deps.store.update(task.id, () => ({ steps: result.steps, usage: result.usage }));
-  return result;
+  const after = await deps.store.update(task.id, () => ({ steps: result.steps, usage: result.usage }));
+  return { result, task: after };
 }
 
 /** Earlier work in the conversation, so that a follow-up builds on it; untrusted like the request. */
-function buildContext(ctx: Ctx, ws: TaskWorkspace): string | undefined {
+function buildContext(
+  task: TaskRecord,
+  conversation: ConversationState | null,
+  clone: TaskClone,
+): string | undefined {
   const parts: string[] = [];
-  if (ctx.task.request.context) parts.push(ctx.task.request.context);
-  if (ws.branchExisted) {
-    const pr = ctx.conversation?.pullRequest;
+  if (task.request.context) parts.push(task.request.context);
+  if (clone.branchExisted) {
+    const pr = conversation?.pullRequest;
     parts.push(
-      `This is a follow-up: branch ${ws.branch} already holds earlier work of this conversation` +
+      `This is a follow-up: branch ${clone.branch} already holds earlier work of this conversation` +
         (pr ? ` (pull request #${pr.number}).` : '.'),
     );
   }
   return parts.length ? parts.join('\n\n') : undefined;
 }
 
-async function askQuestion(ctx: Ctx, ws: TaskWorkspace, question: string): Promise<Settle> {
-  const { deps } = ctx;
-  // Keep the work so far: the answer resumes the task in a fresh clone of this branch.
-  const wip = await deps.workspaces.commit(ws, {
-    message: `WIP: waiting for an answer\n\nPatchbay-Task: ${ctx.task.id}`,
-    allowWorkflows: ctx.repo.allow_workflows,
+/** The answer resumes the task in a fresh clone of this branch: the work so far is pushed first. */
+async function keepWorkForAnswer(
+  attempt: Attempt,
+  task: TaskRecord,
+  clone: TaskClone,
+  question: string,
+): Promise<AttemptOutcome> {
+  const wip = await clone.commit({
+    message: `WIP: waiting for an answer\n\nPatchbay-Task: ${task.id}`,
+    allowWorkflows: attempt.repo.allow_workflows,
   });
-  if (wip) await deps.workspaces.push(ws, ctx.signal);
-  return async () => {
-    if (ctx.signal.aborted) throw new PatchbayError('cancelled', 'stopped while asking');
-    await deps.store.setTranscript(
-      questionCheckpoint(ctx.task.id),
-      await deps.store.getTranscript(ctx.task.id),
-    );
-    const task = await deps.store.update(ctx.task.id, () => ({
-      status: 'waiting_for_input',
-      question,
-      answer: undefined,
-    }));
-    await deps.conversations.setWaiting(task.conversation, task.id);
-    await deps.reporter.report({ type: 'question', task, question });
-    return task;
-  };
-}
-
-async function finish(
-  ctx: Ctx,
-  ws: TaskWorkspace,
-  done: {
-    changed: boolean;
-    pullRequest?: { number: number; url: string };
-    commit?: { sha: string; files: string[] };
-    title: string;
-    summary: string;
-    checks: TaskRecord['checks'];
-  },
-): Promise<Settle> {
-  const { deps } = ctx;
-  const summary = done.changed
-    ? done.summary
-    : `${done.summary}\n\nNo files changed, so there is nothing to review and no pull request was opened.`;
-  const pullRequest = done.pullRequest ?? ctx.conversation?.pullRequest;
-  const conversation = ctx.conversation ?? {
-    id: ctx.task.conversation,
-    repo: ctx.task.request.repo,
-    branch: ws.branch,
-  };
-  await deps.conversations.put({ ...conversation, base: ws.base, pullRequest, lastTaskId: ctx.task.id });
-  return async () => {
-    const task = await deps.store.update(ctx.task.id, () => ({
-      status: 'succeeded',
-      title: done.title,
-      summary,
-      checks: done.checks,
-      pullRequest: done.changed ? pullRequest : undefined,
-      question: undefined,
-      answer: undefined,
-      finishedAt: new Date().toISOString(),
-    }));
-    await deps.reporter.report({
-      type: 'finished',
-      task,
-      pullRequest: task.pullRequest,
-      summary,
-      checks: done.checks,
-      commit: done.commit,
-    });
-    return task;
-  };
+  if (wip) await clone.push(attempt.signal);
+  const conversation = conversationAfter(
+    attempt.conversation,
+    task,
+    clone,
+    attempt.conversation?.pullRequest,
+  );
+  return { kind: 'waiting', task, conversation, question };
 }

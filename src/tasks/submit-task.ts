@@ -1,10 +1,13 @@
 import { type Config, findRepository } from '../config/load-config.js';
+import type { ConversationState } from '../domain/conversation.js';
 import { PatchbayError } from '../domain/errors.js';
 import type { ConversationStore, IdempotencyStore, TaskQueue, TaskStore } from '../domain/ports.js';
+import { audienceOf } from '../domain/reply-address.js';
 import { newTaskRecord, type TaskRecord } from '../domain/task.js';
 import { TaskRequest } from '../domain/task-request.js';
 import { newTaskId } from '../lib/ids.js';
 import type { Logger } from '../lib/logger.js';
+import { describeIssues } from '../lib/zod-issues.js';
 
 export interface SubmitDeps {
   config: Pick<Config, 'repositories'>;
@@ -22,23 +25,18 @@ export interface Submitted {
 }
 
 /**
- * Every trigger ends here. A repeated delivery answers its first task; the next message of a
- * conversation whose task waits on a question answers it; anything else is a new task on the
- * conversation's branch. Nothing is queued for a repository outside the allowlist.
+ * The message answers the task's question: the same task is queued again, its transcript kept. An
+ * answer given in another place than the question (a PR comment answering a Slack thread's question)
+ * makes that place hear the rest of the run too.
  */
-/** The message answers the task's question: the same task is queued again, its transcript kept. */
 async function answer(
   deps: SubmitDeps,
   request: TaskRequest,
   id: string,
   waiting: TaskRecord,
 ): Promise<Submitted> {
-  const task = await deps.store.update(waiting.id, (t) => ({
-    status: 'queued',
-    answer: request.instruction,
-    runs: t.runs + 1,
-    request: answeredFrom(t.request, request.origin),
-  }));
+  if (request.replyTo) await deps.store.join(waiting.id, request.replyTo);
+  const task = await resumeWithAnswer(deps.store, waiting.id, request.instruction);
   try {
     await deps.queue.enqueue(task, task.runs);
   } catch (err) {
@@ -56,19 +54,20 @@ async function answer(
   return { task, kind: 'answer' };
 }
 
-/**
- * An answer given in another place than the question (a PR comment answering a Slack thread's
- * question) makes the rest of the run report there too, unless that place already hears of it.
- */
-function answeredFrom(asked: TaskRequest, origin: TaskRequest['origin']): TaskRequest {
-  const heard = [asked.origin.source, asked.alsoNotify?.source];
-  return heard.includes(origin.source) ? asked : { ...asked, alsoNotify: origin };
+/** Puts a task that waits on its question back in the queue's hands with the answer: its next run. */
+export function resumeWithAnswer(store: TaskStore, taskId: string, answerText: string): Promise<TaskRecord> {
+  return store.update(taskId, (t) => ({ status: 'queued', answer: answerText, runs: t.runs + 1 }));
 }
 
+/**
+ * Every trigger ends here. A repeated delivery answers its first task; the next message of a
+ * conversation whose task waits on a question answers it; anything else is a new task on the
+ * conversation's branch. Nothing is queued for a repository outside the allowlist.
+ */
 export async function submitTask(deps: SubmitDeps, input: unknown): Promise<Submitted> {
   const parsed = TaskRequest.safeParse(input);
   if (!parsed.success) {
-    const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+    const detail = describeIssues(parsed.error, { root: 'body' }).join('; ');
     throw new PatchbayError('invalid_request', detail);
   }
   const request = parsed.data;
@@ -89,7 +88,7 @@ export async function submitTask(deps: SubmitDeps, input: unknown): Promise<Subm
     if (existing) return { task: existing, kind: 'duplicate' };
   }
   try {
-    return await answerOrCreate(deps, request, id);
+    return await answerOrCreate(deps, request, id, conversation);
   } catch (err) {
     if (request.deliveryId) await deps.idempotency.release(request.deliveryId, id).catch(() => undefined);
     throw err;
@@ -127,12 +126,17 @@ function checkAllowed(deps: SubmitDeps, repo: string): void {
   });
 }
 
-async function answerOrCreate(deps: SubmitDeps, request: TaskRequest, id: string): Promise<Submitted> {
+async function answerOrCreate(
+  deps: SubmitDeps,
+  request: TaskRequest,
+  id: string,
+  conversation: ConversationState | null,
+): Promise<Submitted> {
   const waitingId = await deps.conversations.takeWaiting(request.conversation);
   const waiting = waitingId ? await deps.store.get(waitingId) : null;
   if (waiting?.status === 'waiting_for_input') return answer(deps, request, id, waiting);
   const task = newTaskRecord(id, request);
-  await deps.store.create(task);
+  await deps.store.create(task, audienceOf(request.replyTo, conversation?.beganIn));
   try {
     await deps.conversations.setLatest(request.conversation, id);
     await deps.queue.enqueue(task, 1);

@@ -1,5 +1,5 @@
 import type { Reporter, TaskEvent } from '../domain/events.js';
-import type { Usage } from '../domain/task.js';
+import { checkOutcome, type Usage } from '../domain/task.js';
 
 const STAGES: Record<string, string> = {
   clone: 'cloning',
@@ -13,6 +13,8 @@ export function formatSpend(usage: Usage): string {
   const tokens = `${usage.promptTokens + usage.completionTokens} tokens`;
   return usage.usd === null ? `${tokens}, no price configured` : `${tokens}, $${usage.usd.toFixed(3)}`;
 }
+
+const CHECK_WORD = { passed: 'passed', failed: 'FAILED', timed_out: 'TIMED OUT' } as const;
 
 function line(event: TaskEvent): string {
   switch (event.type) {
@@ -30,7 +32,7 @@ function line(event: TaskEvent): string {
     case 'finished': {
       const pr = event.pullRequest ? `\n  pull request: ${event.pullRequest.url}` : '';
       const checks = event.checks
-        .map((c) => `\n  check ${c.exitCode === 0 ? 'passed' : 'FAILED'}: ${c.command}`)
+        .map((c) => `\n  check ${CHECK_WORD[checkOutcome(c)]}: ${c.command}`)
         .join('');
       return `✔ done: ${event.summary}${checks}${pr}`;
     }

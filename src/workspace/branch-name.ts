@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { BRANCH_PREFIX } from './push-branch.js';
+import { PATCHBAY_BRANCH_PREFIX } from '../domain/conversation.js';
 
 const SLUG_MAX = 40;
 const KEY_MAX = 32;
@@ -46,5 +46,5 @@ export function conversationKey(conversation: string): string {
 export function toBranchName(opts: { key?: string; conversation: string; instruction: string }): string {
   const key = (opts.key && cleanKey(opts.key)) || conversationKey(opts.conversation);
   const slug = slugify(opts.instruction, SLUG_MAX) || 'task';
-  return `${BRANCH_PREFIX}${key}-${slug}`;
+  return `${PATCHBAY_BRANCH_PREFIX}${key}-${slug}`;
 }

@@ -1,14 +1,8 @@
 import { PatchbayError } from '../domain/errors.js';
 import { cloneGitOptions } from './clone-git-env.js';
 import type { TaskClones } from './task-clone.js';
-import type { CommitResult, TaskWorkspace } from './types.js';
+import type { CloneState, CommitOptions, CommitResult, DiffSummary, TaskWorkspace } from './types.js';
 import type { WorkspaceContext } from './workspace-context.js';
-
-export interface CommitOptions {
-  message: string;
-  allowWorkflows: boolean;
-  author?: { name: string; email: string };
-}
 
 /** Workflows run with the repository's secrets on push, so a change to them needs the repo's consent. */
 export function isWorkflowPath(path: string): boolean {
@@ -30,15 +24,10 @@ export function afterReplay(ws: TaskWorkspace): PatchbayError {
 const splitZ = (out: string) => out.split('\0').filter(Boolean);
 
 /**
- * Commits and diffs computed by the host. `tips` holds, per clone, the last commit the host made: the
- * host never trusts the clone's HEAD or branch ref, which the agent could have moved.
+ * Commits and diffs computed by the host, from the clone's own state: its `tip` is the last commit the
+ * host made (the host never trusts the clone's HEAD or branch ref, which the agent could have moved).
  */
-export function createCommits(
-  ctx: WorkspaceContext,
-  clones: TaskClones,
-  tips: Map<string, string>,
-  replayed: ReadonlySet<string>,
-) {
+export function createCommits(ctx: WorkspaceContext, clones: TaskClones) {
   const inClone = (ws: TaskWorkspace, vars: Record<string, string> = {}) =>
     cloneGitOptions(ws.dir, ctx.timeouts.localMs, { vars });
   const revParse = async (ws: TaskWorkspace, rev: string) =>
@@ -56,10 +45,10 @@ export function createCommits(
    * One commit on top of the host's last one, whatever the agent did with git meanwhile (its own
    * commits are folded in). Built with commit-tree, which runs no hook.
    */
-  async function commit(ws: TaskWorkspace, opts: CommitOptions): Promise<CommitResult | null> {
-    if (replayed.has(ws.dir)) throw afterReplay(ws);
+  async function commit(ws: CloneState, opts: CommitOptions): Promise<CommitResult | null> {
+    if (ws.replayed) throw afterReplay(ws);
     await clones.restoreClone(ws);
-    const parent = tips.get(ws.dir) ?? ws.startSha;
+    const parent = ws.tip ?? ws.startSha;
     await ctx.git(['add', '--all'], inClone(ws));
     const tree = (await ctx.git(['write-tree'], inClone(ws))).trim();
     if (tree === (await revParse(ws, `${parent}^{tree}`))) return null;
@@ -85,7 +74,7 @@ export function createCommits(
     ).trim();
     await ctx.git(['update-ref', `refs/heads/${ws.branch}`, sha], inClone(ws));
     await ctx.git(['symbolic-ref', 'HEAD', `refs/heads/${ws.branch}`], inClone(ws));
-    tips.set(ws.dir, sha);
+    ws.tip = sha;
     ctx.log.info({ repo: ws.repo, branch: ws.branch, sha, files: files.length }, 'committed changes');
     return { sha, files };
   }
@@ -94,9 +83,9 @@ export function createCommits(
    * Changes from the merge base with the base branch (as the clone saw it) to the host's last commit:
    * what the pull request will show. A follow-up whose base branch is gone diffs from its start.
    */
-  async function diffSummary(ws: TaskWorkspace): Promise<{ files: string[]; stat: string; patch: string }> {
+  async function diffSummary(ws: CloneState): Promise<DiffSummary> {
     await clones.restoreClone(ws);
-    const head = tips.get(ws.dir) ?? ws.startSha;
+    const head = ws.tip ?? ws.startSha;
     const base = await revParse(ws, `refs/remotes/origin/${ws.base}^{commit}`).catch(() => ws.startSha);
     const range = `${base}...${head}`;
     const diff = ['diff', '--no-ext-diff', '--no-textconv', '--no-color', '--no-renames'];

@@ -4,7 +4,7 @@ import { createMirrorCache } from './mirror-cache.js';
 import { createBranchPusher } from './push-branch.js';
 import { sweepOrphans } from './sweep-orphans.js';
 import { createTaskClones } from './task-clone.js';
-import type { CommitResult, Mirror, TaskWorkspace, WorkspaceStats } from './types.js';
+import type { CloneState, Mirror, TaskClone, WorkspaceStats } from './types.js';
 import { createWorkspaceContext, type WorkspaceContextDeps } from './workspace-context.js';
 
 export interface WorkspacesDeps extends WorkspaceContextDeps {
@@ -31,29 +31,7 @@ export interface Workspaces {
    * (missing → PatchbayError('base_not_found'), nothing left behind). Takes a warm pool entry when one
    * is ready, else clones and checks out in full; either way it then refills the pool in the background.
    */
-  createClone(opts: { repo: string; taskId: string; branch: string; base: string }): Promise<TaskWorkspace>;
-  /**
-   * Stages everything (respecting .gitignore) and commits as the bot with no hook; null when nothing
-   * changed. Refuses changes under .github/workflows/ unless allowWorkflows. `files` are the paths
-   * changed since startSha. Like diffSummary and push, it first undoes what the agent may have done to
-   * `.git` (planted commondir, attributes, symlinks: removed with a warning); a `.git` it replaced
-   * (a `gitdir:` file, a symlink) → PatchbayError('internal') permanent, nothing committed or pushed.
-   */
-  commit(
-    ws: TaskWorkspace,
-    opts: { message: string; allowWorkflows: boolean; author?: { name: string; email: string } },
-  ): Promise<CommitResult | null>;
-  /** Files, `--stat` and patch from the base branch's tip (merge base) to the last commit. */
-  diffSummary(ws: TaskWorkspace): Promise<{ files: string[]; stat: string; patch: string }>;
-  /**
-   * Pushes the last commit to refs/heads/<branch> (patchbay/* only) at the remote's URL, auth in the
-   * git process's env only and scoped to that URL (http.<url>.extraHeader), never forced. Someone pushed meanwhile → push_rejected transient; the remote declined →
-   * push_rejected permanent. Updates the mirror so that the next clone sees the branch. Resolves to
-   * the sha pushed: the host's last commit, or its replay onto a branch someone moved.
-   */
-  push(ws: TaskWorkspace, signal?: AbortSignal): Promise<string>;
-  /** Removes the clone whatever happens (idempotent). */
-  dispose(ws: TaskWorkspace | { dir: string }): Promise<void>;
+  createClone(opts: { repo: string; taskId: string; branch: string; base: string }): Promise<TaskClone>;
   /**
    * At start-up: removes clones of dead processes, stale mirror locks, half-made mirrors and half-built
    * pool entries (and the pool of a repository whose mirror is gone); returns the count.
@@ -75,14 +53,23 @@ export interface Workspaces {
  */
 export function createWorkspaces(deps: WorkspacesDeps): Workspaces {
   const ctx = createWorkspaceContext(deps);
-  const tips = new Map<string, string>();
   const mirrors = createMirrorCache(ctx);
   const pool = createClonePool(ctx, deps.pool ?? { size: 1 });
   const clones = createTaskClones(ctx, mirrors, pool);
-  // Clones whose commits push-branch.ts replayed onto a branch someone moved: done, see there.
-  const replayed = new Set<string>();
-  const commits = createCommits(ctx, clones, tips, replayed);
-  const pusher = createBranchPusher(ctx, mirrors, clones, tips, replayed);
+  const commits = createCommits(ctx, clones);
+  const pusher = createBranchPusher(ctx, mirrors, clones);
+
+  function toTaskClone(state: CloneState): TaskClone {
+    const { tip: _tip, replayed: _replayed, ...where } = state;
+    return {
+      ...where,
+      commit: (opts) => commits.commit(state, opts),
+      diff: () => commits.diffSummary(state),
+      push: (signal) => pusher.push(state, signal),
+      dispose: () => clones.dispose(state),
+    };
+  }
+
   return {
     async syncMirror(repo, signal) {
       const mirror = await mirrors.syncMirror(repo, signal);
@@ -90,14 +77,9 @@ export function createWorkspaces(deps: WorkspacesDeps): Workspaces {
       return mirror;
     },
     defaultBranch: mirrors.defaultBranch,
-    createClone: clones.createClone,
-    commit: commits.commit,
-    diffSummary: commits.diffSummary,
-    push: pusher.push,
-    async dispose(ws) {
-      tips.delete(ws.dir);
-      replayed.delete(ws.dir);
-      await clones.dispose(ws);
+    async createClone(req) {
+      const ws = await clones.createClone(req);
+      return toTaskClone({ ...ws, tip: undefined, replayed: false });
     },
     sweepOrphans: () => sweepOrphans(ctx),
     deleteRemoteBranch: pusher.deleteRemoteBranch,

@@ -1,3 +1,4 @@
+import { isPatchbayBranch, PATCHBAY_BRANCH_PREFIX } from '../domain/conversation.js';
 import { PatchbayError } from '../domain/errors.js';
 import { cloneGitEnv } from './clone-git-env.js';
 import { afterReplay } from './commit-changes.js';
@@ -5,27 +6,23 @@ import type { MirrorCache } from './mirror-cache.js';
 import { createRebaser } from './rebase-onto-remote.js';
 import { toPushError } from './remote-errors.js';
 import type { TaskClones } from './task-clone.js';
-import type { TaskWorkspace } from './types.js';
+import type { CloneState, TaskWorkspace } from './types.js';
 import type { WorkspaceContext } from './workspace-context.js';
 
-export const BRANCH_PREFIX = 'patchbay/';
-
 function assertOwnBranch(branch: string): void {
-  if (!branch.startsWith(BRANCH_PREFIX) || branch.length === BRANCH_PREFIX.length) {
-    throw new PatchbayError('push_rejected', `refusing to push ${branch}: only ${BRANCH_PREFIX}* branches`, {
-      permanent: true,
-    });
+  if (!isPatchbayBranch(branch)) {
+    throw new PatchbayError(
+      'push_rejected',
+      `refusing to push ${branch}: only ${PATCHBAY_BRANCH_PREFIX}* branches`,
+      {
+        permanent: true,
+      },
+    );
   }
 }
 
 /** Pushes and deletes task branches on the remote, and keeps the mirror in step. */
-export function createBranchPusher(
-  ctx: WorkspaceContext,
-  mirrors: MirrorCache,
-  clones: TaskClones,
-  tips: Map<string, string>,
-  replayed: Set<string>,
-) {
+export function createBranchPusher(ctx: WorkspaceContext, mirrors: MirrorCache, clones: TaskClones) {
   const rebaser = createRebaser(ctx, mirrors);
 
   async function pushSha(ws: TaskWorkspace, sha: string, signal?: AbortSignal): Promise<void> {
@@ -48,20 +45,20 @@ export function createBranchPusher(
    * meanwhile, the task's commits are replayed onto the new head and pushed once more (see
    * rebase-onto-remote.ts); if they do not apply cleanly the push fails for good, saying so.
    */
-  async function push(ws: TaskWorkspace, signal?: AbortSignal): Promise<string> {
+  async function push(ws: CloneState, signal?: AbortSignal): Promise<string> {
     assertOwnBranch(ws.branch);
     await clones.restoreClone(ws);
-    let sha = tips.get(ws.dir) ?? ws.startSha;
+    let sha = ws.tip ?? ws.startSha;
     try {
       await pushSha(ws, sha, signal);
     } catch (err) {
       if (!(err instanceof PatchbayError) || err.code !== 'push_rejected' || err.permanent) throw err;
       // A second replay would take the person's commits the first one built on for the host's own.
-      if (replayed.has(ws.dir)) throw afterReplay(ws);
-      replayed.add(ws.dir);
+      if (ws.replayed) throw afterReplay(ws);
+      ws.replayed = true;
       ctx.log.info({ repo: ws.repo, branch: ws.branch }, 'branch moved on the remote; replaying onto it');
       sha = await rebaser.rebaseOntoRemote(ws, sha, signal);
-      tips.set(ws.dir, sha);
+      ws.tip = sha;
       await pushSha(ws, sha, signal);
     }
     await mirrors.publish(ws.dir, ws.mirrorDir, sha, ws.branch);

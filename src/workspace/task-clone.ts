@@ -141,20 +141,22 @@ export function createTaskClones(ctx: WorkspaceContext, mirrors: MirrorCache, po
     await checkCloneConfig(ctx, ws.dir);
   }
 
-  /** Removes a task directory; refuses any path outside `<root>/tasks`. */
-  async function dispose(ws: TaskWorkspace | { dir: string }): Promise<void> {
-    const dir = resolve(ws.dir);
-    const tasksDir = resolve(ctx.tasksDir);
-    const taskDir = dirname(dir) === tasksDir ? dir : dirname(dir);
-    if (dirname(taskDir) !== tasksDir) {
-      throw new PatchbayError('internal', 'refusing to remove a directory outside the task root', {
-        permanent: true,
-      });
-    }
-    await rm(taskDir, { recursive: true, force: true, maxRetries: 3 });
-  }
+  const dispose = (ws: TaskWorkspace) => removeTaskDir(ctx.tasksDir, ws.dir);
 
   return { createClone, restoreClone, dispose };
 }
 
 export type TaskClones = ReturnType<typeof createTaskClones>;
+
+/** Removes the task directory of a clone (or the task directory itself); refuses any path outside `tasksDir`. */
+export async function removeTaskDir(tasksRoot: string, dir: string): Promise<void> {
+  const tasksDir = resolve(tasksRoot);
+  const at = resolve(dir);
+  const taskDir = dirname(at) === tasksDir ? at : dirname(at);
+  if (dirname(taskDir) !== tasksDir) {
+    throw new PatchbayError('internal', 'refusing to remove a directory outside the task root', {
+      permanent: true,
+    });
+  }
+  await rm(taskDir, { recursive: true, force: true, maxRetries: 3 });
+}

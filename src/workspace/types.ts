@@ -10,7 +10,7 @@ export interface Mirror {
   dir: string;
 }
 
-/** One task's ephemeral clone, checked out on the task's branch. */
+/** Where one task's ephemeral clone is and what it started from. */
 export interface TaskWorkspace {
   repo: string;
   /** host path of the clone */
@@ -39,6 +39,55 @@ export interface WorkspaceStats {
 export interface CommitResult {
   sha: string;
   files: string[];
+}
+
+export interface CommitOptions {
+  message: string;
+  allowWorkflows: boolean;
+  author?: { name: string; email: string };
+}
+
+export interface DiffSummary {
+  files: string[];
+  stat: string;
+  patch: string;
+}
+
+/**
+ * What the host did in a clone, kept by the clone: its last commit (the host never trusts the clone's
+ * HEAD or branch ref, which the agent could have moved) and whether a push replayed its commits onto
+ * a branch someone moved (then the clone is done: see push-branch.ts).
+ */
+export interface CloneState extends TaskWorkspace {
+  tip: string | undefined;
+  replayed: boolean;
+}
+
+/**
+ * One task's ephemeral clone, checked out on the task's branch. It owns what the host does in it:
+ * commit, diff and push work from its own state, never from the clone's HEAD; `dispose` removes it.
+ */
+export interface TaskClone extends Readonly<TaskWorkspace> {
+  /**
+   * Stages everything (respecting .gitignore) and commits as the bot with no hook; null when nothing
+   * changed. Refuses changes under .github/workflows/ unless allowWorkflows. `files` are the paths
+   * changed since startSha. Like diff and push, it first undoes what the agent may have done to
+   * `.git` (planted commondir, attributes, symlinks: removed with a warning); a `.git` it replaced
+   * (a `gitdir:` file, a symlink) → PatchbayError('internal') permanent, nothing committed or pushed.
+   */
+  commit(opts: CommitOptions): Promise<CommitResult | null>;
+  /** Files, `--stat` and patch from the base branch's tip (merge base) to the last commit. */
+  diff(): Promise<DiffSummary>;
+  /**
+   * Pushes the last commit to refs/heads/<branch> (patchbay/* only) at the remote's URL, auth in the
+   * git process's env only and scoped to that URL (http.<url>.extraHeader), never forced. Someone
+   * pushed meanwhile → the commits are replayed onto theirs once and pushed again; a conflict →
+   * push_rejected permanent. Updates the mirror so that the next clone sees the branch. Resolves to
+   * the sha pushed: the host's last commit, or its replay onto a branch someone moved.
+   */
+  push(signal?: AbortSignal): Promise<string>;
+  /** Removes the clone whatever happens (idempotent). */
+  dispose(): Promise<void>;
 }
 
 /**

@@ -56,6 +56,10 @@ describe('GitHub review loop: a conversation that began in Slack', () => {
     expect(onPr.body).toContain('Added CHANGELOG.md.');
     expect(h.github.pulls).toHaveLength(1);
     expect(s.unmatched).toEqual([]);
+    expect(await h.audience(followUp.id)).toEqual([
+      { kind: 'github-pull', repo: REPO, number: pull.number },
+      { kind: 'slack-thread', team: 'T0PATCH', channel: 'C0GENERAL', threadTs: ts, messageTs: ts },
+    ]);
   });
 });
 

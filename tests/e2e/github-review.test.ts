@@ -141,6 +141,9 @@ describe('GitHub review loop: follow-ups on Patchbay pull requests', () => {
     const reply = await eventually(() => h.github.comments.find((c) => c.issueNumber === pull.number));
     expect(reply.body).toContain('Added CHANGELOG.md.');
     expect(h.github.comments).toHaveLength(1);
+    expect(await h.audience(followUp?.id ?? '')).toEqual([
+      { kind: 'github-pull', repo: REPO, number: pull.number },
+    ]);
   });
 
   it('asks its question on the pull request and takes the next @patchbay comment as the answer', async () => {
@@ -193,6 +196,9 @@ describe('GitHub review loop: follow-ups on Patchbay pull requests', () => {
     expect(task.conversation).toBe(first.conversation);
     expect(reply.body).toContain('Done');
     expect(followUpTaskIds(h.logLines)).toEqual([followUp.body.id]);
+    expect(await h.audience(followUp.body.id)).toEqual([
+      { kind: 'github-pull', repo: REPO, number: pull.number },
+    ]);
   });
 
   it('builds on commits a person pushed to the branch before the follow-up', async () => {

@@ -69,6 +69,9 @@ describe('Linear: one run per issue, plans, deleted issues', () => {
     await eventually(() => s.inputs('issueUpdate').length >= 2, 20_000, 'state moves');
     expect(s.inputs('issueUpdate').map((u) => u.input.stateId)).toEqual(['state-progress', 'state-review']);
     expect(s.inputs('attachmentLinkURL')).toHaveLength(1);
+    expect(new Set((await s.h.audience(task.id)).map((a) => a.kind))).toEqual(
+      new Set(['linear-issue', 'linear-session']),
+    );
   });
 
   it('attaches a repeated assignment and a new session to the running task instead of queueing another run', async () => {
@@ -90,6 +93,7 @@ describe('Linear: one run per issue, plans, deleted issues', () => {
     expect(response.agentSessionId).toBe('session-late');
     expect(s.h.model.requests).toHaveLength(FIX_GREETING.length + 1);
     expect(s.inputs('commentCreate').filter((c) => !c.input.parentId)).toHaveLength(1);
+    expect((await s.h.audience(taskId)).map((a) => a.kind)).toEqual(['linear-issue', 'linear-session']);
   });
 
   it('takes a session opened by a mention with a new request while the issue’s task runs as a follow-up', async () => {

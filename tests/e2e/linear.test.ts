@@ -142,7 +142,7 @@ describe('Linear: agent sessions', () => {
     // attached to it, each with its one thought; a redelivery did neither, so no thought can follow.
     expect(queuedTaskIds(h)).toHaveLength(1);
     const attached = logged(h, 'linear start event attached to the issue’s task');
-    expect(attached.filter((entry) => entry.added === true)).toHaveLength(1);
+    expect(attached.filter((entry) => entry.joined === true)).toHaveLength(1);
     expect([first.status, again.status, ...concurrent.map((r) => r.status)]).toEqual([200, 200, 200, 200]);
     const thoughts = activities().filter((a) => a.content.type === 'thought');
     expect(thoughts.map((a) => a.agentSessionId)).toEqual(['session-1', 'session-2']);

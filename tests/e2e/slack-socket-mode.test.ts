@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type SlackStandIn, startSlackStandIn } from '../../src/demo/slack-stand-in.js';
 import { type Harness, isFinal, queuedTaskIds, startHarness } from '../fakes/harness.js';
 import { FIX_GREETING } from '../fakes/scripts.js';
 import { eventually, nextTs, slackEvent } from '../fakes/slack-requests.js';
+import { type SlackStandIn, startSlackStandIn } from '../fakes/slack-stand-in.js';
 import { startSocketModeSlack } from '../fakes/socket-mode-slack.js';
 
 const BOT = 'UPATCHBOT';

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type SlackCall, type SlackStandIn, startSlackStandIn } from '../../src/demo/slack-stand-in.js';
 import { type Harness, isFinal, logged, queuedTaskIds, REPO, startHarness } from '../fakes/harness.js';
 import { ADD_CHANGELOG, FIX_GREETING } from '../fakes/scripts.js';
 import { SLACK_BOT, SLACK_SECRET, slackPerTest } from '../fakes/slack-per-test.js';
 import { eventually, nextTs, postToSlackEvents, slackEvent } from '../fakes/slack-requests.js';
+import { type SlackCall, type SlackStandIn, startSlackStandIn } from '../fakes/slack-stand-in.js';
 import { startSocketModeSlack } from '../fakes/socket-mode-slack.js';
 
 const SECRET = SLACK_SECRET;

@@ -3,12 +3,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
 import { FileConfig } from '../../src/config/file-schema.js';
 import { buildConfig, parseEnv } from '../../src/config/load-config.js';
 import { startGitHttpServer } from '../../src/demo/git-http-server.js';
 import { startGitHubStandIn } from '../../src/demo/github-stand-in.js';
 import { type Script, startScriptedModel } from '../../src/demo/scripted-model.js';
 import type { Reporter, TaskEvent } from '../../src/domain/events.js';
+import type { ReplyAddress } from '../../src/domain/reply-address.js';
 import type { Clock } from '../../src/lib/clock.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { type Running, startPatchbay } from '../../src/main.js';
@@ -155,6 +157,16 @@ export async function startHarness(opts: HarnessOptions) {
         status: res.status,
         body: (await res.json()) as { id: string; conversation: string; status: string },
       };
+    },
+    /** The places that hear about a task, as stored (the list's first entry only marks the format). */
+    async audience(id: string): Promise<ReplyAddress[]> {
+      const redis = new Redis(REDIS_URL);
+      try {
+        const entries = await redis.lrange(`${prefix}audience:${id}`, 0, -1);
+        return entries.slice(1).map((e) => (JSON.parse(e) as { address: ReplyAddress }).address);
+      } finally {
+        redis.disconnect();
+      }
     },
     async getTask(id: string) {
       const res = await fetch(`${base}/api/tasks/${id}`, { headers });

@@ -1,6 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { LinearStandIn } from '../../src/demo/linear-stand-in.js';
+import type { LinearStandIn } from './linear-stand-in.js';
 
 export const LINEAR_SECRET = 'e2e-linear-webhook-secret-0123456789';
 export const LINEAR_TOKEN = 'lin_oauth_e2e_agent_token';

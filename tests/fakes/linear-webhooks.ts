@@ -1,6 +1,5 @@
 import { afterEach, expect } from 'vitest';
 import { z } from 'zod';
-import { type LinearStandIn, startLinearStandIn } from '../../src/demo/linear-stand-in.js';
 import type { Script } from '../../src/demo/scripted-model.js';
 import type { Clock } from '../../src/lib/clock.js';
 import { type Harness, startHarness } from './harness.js';
@@ -14,6 +13,7 @@ import {
   type SendOptions,
   sendLinearWebhook,
 } from './linear-requests.js';
+import { type LinearStandIn, startLinearStandIn } from './linear-stand-in.js';
 import { eventually } from './slack-requests.js';
 
 // The requests and fixtures need no test runner (bench/ uses them); the per-test set-up below does.

@@ -1,8 +1,8 @@
 import { afterEach } from 'vitest';
 import type { Script } from '../../src/demo/scripted-model.js';
-import { type SlackStandIn, startSlackStandIn } from '../../src/demo/slack-stand-in.js';
 import { type Harness, startHarness } from './harness.js';
 import { nextTs, postToSlackEvents, type SlackBody, slackEvent } from './slack-requests.js';
+import { type SlackStandIn, startSlackStandIn } from './slack-stand-in.js';
 
 export const SLACK_SECRET = 'e2e-signing-secret-0123456789abcdef';
 export const SLACK_BOT = 'UPATCHBOT';

@@ -1,7 +1,7 @@
 import { LinearClient } from '@linear/sdk';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type LinearStandIn, startLinearStandIn } from '../../src/demo/linear-stand-in.js';
 import type { StepInfo, TaskEvent } from '../../src/domain/events.js';
+import type { ReplyAddress } from '../../src/domain/reply-address.js';
 import { newTaskRecord, type TaskRecord } from '../../src/domain/task.js';
 import { findMention } from '../../src/integrations/linear/find-mention.js';
 import { createLinearApi, isGone, type LinearApi } from '../../src/integrations/linear/linear-api.js';
@@ -9,6 +9,7 @@ import { createLinearReporter } from '../../src/integrations/linear/linear-repor
 import { targetKeys, toPostId } from '../../src/integrations/linear/linear-targets.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { createMemoryKeyValue } from '../../src/tasks/memory-stores.js';
+import { type LinearStandIn, startLinearStandIn } from '../fakes/linear-stand-in.js';
 import { createManualClock, type ManualClock } from '../fakes/manual-clock.js';
 
 const log = createLogger({ level: 'silent' });
@@ -121,12 +122,12 @@ function workersOf(api: LinearApi) {
   return () => createLinearReporter({ apis: { agent: () => api, assignment: api }, kv, log });
 }
 
-function aTask(ref: Record<string, string>): TaskRecord {
+function aTask(): TaskRecord {
   return newTaskRecord('t1', {
     repo: 'acme/web',
     instruction: 'fix it',
     conversation: 'linear:issue-1',
-    origin: { source: 'linear', label: 'Linear ENG-1', ref },
+    origin: { source: 'linear', label: 'Linear ENG-1' },
   });
 }
 
@@ -134,14 +135,20 @@ function aStep(step: number): StepInfo {
   const usage = { promptTokens: 1, cachedTokens: 0, completionTokens: 1, usd: null, agentMs: 1 };
   return { step, tool: 'bash', detail: `bash: echo ${step}`, usage, elapsedMs: 10 };
 }
+const SESSION = { kind: 'linear-session', sessionId: 'session-1', issueId: 'issue-1' } as const;
+const ISSUE = { kind: 'linear-issue', issueId: 'issue-1' } as const;
 
 function finished(task: TaskRecord): TaskEvent {
   const pullRequest = { number: 7, url: 'https://github.com/acme/web/pull/7' };
   return { type: 'finished', task, summary: 'Fixed a.', pullRequest, checks: [] };
 }
 
-async function runTo(reporter: ReturnType<typeof createLinearReporter>, events: TaskEvent[]) {
-  for (const event of events) await reporter.report(event);
+async function runTo(
+  reporter: ReturnType<typeof createLinearReporter>,
+  events: TaskEvent[],
+  places: ReplyAddress[],
+) {
+  for (const event of events) await reporter.report(event, places);
   await reporter.idle();
 }
 
@@ -149,11 +156,11 @@ describe('Linear posts made once per run', () => {
   it('posts the session’s response once when a retried worker reports the same run again', async () => {
     const { linear, api } = await setUp();
     const worker = workersOf(api);
-    const task = aTask({ mode: 'agent', issueId: 'issue-1', sessionId: 'session-1' });
+    const task = aTask();
     const retried = { ...task, attempts: task.attempts + 1 };
 
-    await runTo(worker(), [{ type: 'started', task, stage: 'clone' }, finished(task)]);
-    await runTo(worker(), [{ type: 'started', task: retried, stage: 'clone' }, finished(retried)]);
+    await runTo(worker(), [{ type: 'started', task, stage: 'clone' }, finished(task)], [SESSION]);
+    await runTo(worker(), [{ type: 'started', task: retried, stage: 'clone' }, finished(retried)], [SESSION]);
 
     const activities = linear.mutationsNamed('agentActivityCreate').map((m) => m.variables.input);
     const responses = activities.filter(
@@ -161,20 +168,20 @@ describe('Linear posts made once per run', () => {
     );
     expect(responses).toHaveLength(1);
     expect(responses[0]).toMatchObject({
-      id: toPostId(task, { kind: 'session', sessionId: 'session-1' }, 'finished'),
+      id: toPostId(task, SESSION, 'finished'),
     });
   });
 
   it('edits the progress comment the webhook handler made, and replies once across a retried worker', async () => {
     const { linear, api } = await setUp();
     const worker = workersOf(api);
-    const task = aTask({ mode: 'assignment', issueId: 'issue-1' });
-    const progress = toPostId(task, { kind: 'issue', issueId: 'issue-1' }, 'progress');
+    const task = aTask();
+    const progress = toPostId(task, ISSUE, 'progress');
     // The handler's comment reached Linear, but the worker did not learn its id.
     await api.createComment({ issueId: 'issue-1', body: 'On it', id: progress });
 
-    await runTo(worker(), [{ type: 'started', task, stage: 'clone' }, finished(task)]);
-    await runTo(worker(), [finished({ ...task, attempts: task.attempts + 1 })]);
+    await runTo(worker(), [{ type: 'started', task, stage: 'clone' }, finished(task)], [ISSUE]);
+    await runTo(worker(), [finished({ ...task, attempts: task.attempts + 1 })], [ISSUE]);
 
     const created = linear
       .mutationsNamed('commentCreate')
@@ -191,8 +198,8 @@ describe('Linear posts made once per run', () => {
     const clock = createManualClock();
     const apis = { agent: () => api, assignment: api };
     const reporter = createLinearReporter({ apis, kv, log, clock, editIntervalMs: 3_000 });
-    const task = aTask({ mode: 'assignment', issueId: 'issue-1' });
-    const progress = toPostId(task, { kind: 'issue', issueId: 'issue-1' }, 'progress');
+    const task = aTask();
+    const progress = toPostId(task, ISSUE, 'progress');
     await api.createComment({ issueId: 'issue-1', body: 'On it', id: progress }); // the webhook handler's
     await kv.set(targetKeys.progress(task.id, task.runs), progress, 60);
     const started = clock.now();
@@ -203,15 +210,15 @@ describe('Linear posts made once per run', () => {
         editedAt.push(clock.now() - started);
     };
 
-    await reporter.report({ type: 'started', task, stage: 'agent' });
+    await reporter.report({ type: 'started', task, stage: 'agent' }, [ISSUE]);
     await noteEdits();
     for (let n = 1; n <= 10; n += 1) {
-      await reporter.report({ type: 'step', task: { ...task, steps: n }, step: aStep(n) }); // 1 s apart
+      await reporter.report({ type: 'step', task: { ...task, steps: n }, step: aStep(n) }, [ISSUE]); // 1 s apart
       await noteEdits();
       clock.advance(1_000);
       await noteEdits();
     }
-    await reporter.report(finished({ ...task, steps: 10 }));
+    await reporter.report(finished({ ...task, steps: 10 }), [ISSUE]);
     await reporter.idle();
     await noteEdits();
 
@@ -225,14 +232,16 @@ describe('Linear posts made once per run', () => {
   });
 
   it('names a post by task, run, place and event: a v4-form UUID, the same on every worker', () => {
-    const session = { kind: 'session', sessionId: 'session-1' } as const;
-    const task = aTask({});
+    const session = SESSION;
+    const task = aTask();
 
     const id = toPostId(task, session, 'finished');
 
     expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect(toPostId({ ...task }, { ...session, organizationId: 'org-1' }, 'finished')).toBe(id);
+    expect(
+      toPostId({ ...task }, { ...SESSION, issueId: 'issue-2', organizationId: 'org-1' }, 'finished'),
+    ).toBe(id);
     expect(toPostId({ ...task, runs: 2 }, session, 'finished')).not.toBe(id);
-    expect(toPostId(task, { kind: 'issue', issueId: 'session-1' }, 'finished')).not.toBe(id);
+    expect(toPostId(task, { kind: 'linear-issue', issueId: 'session-1' }, 'finished')).not.toBe(id);
   });
 });

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type LinearStandIn, startLinearStandIn } from '../../src/demo/linear-stand-in.js';
 import { registerLinearOAuthRoutes } from '../../src/integrations/linear/linear-oauth-routes.js';
 import { createLinearTokens } from '../../src/integrations/linear/linear-token-store.js';
 import { createSilentLogger } from '../../src/lib/logger.js';
 import { createRedisKeyValue } from '../../src/queue/redis-key-value.js';
 import { createHttpServer, type HttpServer } from '../../src/server/http-server.js';
+import { type LinearStandIn, startLinearStandIn } from '../fakes/linear-stand-in.js';
 import { REDIS_URL } from '../fakes/redis.js';
 
 const log = createSilentLogger();
@@ -21,7 +21,7 @@ let clock: number;
 
 function tokensAt(at: () => number) {
   return createLinearTokens({
-    kv: createRedisKeyValue({ redis, prefix }),
+    kv: createRedisKeyValue({ redis, prefix, namespace: 'linear' }),
     clientId: CLIENT.id,
     clientSecret: CLIENT.secret,
     tokenUrl: linear.tokenUrl,
@@ -40,7 +40,7 @@ beforeEach(async () => {
   registerLinearOAuthRoutes(http, {
     clientId: CLIENT.id,
     tokens: tokensAt(() => clock),
-    kv: createRedisKeyValue({ redis, prefix }),
+    kv: createRedisKeyValue({ redis, prefix, namespace: 'linear' }),
     apiUrl: linear.url,
     publicUrl: 'https://patchbay.example.com',
     log,
@@ -197,7 +197,7 @@ describe('Linear agent tokens', () => {
   it('cannot read tokens sealed under another client secret', async () => {
     await install();
     const other = createLinearTokens({
-      kv: createRedisKeyValue({ redis, prefix }),
+      kv: createRedisKeyValue({ redis, prefix, namespace: 'linear' }),
       clientId: CLIENT.id,
       clientSecret: 'a-different-client-secret',
       tokenUrl: linear.tokenUrl,

@@ -1,6 +1,6 @@
 import { LinearClient, LinearError, LinearErrorType, RatelimitedLinearError } from '@linear/sdk';
 import { describe, expect, it } from 'vitest';
-import { type LinearStandIn, startLinearStandIn } from '../../src/demo/linear-stand-in.js';
+import { type LinearStandIn, startLinearStandIn } from '../fakes/linear-stand-in.js';
 import { standInPerTest } from '../fakes/stand-in-per-test.js';
 
 let linear: LinearStandIn | undefined;

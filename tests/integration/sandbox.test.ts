@@ -11,6 +11,7 @@ import { listHostAddresses } from '../../src/sandbox/internet-namespace.js';
 import { probeSandbox } from '../../src/sandbox/probe-sandbox.js';
 import type { SandboxRunRequest } from '../../src/sandbox/types.js';
 import { processStarted, waitUntilGone } from '../fakes/host-processes.js';
+import { REDIS_URL } from '../fakes/redis.js';
 
 const log = createSilentLogger();
 const bwrap = createSandbox({ mode: 'bwrap', log });
@@ -18,10 +19,14 @@ const unsandboxed = createSandbox({ mode: 'none', log });
 const SECRETS = {
   GITHUB_TOKEN: 'ghs_secret',
   OPENAI_API_KEY: 'sk-secret-key',
-  REDIS_URL: 'redis://127.0.0.1:6379',
+  REDIS_URL,
 };
-/** Talks RESP to Redis with bash alone: prints +PONG when 127.0.0.1:6379 is reachable. */
-const REDIS_PING = `exec 3<>/dev/tcp/127.0.0.1/6379 && printf 'PING\\r\\n' >&3 && head -c 5 <&3`;
+/** The tests' Redis: 6379, or the private redis-server the global set-up started on another port. */
+const redis = new URL(REDIS_URL);
+const REDIS_PORT = redis.port || '6379';
+/** Talks RESP to Redis with bash alone: prints +PONG when the tests' Redis is reachable. */
+const REDIS_PING = `exec 3<>/dev/tcp/${redis.hostname}/${REDIS_PORT} && printf 'PING\\r\\n' >&3 && head -c 5 <&3`;
+const hostEnv: Record<string, string | undefined> = {};
 
 let workdir: string;
 
@@ -30,11 +35,15 @@ function req(command: string, over: Partial<SandboxRunRequest> = {}): SandboxRun
 }
 
 beforeAll(() => {
+  for (const key of Object.keys(SECRETS)) hostEnv[key] = process.env[key];
   Object.assign(process.env, SECRETS);
 });
 
 afterAll(() => {
-  for (const key of Object.keys(SECRETS)) delete process.env[key];
+  for (const [key, value] of Object.entries(hostEnv)) {
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
+  }
 });
 
 beforeEach(async () => {
@@ -262,7 +271,12 @@ describe('bwrap sandbox: network', () => {
 
     it("cannot reach the host's loopback, the slirp gateway, the host's own address or link-local", async () => {
       const hostAddress = listHostAddresses()[0] ?? '127.0.0.1';
-      const targets = ['127.0.0.1/6379', '10.0.2.2/6379', `${hostAddress}/${port}`, '169.254.169.254/80'];
+      const targets = [
+        `127.0.0.1/${REDIS_PORT}`,
+        `10.0.2.2/${REDIS_PORT}`,
+        `${hostAddress}/${port}`,
+        '169.254.169.254/80',
+      ];
       const probe = (t: string) => `timeout 5 bash -c 'cat < /dev/tcp/${t}' && echo "REACHED ${t}"`;
 
       const res = await bwrap.run(

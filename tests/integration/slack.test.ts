@@ -2,9 +2,10 @@ import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileConfig } from '../../src/config/file-schema.js';
 import { buildConfig, parseEnv } from '../../src/config/load-config.js';
-import { type SlackStandIn, startSlackStandIn } from '../../src/demo/slack-stand-in.js';
+import { toRepositoryRules } from '../../src/config/repository-rules.js';
 import { PatchbayError } from '../../src/domain/errors.js';
 import type { TaskEvent } from '../../src/domain/events.js';
+import type { ReplyAddress } from '../../src/domain/reply-address.js';
 import { emptyUsage, type TaskRecord } from '../../src/domain/task.js';
 import { createSlackIntegration } from '../../src/integrations/slack/create-slack-integration.js';
 import { createSlackClients } from '../../src/integrations/slack/slack-client.js';
@@ -18,9 +19,12 @@ import { createRedisConversationStore } from '../../src/queue/redis-conversation
 import { createRedisKeyValue } from '../../src/queue/redis-key-value.js';
 import { createHttpServer } from '../../src/server/http-server.js';
 import type { TaskServices } from '../../src/server/integration.js';
+import { createConversationDoor } from '../../src/tasks/conversation-door.js';
+import { createMemoryTaskStore } from '../../src/tasks/memory-stores.js';
 import { createManualClock, type ManualClock } from '../fakes/manual-clock.js';
 import { REDIS_URL } from '../fakes/redis.js';
 import { eventually, nextTs, postToSlackEvents, signSlack, slackEvent } from '../fakes/slack-requests.js';
+import { type SlackStandIn, startSlackStandIn } from '../fakes/slack-stand-in.js';
 
 const SECRET = 'integration-signing-secret-0123456789';
 const log = createSilentLogger();
@@ -52,10 +56,17 @@ async function serve(services: Partial<TaskServices>, store: Redis = redis) {
   const config = configFor(slack.url);
   const settings = readSlackSettings(config.env);
   if (!settings) throw new Error('slack should be on');
+  const conversations = createRedisConversationStore({ redis: store, prefix, retentionDays: 1 });
   const integration = createSlackIntegration({
     settings,
+    rules: {
+      repositories: toRepositoryRules(config),
+      slack: config.file.slack,
+      budget: config.file.budget,
+      retentionDays: 1,
+    },
     clients: createSlackClients(settings, log),
-    services: {
+    tasks: {
       submit: async () => {
         throw new Error('not expected');
       },
@@ -63,12 +74,17 @@ async function serve(services: Partial<TaskServices>, store: Redis = redis) {
         throw new Error('not expected');
       },
       getTask: async () => null,
-      conversations: createRedisConversationStore({ redis: store, prefix, retentionDays: 1 }),
-      kv: createRedisKeyValue({ redis: store, prefix }),
-      config,
-      log,
+      conversations: createConversationDoor({
+        store: createMemoryTaskStore(),
+        conversations,
+        cancel: async () => {
+          throw new Error('not expected');
+        },
+      }),
       ...services,
     },
+    kv: createRedisKeyValue({ redis: store, prefix, namespace: 'slack' }),
+    log,
   });
   const http = createHttpServer({ log });
   integration.registerRoutes?.(http);
@@ -184,7 +200,7 @@ describe('Slack mention: nothing but the thread history before the task is queue
   it('queues after auth.test and conversations.replies only; links the message and names the channel once learnt', async () => {
     const { submitted, submit } = acceptingSubmit();
     const base = await serve({ submit });
-    const kv = createRedisKeyValue({ redis, prefix });
+    const kv = createRedisKeyValue({ redis, prefix, namespace: 'slack' });
     const root = nextTs();
     const inThread = nextTs();
 
@@ -281,6 +297,12 @@ describe('Slack thread context', () => {
   });
 });
 
+/** The thread a task of aTask() was asked in. */
+function threadOf(task: TaskRecord): ReplyAddress[] {
+  const [, team = '', channel = '', threadTs = ''] = task.conversation.split(':');
+  return [{ kind: 'slack-thread', team, channel, threadTs, messageTs: threadTs }];
+}
+
 function aTask(overrides: Partial<TaskRecord> = {}): TaskRecord {
   const now = new Date().toISOString();
   const ts = nextTs();
@@ -291,11 +313,7 @@ function aTask(overrides: Partial<TaskRecord> = {}): TaskRecord {
       repo: 'acme/web',
       instruction: 'fix greet',
       conversation: `slack:T0PATCH:C0GENERAL:${ts}`,
-      origin: {
-        source: 'slack',
-        label: 'Slack #general',
-        ref: { team: 'T0PATCH', channel: 'C0GENERAL', thread_ts: ts, message_ts: ts, user: 'U0ALICE' },
-      },
+      origin: { source: 'slack', label: 'Slack #general', requester: 'U0ALICE' },
     },
     status: 'running',
     steps: 0,
@@ -314,7 +332,7 @@ function aReporter(editIntervalMs: number, clock: ManualClock) {
   const config = configFor(slack.url);
   const settings = readSlackSettings(config.env);
   if (!settings) throw new Error('slack should be on');
-  const kv = createRedisKeyValue({ redis, prefix });
+  const kv = createRedisKeyValue({ redis, prefix, namespace: 'slack' });
   const actions = createThreadActions({
     client: createSlackClients(settings, log).patient,
     kv,
@@ -357,17 +375,17 @@ describe('Slack reporter', () => {
       while (slack.callsTo('chat.update').length > editedAt.length) editedAt.push(clock.now() - started);
     };
 
-    await reporter.report({ type: 'started', task, stage: 'clone' });
+    await reporter.report({ type: 'started', task, stage: 'clone' }, threadOf(task));
     await reporter.settled();
     for (let n = 1; n <= 30; n += 1) {
-      await reporter.report(step(task, n)); // 20 ms apart: steps 1 to 30 at 0 to 580 ms
+      await reporter.report(step(task, n), threadOf(task)); // 20 ms apart: steps 1 to 30 at 0 to 580 ms
       await reporter.settled();
       noteEdits();
       clock.advance(20);
       await reporter.settled();
       noteEdits();
     }
-    await reporter.report(finished(task));
+    await reporter.report(finished(task), threadOf(task));
     await reporter.idle();
     noteEdits();
 
@@ -390,15 +408,15 @@ describe('Slack reporter', () => {
     const clock = createManualClock();
     const reporter = aReporter(100, clock);
     const task = aTask();
-    await reporter.report({ type: 'started', task, stage: 'clone' });
+    await reporter.report({ type: 'started', task, stage: 'clone' }, threadOf(task));
     await reporter.settled();
     clock.advance(100);
     slack.failNext('chat.update', 429, 1);
 
-    await reporter.report(step(task, 1)); // its edit is due at once, and meets the 429
+    await reporter.report(step(task, 1), threadOf(task)); // its edit is due at once, and meets the 429
     const updatesWhenStepReturned = slack.callsTo('chat.update').length;
-    await reporter.report(step(task, 2));
-    await reporter.report(finished(task));
+    await reporter.report(step(task, 2), threadOf(task));
+    await reporter.report(finished(task), threadOf(task));
     await reporter.idle();
 
     const updates = slack.calls.filter((c) => c.method === 'chat.update');

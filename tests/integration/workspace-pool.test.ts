@@ -172,8 +172,8 @@ describe('warm clone pool', () => {
 
     const clone = await ws.createClone(task('e1'));
     await writeFile(join(clone.dir, 'src/b.ts'), 'export const b = 1;\n');
-    await ws.commit(clone, { message: 'b', allowWorkflows: false });
-    const summary = await ws.diffSummary(clone);
+    await clone.commit({ message: 'b', allowWorkflows: false });
+    const summary = await clone.diff();
 
     expect(ws.stats().poolHits).toBe(1);
     expect(clone.startSha).toBe(moved);
@@ -188,9 +188,9 @@ describe('warm clone pool', () => {
     const ws = workspaces();
     const first = await ws.createClone(task('f1'));
     await writeFile(join(first.dir, 'one.txt'), '1\n');
-    const pushed = await ws.commit(first, { message: 'one', allowWorkflows: false });
-    await ws.push(first);
-    await ws.dispose(first);
+    const pushed = await first.commit({ message: 'one', allowWorkflows: false });
+    await first.push();
+    await first.dispose();
     await ws.poolIdle();
 
     const second = await ws.createClone(task('f1'));
@@ -220,7 +220,7 @@ describe('warm clone pool', () => {
     await ws.syncMirror(repo);
     await ws.poolIdle();
     const clone = await ws.createClone(task('g1'));
-    await ws.push(clone);
+    await clone.push();
     await ws.poolIdle();
     const [entry] = await poolEntries();
 
@@ -277,8 +277,8 @@ describe('warm clone pool', () => {
     await ws.poolIdle();
     const clone = await ws.createClone(task('j1'));
 
-    await ws.dispose(clone);
-    await ws.dispose(clone);
+    await clone.dispose();
+    await clone.dispose();
     await ws.poolIdle();
 
     expect(ws.stats().poolHits).toBe(1);

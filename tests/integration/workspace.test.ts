@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commitToBare, git } from '../../src/demo/git-fixtures.js';
+import { removeTaskDir } from '../../src/workspace/task-clone.js';
 import { gitRemotePerTest, rejection } from '../fakes/git-remote.js';
 
 const TOKEN = `ghs_${Math.random().toString(36).slice(2)}SECRET`;
@@ -44,9 +45,9 @@ describe('workspaces against a git HTTP remote with a token', () => {
     await writeFile(join(clone.dir, 'src/new.ts'), 'export const b = 2;\n');
     await writeFile(join(clone.dir, 'debug.log'), 'ignored\n');
 
-    const result = await ws.commit(clone, { message: 'Add b', allowWorkflows: false });
-    const summary = await ws.diffSummary(clone);
-    await ws.push(clone);
+    const result = await clone.commit({ message: 'Add b', allowWorkflows: false });
+    const summary = await clone.diff();
+    await clone.push();
 
     expect(await ws.defaultBranch(mirror)).toBe('main');
     expect(clone.branchExisted).toBe(false);
@@ -62,8 +63,8 @@ describe('workspaces against a git HTTP remote with a token', () => {
     const ws = workspaces();
     const clone = await ws.createClone({ repo: t.repo, taskId: 't2', branch: 'patchbay/t2-x', base: 'main' });
     await writeFile(join(clone.dir, 'x.txt'), 'x\n');
-    await ws.commit(clone, { message: 'x', allowWorkflows: false });
-    await ws.push(clone);
+    await clone.commit({ message: 'x', allowWorkflows: false });
+    await clone.push();
     await commitToBare(join(t.remoteRoot, `${t.repo}.git`), {
       branch: 'main',
       message: 'moved',
@@ -90,9 +91,9 @@ describe('workspaces against a git HTTP remote with a token', () => {
       base: 'main',
     });
     await writeFile(join(first.dir, 'one.txt'), '1\n');
-    const pushed = await ws.commit(first, { message: 'one', allowWorkflows: false });
-    await ws.push(first);
-    await ws.dispose(first);
+    const pushed = await first.commit({ message: 'one', allowWorkflows: false });
+    await first.push();
+    await first.dispose();
 
     const second = await ws.createClone({
       repo: t.repo,
@@ -104,8 +105,8 @@ describe('workspaces against a git HTTP remote with a token', () => {
     expect(second.branchExisted).toBe(true);
     expect(second.startSha).toBe(pushed?.sha);
     expect(await readFile(join(second.dir, 'one.txt'), 'utf8')).toBe('1\n');
-    expect(await ws.commit(second, { message: 'nothing', allowWorkflows: false })).toBeNull();
-    expect((await ws.diffSummary(second)).files).toEqual(['one.txt']);
+    expect(await second.commit({ message: 'nothing', allowWorkflows: false })).toBeNull();
+    expect((await second.diff()).files).toEqual(['one.txt']);
   });
 
   it('fails with base_not_found and leaves no clone when the base is missing', async () => {
@@ -158,9 +159,9 @@ describe('workspaces against a git HTTP remote with a token', () => {
     await git(['add', '-A'], agent);
     await git(['commit', '-qm', 'sneaky'], agent);
 
-    const err = await rejection(ws.commit(clone, { message: 'ci', allowWorkflows: false }));
-    const allowed = await ws.commit(clone, { message: 'ci', allowWorkflows: true });
-    await ws.push(clone);
+    const err = await rejection(clone.commit({ message: 'ci', allowWorkflows: false }));
+    const allowed = await clone.commit({ message: 'ci', allowWorkflows: true });
+    await clone.push();
 
     expect(err.code).toBe('workflow_change_refused');
     expect(allowed?.files).toEqual(['.github/workflows/ci.yml']);
@@ -171,7 +172,7 @@ describe('workspaces against a git HTTP remote with a token', () => {
     const ws = workspaces();
     const clone = await ws.createClone({ repo: t.repo, taskId: 'g', branch: 'feature/x', base: 'main' });
 
-    const err = await rejection(ws.push(clone));
+    const err = await rejection(clone.push());
 
     expect(err.code).toBe('push_rejected');
     expect(await t.server.branches(t.repo)).toEqual(['main']);
@@ -187,21 +188,21 @@ describe('workspaces against a git HTTP remote with a token', () => {
     });
     await writeFile(join(clone.dir, 'only.log'), 'ignored by .gitignore\n');
 
-    const result = await ws.commit(clone, { message: 'noop', allowWorkflows: false });
-    const summary = await ws.diffSummary(clone);
-    await ws.dispose(clone);
-    await ws.dispose(clone);
+    const result = await clone.commit({ message: 'noop', allowWorkflows: false });
+    const summary = await clone.diff();
+    await clone.dispose();
+    await clone.dispose();
 
     expect(result).toBeNull();
     expect(summary.files).toEqual([]);
     expect(await readdir(join(t.root, 'tasks'))).toEqual([]);
-    await expect(ws.dispose({ dir: '/tmp' })).rejects.toThrow(/outside/);
+    await expect(removeTaskDir(join(t.root, 'tasks'), '/tmp')).rejects.toThrow(/outside/);
   });
 
   it('deletes a remote branch, and an absent one is fine', async () => {
     const ws = workspaces();
     const clone = await ws.createClone({ repo: t.repo, taskId: 'i', branch: 'patchbay/i-del', base: 'main' });
-    await ws.push(clone);
+    await clone.push();
 
     await ws.deleteRemoteBranch(t.repo, 'patchbay/i-del');
     await ws.deleteRemoteBranch(t.repo, 'patchbay/i-del');

@@ -3,13 +3,15 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileConfig } from '../../src/config/file-schema.js';
 import { buildConfig, parseEnv } from '../../src/config/load-config.js';
+import { toRepositoryRules } from '../../src/config/repository-rules.js';
 import {
   handleReviewDelivery,
   type ReviewDeps,
 } from '../../src/integrations/github/handle-review-delivery.js';
 import type { ReviewApi } from '../../src/integrations/github/review-api.js';
 import { createSilentLogger } from '../../src/lib/logger.js';
-import { createMemoryConversationStore } from '../../src/tasks/memory-stores.js';
+import { createConversationDoor } from '../../src/tasks/conversation-door.js';
+import { createMemoryConversationStore, createMemoryTaskStore } from '../../src/tasks/memory-stores.js';
 import { createManualClock } from '../fakes/manual-clock.js';
 
 const config = buildConfig(parseEnv({}), FileConfig.parse({ repositories: [{ name: 'acme/web' }] }));
@@ -23,14 +25,20 @@ describe('a review delivery against GitHub’s 10 s', () => {
     const clock = createManualClock();
     const never = new Promise<never>(() => undefined);
     const deps: ReviewDeps = {
-      services: {
-        config,
-        conversations: createMemoryConversationStore(),
+      tasks: {
+        conversations: createConversationDoor({
+          store: createMemoryTaskStore(),
+          conversations: createMemoryConversationStore(),
+          cancel: async () => {
+            throw new Error('not reached');
+          },
+        }),
         submit: async () => {
           calls.push('submit');
           throw new Error('not reached');
         },
       },
+      repositories: toRepositoryRules(config),
       api: {
         react: async () => void calls.push('react'),
         getPull: () => never,

@@ -129,7 +129,7 @@ describe('GitHub reporter', () => {
       repo: 'acme/web',
       instruction: 'x',
       conversation: 'api:c',
-      origin: { source: 'github', label: 'GitHub', ref: { pr: '3' } },
+      origin: { source: 'github', label: 'GitHub' },
     });
     const forged = renderPullRequestMarker('tEvil', 'api:other');
     const event: TaskEvent = {
@@ -141,8 +141,10 @@ describe('GitHub reporter', () => {
       pullRequest: { number: 3, url: 'https://github.com/acme/web/pull/3' },
     };
 
-    await reporter.report(event);
-    await reporter.report({ type: 'question', task, question: 'Ask @bob?' });
+    await reporter.report(event, [{ kind: 'github-pull', repo: 'acme/web', number: 3 }]);
+    await reporter.report({ type: 'question', task, question: 'Ask @bob?' }, [
+      { kind: 'github-pull', repo: 'acme/web', number: 3 },
+    ]);
 
     expect(posted).toHaveLength(2);
     expect(posted.join('\n')).not.toMatch(/(?<![\w])@(alice|acme|bob)/);

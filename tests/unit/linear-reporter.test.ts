@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StepInfo, TaskEvent } from '../../src/domain/events.js';
+import type { ReplyAddress } from '../../src/domain/reply-address.js';
 import { newTaskRecord, type TaskRecord } from '../../src/domain/task.js';
 import type { ActivityContent, LinearApi, PlanStep } from '../../src/integrations/linear/linear-api.js';
 import { createLinearReporter } from '../../src/integrations/linear/linear-reporter.js';
@@ -9,14 +10,16 @@ import { createManualClock } from '../fakes/manual-clock.js';
 
 const log = createLogger({ level: 'silent' });
 
-function aTask(ref: Record<string, string> = { sessionId: 'session-1' }): TaskRecord {
+function aTask(): TaskRecord {
   return newTaskRecord('t1', {
     repo: 'acme/web',
     instruction: 'fix it',
     conversation: 'linear:issue-1',
-    origin: { source: 'linear', label: 'Linear ENG-1', ref },
+    origin: { source: 'linear', label: 'Linear ENG-1' },
   });
 }
+
+const SESSION: ReplyAddress = { kind: 'linear-session', sessionId: 'session-1', issueId: 'issue-1' };
 
 function aStep(step: number, detail: string): StepInfo {
   const tool = detail.split(':')[0] ?? 'bash';
@@ -70,7 +73,7 @@ describe('LinearReporter', () => {
       },
     ];
 
-    for (const event of events) await reporter.report(event);
+    for (const event of events) await reporter.report(event, [SESSION]);
     await reporter.idle();
 
     expect(posted.map((p) => p.content)).toEqual([
@@ -95,12 +98,12 @@ describe('LinearReporter', () => {
     const task = aTask();
     const actions = () => posted.filter((p) => p.content.type === 'action').map((p) => p.content);
 
-    await reporter.report({ type: 'started', task, stage: 'agent' });
-    await reporter.report({ type: 'step', task, step: aStep(1, 'read_file: src/a.ts') });
+    await reporter.report({ type: 'started', task, stage: 'agent' }, [SESSION]);
+    await reporter.report({ type: 'step', task, step: aStep(1, 'read_file: src/a.ts') }, [SESSION]);
     clock.advance(1_000);
-    await reporter.report({ type: 'step', task, step: aStep(2, 'edit_file: src/a.ts') });
+    await reporter.report({ type: 'step', task, step: aStep(2, 'edit_file: src/a.ts') }, [SESSION]);
     clock.advance(3_999);
-    await reporter.report({ type: 'step', task, step: aStep(3, 'bash: npm test') });
+    await reporter.report({ type: 'step', task, step: aStep(3, 'bash: npm test') }, [SESSION]);
     await reporter.settled();
     const beforeTheInterval = actions().length;
     clock.advance(1);
@@ -118,15 +121,20 @@ describe('LinearReporter', () => {
     const reporter = createLinearReporter({ apis, kv, log });
     const task = aTask();
 
-    await reporter.report({ type: 'question', task, question: 'Comma or colon?' });
-    await reporter.report({ type: 'failed', task: { ...task, runs: 2 }, code: 'cancelled', message: 'x' });
-    await reporter.report({
-      type: 'failed',
-      task: { ...task, runs: 3 },
-      code: 'clone_failed',
-      message: 'could not clone',
-      hint: 'check the token',
-    });
+    await reporter.report({ type: 'question', task, question: 'Comma or colon?' }, [SESSION]);
+    await reporter.report({ type: 'failed', task: { ...task, runs: 2 }, code: 'cancelled', message: 'x' }, [
+      SESSION,
+    ]);
+    await reporter.report(
+      {
+        type: 'failed',
+        task: { ...task, runs: 3 },
+        code: 'clone_failed',
+        message: 'could not clone',
+        hint: 'check the token',
+      },
+      [SESSION],
+    );
 
     expect(posted.map((p) => p.content)).toEqual([
       { type: 'elicitation', body: 'Comma or colon?' },
@@ -140,9 +148,9 @@ describe('LinearReporter', () => {
     const reporter = createLinearReporter({ apis, kv, log });
     const task = aTask();
 
-    await reporter.report({ type: 'step', task, step: aStep(1, 'bash: ls') });
-    await reporter.report({ type: 'finished', task, summary: 'ok', checks: [] });
-    await reporter.report({ type: 'finished', task: aTask({}), summary: 'ok', checks: [] });
+    await reporter.report({ type: 'step', task, step: aStep(1, 'bash: ls') }, [SESSION]);
+    await reporter.report({ type: 'finished', task, summary: 'ok', checks: [] }, [SESSION]);
+    await reporter.report({ type: 'finished', task: aTask(), summary: 'ok', checks: [] }, []);
 
     await expect(reporter.idle()).resolves.toBeUndefined();
   });
@@ -153,10 +161,10 @@ describe('LinearReporter', () => {
     const task = aTask();
     const retried = { ...task, attempts: task.attempts + 1 };
 
-    await reporter.report({ type: 'started', task, stage: 'agent' });
-    await reporter.report({ type: 'step', task, step: aStep(1, 'bash: ls') });
-    await reporter.report({ type: 'started', task: retried, stage: 'agent' });
-    await reporter.report({ type: 'step', task: retried, step: aStep(1, 'bash: ls') });
+    await reporter.report({ type: 'started', task, stage: 'agent' }, [SESSION]);
+    await reporter.report({ type: 'step', task, step: aStep(1, 'bash: ls') }, [SESSION]);
+    await reporter.report({ type: 'started', task: retried, stage: 'agent' }, [SESSION]);
+    await reporter.report({ type: 'step', task: retried, step: aStep(1, 'bash: ls') }, [SESSION]);
     await reporter.idle();
 
     const ids = posted.filter((p) => p.content.type === 'action').map((p) => p.id);

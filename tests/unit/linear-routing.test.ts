@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { FileConfig } from '../../src/config/file-schema.js';
-import { buildConfig, parseEnv } from '../../src/config/load-config.js';
+import { buildConfig, type Config, parseEnv } from '../../src/config/load-config.js';
+import { repoUrlsIn, toRepositoryRules } from '../../src/config/repository-rules.js';
 import { toContext, toInstruction } from '../../src/integrations/linear/issue-request.js';
 import type { LinearIssue } from '../../src/integrations/linear/linear-api.js';
-import { repoUrlsIn, routeIssueRepository } from '../../src/integrations/linear/route-issue-repository.js';
+import { routeIssueRepository } from '../../src/integrations/linear/route-issue-repository.js';
 
+const rulesOf = (c: Config) => ({ repositories: toRepositoryRules(c), linear: c.file.linear });
 const config = buildConfig(
   parseEnv({ GITHUB_SERVER_URL: 'https://git.acme.example' }),
   FileConfig.parse({
@@ -36,18 +38,21 @@ describe('which repository a Linear issue means', () => {
   it('takes a repo: label first, then a GitHub URL in the description, then the team, the project, the default', () => {
     const label = routeIssueRepository(
       { labels: ['bug', 'repo:acme/api'], description: 'https://github.com/acme/ops', teamKey: 'ENG' },
-      config,
+      rulesOf(config),
     );
     const url = routeIssueRepository(
       { labels: ['bug'], description: 'see https://git.acme.example/acme/ops.git and more', teamKey: 'ENG' },
-      config,
+      rulesOf(config),
     );
-    const team = routeIssueRepository({ labels: [], description: 'no link', teamKey: 'ENG' }, config);
+    const team = routeIssueRepository(
+      { labels: [], description: 'no link', teamKey: 'ENG' },
+      rulesOf(config),
+    );
     const project = routeIssueRepository(
       { labels: [], teamKey: 'DES', project: { id: 'p-1', name: 'Payments' } },
-      config,
+      rulesOf(config),
     );
-    const fallback = routeIssueRepository({ labels: [], teamKey: 'DES' }, withDefault);
+    const fallback = routeIssueRepository({ labels: [], teamKey: 'DES' }, rulesOf(withDefault));
 
     expect(label).toEqual({ kind: 'repo', repo: 'acme/api', via: 'label' });
     expect(url).toEqual({ kind: 'repo', repo: 'acme/ops', via: 'description' });
@@ -57,12 +62,15 @@ describe('which repository a Linear issue means', () => {
   });
 
   it('asks when nothing names a repository, or a label or mapping names one off the allowlist', () => {
-    const unknown = routeIssueRepository({ labels: [], description: 'nothing', teamKey: 'DES' }, config);
-    const label = routeIssueRepository({ labels: ['repo:evil/app'], teamKey: 'ENG' }, config);
-    const mapping = routeIssueRepository({ labels: [], teamKey: 'OLD' }, config);
+    const unknown = routeIssueRepository(
+      { labels: [], description: 'nothing', teamKey: 'DES' },
+      rulesOf(config),
+    );
+    const label = routeIssueRepository({ labels: ['repo:evil/app'], teamKey: 'ENG' }, rulesOf(config));
+    const mapping = routeIssueRepository({ labels: [], teamKey: 'OLD' }, rulesOf(config));
     const otherUrl = routeIssueRepository(
       { labels: [], description: 'upstream bug: https://github.com/nodejs/node/issues/1', teamKey: 'DES' },
-      config,
+      rulesOf(config),
     );
 
     expect(unknown).toEqual({ kind: 'ask', reason: 'unknown' });

@@ -22,7 +22,6 @@ function anInput(overrides: Partial<PullRequestBodyInput> = {}): PullRequestBody
       label: 'Slack #eng thread',
       url: 'https://acme.slack.com/archives/C1/p1712',
       requester: 'Dana',
-      ref: {},
     },
     checks: [],
     usage: { promptTokens: 123_456, cachedTokens: 100_000, completionTokens: 7_890, usd: 0.4213, agentMs: 1 },
@@ -101,7 +100,7 @@ describe('untrusted text', () => {
 
   it('keeps @-mentions in the summary and origin from pinging anyone', () => {
     const summary = 'Thanks @org/team and @alice! Mail bob@example.com.';
-    const origin = { source: 'slack' as const, label: 'Slack @here', requester: '@carol', ref: {} };
+    const origin = { source: 'slack' as const, label: 'Slack @here', requester: '@carol' };
 
     const body = renderPullRequestBody(anInput({ summary, origin }));
 
@@ -111,7 +110,7 @@ describe('untrusted text', () => {
   });
 
   it('keeps the origin label from injecting markdown links or HTML', () => {
-    const origin = { source: 'api' as const, label: '[click](https://evil.example) <details>', ref: {} };
+    const origin = { source: 'api' as const, label: '[click](https://evil.example) <details>' };
 
     const body = renderPullRequestBody(anInput({ origin }));
 
@@ -131,15 +130,12 @@ describe('untrusted text', () => {
 });
 
 describe('the content', () => {
-  it('shows where the request came from and the linked issue', () => {
-    const body = renderPullRequestBody(
-      anInput({ linkedIssue: { identifier: 'ENG-123', url: 'https://linear.app/acme/issue/ENG-123' } }),
-    );
+  it('shows where the request came from, linked, and who asked', () => {
+    const body = renderPullRequestBody(anInput());
 
     expect(body).toContain(
       '**Requested from** [Slack #eng thread](https://acme.slack.com/archives/C1/p1712) by Dana',
     );
-    expect(body).toContain('[ENG-123](https://linear.app/acme/issue/ENG-123)');
   });
 
   it('tabulates passed, failed and timed-out checks with their output tails', () => {

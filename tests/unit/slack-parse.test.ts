@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FileConfig } from '../../src/config/file-schema.js';
-import { buildConfig, parseEnv } from '../../src/config/load-config.js';
+import { buildConfig, type Config, parseEnv } from '../../src/config/load-config.js';
+import { toRepositoryRules } from '../../src/config/repository-rules.js';
 import {
   escapeForSlack,
   findNamedRepo,
@@ -11,6 +12,7 @@ import {
 import { routeRepository } from '../../src/integrations/slack/route-repository.js';
 import { formatDuration } from '../../src/integrations/slack/slack-text.js';
 
+const rulesOf = (c: Config) => ({ repositories: toRepositoryRules(c), slack: c.file.slack });
 const config = buildConfig(
   parseEnv({ GITHUB_SERVER_URL: 'https://git.acme.example' }),
   FileConfig.parse({
@@ -60,7 +62,7 @@ describe('reading Slack messages', () => {
 
   it('routes: message, then the thread, then the channel default, then the workspace default; asks otherwise', () => {
     const route = (text: string, channel = 'C0GEN', threadRepo?: string) =>
-      routeRepository({ text, channel, threadRepo, config });
+      routeRepository({ text, channel, threadRepo, rules: rulesOf(config) });
 
     expect(route('fix acme/api', 'C0GEN', 'acme/web')).toMatchObject({ repo: 'acme/api', via: 'message' });
     expect(route('more please', 'C0API', 'acme/web')).toMatchObject({ repo: 'acme/web', via: 'thread' });
@@ -72,7 +74,7 @@ describe('reading Slack messages', () => {
     expect(route('fix it')).toMatchObject({ repo: 'acme/web', via: 'workspace' });
     expect(route('fix it in evil/app')).toEqual({ kind: 'ask', reason: 'not_allowed', named: 'evil/app' });
     const bare = buildConfig(config.env, FileConfig.parse({ repositories: [{ name: 'acme/web' }] }));
-    expect(routeRepository({ text: 'fix it', channel: 'C0GEN', config: bare })).toEqual({
+    expect(routeRepository({ text: 'fix it', channel: 'C0GEN', rules: rulesOf(bare) })).toEqual({
       kind: 'ask',
       reason: 'unknown',
     });

@@ -1,5 +1,6 @@
 import type { ChatCompletionFunctionTool } from 'openai/resources/chat/completions';
 import type { z } from 'zod';
+import { describeIssues } from '../../lib/zod-issues.js';
 import type { Sandbox } from '../../sandbox/types.js';
 import { resolveRepoPath } from '../resolve-repo-path.js';
 
@@ -64,7 +65,7 @@ export function defineTool<A>(spec: ToolSpec<A>): AgentTool {
     parse(raw) {
       const parsed = spec.args.safeParse(raw);
       if (!parsed.success) {
-        const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(arguments)'}: ${i.message}`);
+        const issues = describeIssues(parsed.error, { root: '(arguments)' });
         return { ok: false, error: `Invalid arguments for ${spec.name}: ${issues.join('; ')}` };
       }
       const args = parsed.data;

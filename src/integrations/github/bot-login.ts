@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { memoizeAsync } from '../../lib/memoize-async.js';
 import type { GitHubClient } from './create-octokit.js';
 import { toGitHubError } from './github-error.js';
 
@@ -11,16 +12,7 @@ const App = z.object({ slug: z.string().min(1) });
  * failed look-up is not kept, so the next delivery asks again.
  */
 export function createBotLogin(lookup: () => Promise<string>): () => Promise<string> {
-  let known: Promise<string> | undefined;
-  return () => {
-    if (known) return known;
-    const asked = lookup();
-    known = asked;
-    asked.catch(() => {
-      if (known === asked) known = undefined;
-    });
-    return asked;
-  };
+  return memoizeAsync(lookup);
 }
 
 /** `GET /user` with a personal token. */

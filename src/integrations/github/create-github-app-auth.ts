@@ -2,6 +2,7 @@ import { createAppAuth } from '@octokit/auth-app';
 import { z } from 'zod';
 import { PatchbayError } from '../../domain/errors.js';
 import type { Logger } from '../../lib/logger.js';
+import { memoizeAsyncByKey } from '../../lib/memoize-async.js';
 import { createBotLogin, lookUpAppLogin } from './bot-login.js';
 import { createOctokit, type GitHubClient } from './create-octokit.js';
 import { splitRepo, statusOf, toGitHubError } from './github-error.js';
@@ -65,7 +66,7 @@ export function createGitHubAppAuth(opts: {
   const now = opts.now ?? Date.now;
   const tokens = new Map<number, CachedToken>();
   const pending = new Map<number, Promise<string>>();
-  const installations = new Map<string, Promise<number>>();
+  const installations = memoizeAsyncByKey(lookUpInstallation);
   const clients = new Map<number, GitHubClient>();
   const secrets = () => [privateKey, ...[...tokens.values()].map((t) => t.token)];
 
@@ -79,15 +80,7 @@ export function createGitHubAppAuth(opts: {
   });
 
   /** The installation id for `repo`; concurrent callers share one look-up, a failed one is not kept. */
-  function installationFor(repo: string): Promise<number> {
-    const key = repo.toLowerCase();
-    const known = installations.get(key);
-    if (known) return known;
-    const lookup = lookUpInstallation(repo);
-    installations.set(key, lookup);
-    lookup.catch(() => installations.delete(key));
-    return lookup;
-  }
+  const installationFor = (repo: string) => installations.get(repo.toLowerCase());
 
   async function lookUpInstallation(repo: string): Promise<number> {
     const target = splitRepo(repo);
@@ -129,9 +122,7 @@ export function createGitHubAppAuth(opts: {
   }
 
   function forgetInstallation(installationId: number): void {
-    for (const [repo, lookup] of installations) {
-      void lookup.then((id) => id === installationId && installations.delete(repo)).catch(() => undefined);
-    }
+    void installations.forgetWhere((id) => id === installationId);
     clients.delete(installationId);
   }
 

@@ -1,6 +1,7 @@
+import type { RepositoryRules } from '../../config/repository-rules.js';
 import { createBackgroundWork } from '../../lib/background-work.js';
 import type { HttpServer } from '../../server/http-server.js';
-import type { Integration, TaskServices } from '../../server/integration.js';
+import type { Integration, IntegrationContext } from '../../server/integration.js';
 import { clientFor, type GitHubClients } from './create-octokit.js';
 import { createGitHubReporter } from './github-reporter.js';
 import { createGitHubWebhookHandler } from './github-webhook-receiver.js';
@@ -9,7 +10,7 @@ import { createPullRequests } from './pull-requests.js';
 import { createReviewApi } from './review-api.js';
 import { createWriteAccess } from './write-access.js';
 
-export interface GitHubIntegrationDeps {
+export interface GitHubIntegrationDeps extends Omit<IntegrationContext, 'kv'> {
   /** `GITHUB_WEBHOOK_SECRET` */
   secret: string;
   /** For the webhook side: reads, permission look-ups and 👀. */
@@ -18,7 +19,7 @@ export interface GitHubIntegrationDeps {
   replyClients?: () => GitHubClients;
   /** The login Patchbay's PRs are authored by (`GET /user`, or `<slug>[bot]` for an App), cached. */
   botLogin: () => Promise<string>;
-  services: TaskServices;
+  repositories: RepositoryRules;
 }
 
 /**
@@ -27,7 +28,7 @@ export interface GitHubIntegrationDeps {
  * answers on the PR from whichever worker runs them.
  */
 export function createGitHubIntegration(deps: GitHubIntegrationDeps): Integration {
-  const log = deps.services.log.child({ integration: 'github' });
+  const log = deps.log;
   const api = createReviewApi({ clients: deps.clients, log });
   const replyClients = deps.replyClients;
   const replies: GitHubClients = replyClients ? (repo) => clientFor(replyClients(), repo) : deps.clients;
@@ -35,7 +36,8 @@ export function createGitHubIntegration(deps: GitHubIntegrationDeps): Integratio
   const work = createBackgroundWork(log, 'github reaction failed');
   const background = work.run;
   const reviewDeps: ReviewDeps = {
-    services: deps.services,
+    tasks: deps.tasks,
+    repositories: deps.repositories,
     api,
     botLogin: deps.botLogin,
     mayWrite: createWriteAccess({ permission: api.permission, log }),
@@ -56,7 +58,7 @@ export function createGitHubIntegration(deps: GitHubIntegrationDeps): Integratio
         createGitHubWebhookHandler({ secret: deps.secret, log, dispatch }),
       );
     },
-    reporter: { source: 'github', reporter },
+    reporter,
     async start() {
       if (!serving) return;
       try {

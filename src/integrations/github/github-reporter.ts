@@ -1,4 +1,5 @@
-import type { Reporter, TaskEvent } from '../../domain/events.js';
+import type { PlaceReporter, TaskEvent } from '../../domain/events.js';
+import { checkOutcome } from '../../domain/task.js';
 import type { Logger } from '../../lib/logger.js';
 import { neutralise } from './pr-body.js';
 
@@ -10,21 +11,26 @@ export interface PullRequestCommenter {
 }
 
 /**
- * Renders a GitHub-triggered task on its pull request, in the worker process: one comment when it
+ * Renders a task on the pull requests in its audience, in the worker process: one comment when it
  * finished (summary, the commit it pushed, checks), failed (error and hint) or asks a question. The
  * 👀 on the comment that asked was its acknowledgment, so nothing is posted before. Everything the
  * model or an error wrote is neutralised: it cannot @-mention anyone or forge Patchbay's marker.
  */
-export function createGitHubReporter(deps: { pulls: PullRequestCommenter; log: Logger }): Reporter {
+export function createGitHubReporter(deps: { pulls: PullRequestCommenter; log: Logger }): PlaceReporter {
   return {
-    async report(event) {
+    kinds: ['github-pull'],
+    async report(event, places) {
       const text = render(event);
       if (!text) return;
-      const pr = Number(event.task.request.origin.ref.pr);
-      if (!Number.isInteger(pr) || pr <= 0) return;
       const footer = `\n\n<sub>Patchbay task \`${event.task.id}\`</sub>`;
-      await deps.pulls.comment(event.task.request.repo, pr, `${text}${footer}`);
-      deps.log.info({ taskId: event.task.id, pr, event: event.type }, 'replied on pull request');
+      for (const place of places) {
+        if (place.kind !== 'github-pull') continue;
+        await deps.pulls.comment(place.repo, place.number, `${text}${footer}`);
+        deps.log.info(
+          { taskId: event.task.id, pr: place.number, event: event.type },
+          'replied on pull request',
+        );
+      }
     },
   };
 }
@@ -62,8 +68,10 @@ function renderFinished(event: Extract<TaskEvent, { type: 'finished' }>): string
   }
   if (event.checks.length > 0) {
     const lines = event.checks.map((c) => {
-      const ok = c.exitCode === 0 && !c.timedOut;
-      const result = c.timedOut ? 'timed out' : ok ? 'passed' : `failed (exit ${c.exitCode ?? 'killed'})`;
+      const outcome = checkOutcome(c);
+      const ok = outcome === 'passed';
+      const result =
+        outcome === 'timed_out' ? 'timed out' : ok ? 'passed' : `failed (exit ${c.exitCode ?? 'killed'})`;
       return `- ${ok ? '✅' : '❌'} \`${codeText(c.command)}\` ${result}`;
     });
     parts.push(['**Checks**', ...lines].join('\n'));

@@ -1,9 +1,10 @@
-import { findRepository } from '../../config/load-config.js';
+import type { RepositoryRules } from '../../config/repository-rules.js';
 import type { ConversationState } from '../../domain/conversation.js';
 import { PatchbayError } from '../../domain/errors.js';
 import type { Origin } from '../../domain/task-request.js';
 import type { RunInBackground } from '../../lib/background-work.js';
-import { type Clock, systemClock, withDeadline } from '../../lib/clock.js';
+import { type Clock, systemClock } from '../../lib/clock.js';
+import { withDeadline } from '../../lib/deadline.js';
 import type { Logger } from '../../lib/logger.js';
 import type { TaskServices } from '../../server/integration.js';
 import type { DispatchResult, GitHubDelivery } from './github-webhook-receiver.js';
@@ -13,7 +14,8 @@ import { parseReviewDelivery, type ReviewTrigger, type WebhookPull } from './rev
 import { asksForWork, botReason, checkPatchbayPull, followUpKey } from './review-rules.js';
 
 export interface ReviewDeps {
-  services: Pick<TaskServices, 'submit' | 'conversations' | 'config'>;
+  tasks: Pick<TaskServices, 'submit' | 'conversations'>;
+  repositories: RepositoryRules;
   api: ReviewApi;
   botLogin: () => Promise<string>;
   mayWrite: (repo: string, login: string) => Promise<boolean>;
@@ -58,10 +60,10 @@ export async function handleReviewDelivery(
   try {
     const ms = deps.deadlineMs ?? 8_000;
     await withDeadline(
-      deps.clock ?? systemClock,
       queueFollowUp(deps, trigger, delivery.deliveryId, log),
       ms,
-      () => new Error(`github look-ups took longer than ${ms} ms`),
+      `github look-ups took longer than ${ms} ms`,
+      deps.clock ?? systemClock,
     );
     return 'queued';
   } catch (err) {
@@ -73,21 +75,20 @@ export async function handleReviewDelivery(
 
 async function queueFollowUp(deps: ReviewDeps, trigger: ReviewTrigger, deliveryId: string, log: Logger) {
   const { pull, marker } = await checkAllowed(deps, trigger);
-  const { id: conversation, state } = await conversationFor(deps, marker, trigger, pull);
+  const { id: conversation } = await conversationFor(deps, marker, trigger, pull);
   const comments =
     trigger.reviewId === undefined
       ? []
       : await deps.api.reviewComments(trigger.repo, trigger.number, trigger.reviewId);
   const request = buildReviewRequest(trigger, comments);
-  const alsoNotify = state?.origin && state.origin.source !== 'github' ? state.origin : undefined;
   try {
-    const { task, kind } = await deps.services.submit({
+    const { task, kind } = await deps.tasks.submit({
       repo: trigger.repo,
       conversation,
       ...request,
       origin: originOf(trigger, pull),
+      replyTo: { kind: 'github-pull', repo: trigger.repo, number: pull.number },
       deliveryId: followUpKey(trigger, deliveryId),
-      alsoNotify,
     });
     log.info({ taskId: task.id, kind, conversation }, 'github follow-up queued');
   } catch (err) {
@@ -103,7 +104,7 @@ async function queueFollowUp(deps: ReviewDeps, trigger: ReviewTrigger, deliveryI
 /** Whether the sender may start work on this pull request: the conversation its marker names, or a Skip. */
 async function checkAllowed(deps: ReviewDeps, trigger: ReviewTrigger) {
   if (!asksForWork(trigger)) throw new Skip('does not ask Patchbay for anything');
-  if (!findRepository(deps.services.config, trigger.repo)) throw new Skip('repository not on the allowlist');
+  if (!deps.repositories.find(trigger.repo)) throw new Skip('repository not on the allowlist');
   const botLogin = await deps.botLogin();
   const bot = botReason(trigger.sender, botLogin);
   if (bot) throw new Skip(bot);
@@ -128,13 +129,13 @@ async function conversationFor(
   trigger: ReviewTrigger,
   pull: WebhookPull,
 ): Promise<{ id: string; state: ConversationState | null }> {
-  const { conversations } = deps.services;
-  const marked = await conversations.get(markerId);
+  const { conversations } = deps.tasks;
+  const marked = await conversations.stored(markerId);
   if (marked) return { id: markerId, state: checkSamePull(marked, trigger, pull) };
   const id = `github:${trigger.repo.toLowerCase()}/pull/${pull.number}`;
-  const own = await conversations.get(id);
+  const own = await conversations.stored(id);
   if (own) return { id, state: checkSamePull(own, trigger, pull) };
-  await conversations.put({
+  await conversations.adoptPullRequest({
     id,
     repo: trigger.repo,
     branch: pull.head.ref,
@@ -165,6 +166,5 @@ function originOf(trigger: ReviewTrigger, pull: WebhookPull): Origin {
     label: `GitHub ${trigger.repo}#${pull.number}`.slice(0, 200),
     url: /^https?:\/\//.test(trigger.url) ? trigger.url : undefined,
     requester: trigger.sender.login.slice(0, 200),
-    ref: { pr: String(pull.number), url: pull.html_url },
   };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { CheckResult, Usage } from '../../domain/task.js';
+import { type CheckResult, checkOutcome, type Usage } from '../../domain/task.js';
 import type { Origin } from '../../domain/task-request.js';
 
 /** The start of the hidden marker that makes a pull request Patchbay's (with its branch and author). */
@@ -28,7 +28,6 @@ export interface PullRequestBodyInput {
   usage: Usage;
   steps: number;
   durationMs: number;
-  linkedIssue?: { identifier: string; url?: string };
 }
 
 /**
@@ -66,7 +65,7 @@ export function parsePullRequestMarker(body: string): { taskId: string; conversa
  * hidden marker. Always under {@link MAX_BODY_CHARS}.
  */
 export function renderPullRequestBody(input: PullRequestBodyInput): string {
-  const fixed = [renderOrigin(input.origin, input.linkedIssue), renderCheckTable(input.checks)];
+  const fixed = [renderOrigin(input.origin), renderCheckTable(input.checks)];
   const tail = [renderFooter(input), renderPullRequestMarker(input.taskId, input.conversation)];
   const separators = 2 * 8;
   let budget = MAX_BODY_CHARS - [...fixed, ...tail].join('').length - separators;
@@ -84,16 +83,11 @@ export function renderPullRequestBody(input: PullRequestBodyInput): string {
   return [truncate(summary, MAX_SUMMARY_CHARS / 4), ...fixed, ...tail].join('\n\n').slice(-MAX_BODY_CHARS);
 }
 
-function renderOrigin(origin: Origin, linkedIssue: PullRequestBodyInput['linkedIssue']): string {
+function renderOrigin(origin: Origin): string {
   const label = inlineText(origin.label, 200) || origin.source;
   const where = isHttpUrl(origin.url) ? `[${label}](${origin.url})` : label;
   const who = origin.requester ? ` by ${inlineText(origin.requester, 100)}` : '';
-  const lines = [`**Requested from** ${where}${who}`];
-  if (linkedIssue) {
-    const id = inlineText(linkedIssue.identifier, 100);
-    lines.push(`**Issue** ${isHttpUrl(linkedIssue.url) ? `[${id}](${linkedIssue.url})` : id}`);
-  }
-  return lines.join('  \n');
+  return `**Requested from** ${where}${who}`;
 }
 
 function renderCheckTable(checks: CheckResult[]): string {
@@ -112,8 +106,9 @@ function renderCheckTable(checks: CheckResult[]): string {
 }
 
 function describeResult(check: CheckResult): string {
-  if (check.timedOut) return '⏱ timed out';
-  if (check.exitCode === 0) return '✅ passed';
+  const outcome = checkOutcome(check);
+  if (outcome === 'timed_out') return '⏱ timed out';
+  if (outcome === 'passed') return '✅ passed';
   return check.exitCode === null ? '❌ failed (killed)' : `❌ failed (exit ${check.exitCode})`;
 }
 

@@ -1,8 +1,6 @@
+import { isPatchbayBranch } from '../../domain/conversation.js';
 import { parsePullRequestMarker } from './pr-body.js';
 import type { ReviewTrigger, WebhookPull } from './review-events.js';
-
-/** Patchbay pushes only branches under this prefix (workspace/push-branch.ts enforces it). */
-const BRANCH_PREFIX = 'patchbay/';
 
 /** `@patchbay` as a word of its own (not `@patchbay-bot`, not an e-mail address). */
 const MENTION = /(?<![\w.@/-])@patchbay(?![\w-])/i;
@@ -58,7 +56,7 @@ export function checkPatchbayPull(
 ): { marker: { taskId: string; conversation: string } } | { reason: string } {
   const marker = parsePullRequestMarker(pull.body ?? '');
   if (!marker) return { reason: 'pull request has no Patchbay marker' };
-  if (!pull.head.ref.startsWith(BRANCH_PREFIX) || pull.head.ref.length === BRANCH_PREFIX.length) {
+  if (!isPatchbayBranch(pull.head.ref)) {
     return { reason: 'head branch is not a patchbay/ branch' };
   }
   if (pull.user?.login.toLowerCase() !== botLogin.toLowerCase()) {

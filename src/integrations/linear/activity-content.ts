@@ -1,4 +1,5 @@
 import type { StepInfo, TaskEvent } from '../../domain/events.js';
+import { checkOutcome } from '../../domain/task.js';
 import type { ActivityContent } from './linear-api.js';
 
 const MAX_PARAMETER = 500;
@@ -27,6 +28,8 @@ export function stepsToAction(steps: StepInfo[]): ActivityContent | null {
 }
 
 /** The last activity of a run: a `response` (PR, summary, checks), an `elicitation`, or an `error`. */
+const CHECK_ICON = { passed: '✅', failed: '❌', timed_out: '⏱️' } as const;
+
 export function finalContent(event: TaskEvent): ActivityContent | null {
   switch (event.type) {
     case 'question':
@@ -35,9 +38,7 @@ export function finalContent(event: TaskEvent): ActivityContent | null {
       const pr = event.pullRequest
         ? `[Pull request #${event.pullRequest.number}](${event.pullRequest.url})`
         : 'No change was needed, so there is no pull request.';
-      const checks = event.checks.map(
-        (c) => `${c.exitCode === 0 ? '✅' : c.timedOut ? '⏱️' : '❌'} \`${c.command.slice(0, 200)}\``,
-      );
+      const checks = event.checks.map((c) => `${CHECK_ICON[checkOutcome(c)]} \`${c.command.slice(0, 200)}\``);
       const body = [pr, cut(event.summary.trim(), MAX_SUMMARY), checks.join('\n')].filter(Boolean);
       return { type: 'response', body: body.join('\n\n') };
     }

@@ -35,7 +35,7 @@ export interface CommentSinkDeps {
 export function createCommentSink(deps: CommentSinkDeps): LinearSink {
   const { chain, api } = deps;
   const key = targetKeys.progress(deps.task.id, deps.task.runs);
-  const place = { kind: 'issue', issueId: deps.issueId } as const;
+  const place = { kind: 'linear-issue', issueId: deps.issueId } as const;
   let commentId: string | undefined;
 
   /**

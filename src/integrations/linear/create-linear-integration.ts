@@ -1,8 +1,10 @@
 import type { LinearClient } from '@linear/sdk';
 import { createBackgroundWork } from '../../lib/background-work.js';
 import type { Clock } from '../../lib/clock.js';
+import type { Logger } from '../../lib/logger.js';
+import { memoizeAsync } from '../../lib/memoize-async.js';
 import type { HttpServer } from '../../server/http-server.js';
-import type { Integration, TaskServices } from '../../server/integration.js';
+import type { Integration, IntegrationContext } from '../../server/integration.js';
 import { handleAgentSession } from './handle-agent-session.js';
 import { handleCommentEvent } from './handle-comment-event.js';
 import { handleIssueEvent } from './handle-issue-event.js';
@@ -11,17 +13,17 @@ import { createLinearApi, type LinearApi, type LinearClientFor, type LinearUser 
 import { createWebhookHandler, type LinearDelivery } from './linear-receiver.js';
 import type { LinearHandlerDeps } from './linear-replies.js';
 import { createLinearReporter, type LinearApis } from './linear-reporter.js';
-import type { LinearSettings } from './linear-settings.js';
+import type { LinearRules, LinearSettings } from './linear-settings.js';
 
-export interface LinearIntegrationDeps {
+export interface LinearIntegrationDeps extends IntegrationContext {
   settings: LinearSettings;
+  rules: LinearRules;
   /** Agent mode: the agent's client for a workspace (`organizationId` of the webhook). */
   agentClientFor?: LinearClientFor;
   /** Agent mode as an OAuth app: its install routes, and which workspaces installed it. */
   install?: LinearAgentInstall;
   /** Assignment mode: the client of the bot user (its API key). */
   assignmentClient?: LinearClient;
-  services: TaskServices;
   /** At most one `action` activity per this many ms (default 5 s). */
   actionIntervalMs?: number;
   /** At most one edit of a progress comment per this many ms (default 3 s). */
@@ -41,12 +43,11 @@ export interface LinearIntegrationDeps {
  * worker runs them.
  */
 export function createLinearIntegration(deps: LinearIntegrationDeps): Integration {
-  const { services } = deps;
-  const log = services.log.child({ integration: 'linear' });
+  const { tasks, kv, rules, log } = deps;
   const { apis, bot } = buildApis(deps, log);
   const reporter = createLinearReporter({
     apis,
-    kv: services.kv,
+    kv,
     log,
     actionIntervalMs: deps.actionIntervalMs,
     editIntervalMs: deps.editIntervalMs,
@@ -54,7 +55,7 @@ export function createLinearIntegration(deps: LinearIntegrationDeps): Integratio
   });
   const work = createBackgroundWork(log, 'linear reply failed');
   const background = work.run;
-  const handlerDeps: LinearHandlerDeps = { services, apis, bot, background, log, clock: deps.clock };
+  const handlerDeps: LinearHandlerDeps = { tasks, kv, rules, apis, bot, background, log, clock: deps.clock };
 
   async function dispatch(delivery: LinearDelivery): Promise<void> {
     const { type, action } = delivery.envelope;
@@ -87,7 +88,7 @@ export function createLinearIntegration(deps: LinearIntegrationDeps): Integratio
       );
       deps.install?.registerRoutes(server);
     },
-    reporter: { source: 'linear', reporter },
+    reporter,
     async start() {
       if (!serving) return;
       const modes = [deps.agentClientFor ? 'agent sessions' : '', apis.assignment ? 'assignment' : ''];
@@ -110,7 +111,7 @@ export function createLinearIntegration(deps: LinearIntegrationDeps): Integratio
   };
 }
 
-function buildApis(deps: LinearIntegrationDeps, log: TaskServices['log']) {
+function buildApis(deps: LinearIntegrationDeps, log: Logger) {
   const agentApis = new Map<string, LinearApi>();
   const { agentClientFor, assignmentClient } = deps;
   const assignment = assignmentClient
@@ -141,13 +142,6 @@ function buildApis(deps: LinearIntegrationDeps, log: TaskServices['log']) {
 
 /** The bot user (the API key's viewer), read once; a failed read is tried again next time. */
 function cachedBot(api: LinearApi | undefined): () => Promise<LinearUser | null> {
-  let viewer: Promise<LinearUser> | undefined;
-  return async () => {
-    if (!api) return null;
-    viewer ??= api.fetchViewer().catch((err: unknown) => {
-      viewer = undefined;
-      throw err;
-    });
-    return viewer;
-  };
+  if (!api) return async () => null;
+  return memoizeAsync(() => api.fetchViewer());
 }

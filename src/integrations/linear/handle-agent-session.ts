@@ -1,4 +1,3 @@
-import { FINAL_STATUSES } from '../../domain/task.js';
 import { systemClock } from '../../lib/clock.js';
 import { toStableUuid } from '../../lib/ids.js';
 import { afterLeadingMentions } from './find-mention.js';
@@ -6,7 +5,7 @@ import { AgentSessionEvent, issueIdOf, toConversationKey } from './linear-events
 import type { LinearDelivery } from './linear-receiver.js';
 import { apiAt, type LinearHandlerDeps, say } from './linear-replies.js';
 import type { LinearTarget } from './linear-targets.js';
-import { activeTask, followUp, type LinearRequest, startOrAttach } from './start-linear-task.js';
+import { followUp, type LinearRequest, startOrAttach } from './start-linear-task.js';
 
 const DAY_SECONDS = 86_400;
 /** After this long without the task accepted, a first thought goes out anyway. */
@@ -28,7 +27,12 @@ export async function handleAgentSession(deps: LinearHandlerDeps, delivery: Line
   }
   const event = parsed.data;
   const organizationId = event.organizationId;
-  const target: LinearTarget = { kind: 'session', sessionId: event.agentSession.id, organizationId };
+  const target: LinearTarget = {
+    kind: 'linear-session',
+    sessionId: event.agentSession.id,
+    issueId,
+    organizationId,
+  };
   const req: LinearRequest = {
     target,
     issueId,
@@ -42,7 +46,7 @@ export async function handleAgentSession(deps: LinearHandlerDeps, delivery: Line
       const mention = event.agentSession.comment?.body;
       const said = mention ? afterLeadingMentions(mention) : '';
       // A mention that asks for something while the issue's task runs is a follow-up, not a start.
-      if (said && (await activeTask(deps.services, toConversationKey(issueId))))
+      if (said && (await deps.tasks.conversations.activeTask(toConversationKey(issueId))))
         return followUp(deps, req, said);
       return startOrAttach(deps, req, mention);
     });
@@ -55,18 +59,16 @@ export async function handleAgentSession(deps: LinearHandlerDeps, delivery: Line
 
 /** The `stop` signal: cancels the issue's newest task, once per delivery. */
 async function onStop(deps: LinearHandlerDeps, req: LinearRequest) {
-  const { services } = deps;
-  if (!(await services.kv.setIfAbsent(`linear:action:${req.deliveryId}`, '1', DAY_SECONDS))) return;
+  if (!(await deps.kv.setIfAbsent(`action:${req.deliveryId}`, '1', DAY_SECONDS))) return;
   const conversation = toConversationKey(req.issueId);
-  const latest = await services.conversations.latest(conversation);
-  const task = latest ? await services.getTask(latest) : null;
-  if (!task || FINAL_STATUSES.has(task.status)) {
+  const stop = await deps.tasks.conversations.stopLatest(conversation);
+  if (stop.kind === 'nothing') {
     return say(deps, req.target, { type: 'response', body: 'Nothing is running for this issue.' });
   }
-  const after = await services.cancel(task.id);
+  const { task } = stop;
   deps.log.info({ taskId: task.id, conversation }, 'linear stop requested');
   // A running task is stopped by its worker, whose reporter says so; a queued or waiting one is over now.
-  if (after.status === 'cancelled') {
+  if (stop.kind === 'stopped') {
     say(deps, req.target, { type: 'response', body: `Stopped task \`${task.id}\`.` });
   }
 }
@@ -80,7 +82,7 @@ async function onStop(deps: LinearHandlerDeps, req: LinearRequest) {
 async function withFirstThought(deps: LinearHandlerDeps, req: LinearRequest, work: () => Promise<void>) {
   let said = false;
   const sayLooking = () => {
-    if (said || req.target.kind !== 'session') return;
+    if (said || req.target.kind !== 'linear-session') return;
     said = true;
     const { sessionId } = req.target;
     const thought = { type: 'thought', body: 'Looking at the issue…' } as const;

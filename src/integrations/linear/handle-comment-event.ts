@@ -27,7 +27,7 @@ export async function handleCommentEvent(deps: LinearHandlerDeps, delivery: Line
   const mention = findMention(data.body, bot);
   if (!mention) return skip('no mention of the bot');
   const req: LinearRequest = {
-    target: { kind: 'issue', issueId: data.issueId, organizationId },
+    target: { kind: 'linear-issue', issueId: data.issueId, organizationId },
     issueId: data.issueId,
     organizationId,
     deliveryId: `linear:${delivery.deliveryId ?? `comment:${data.id}`}`,

@@ -1,7 +1,7 @@
 import { IssueWebhook, toConversationKey } from './linear-events.js';
 import type { LinearDelivery } from './linear-receiver.js';
 import { type LinearHandlerDeps, skipper } from './linear-replies.js';
-import { activeTask, startOrAttach } from './start-linear-task.js';
+import { startOrAttach } from './start-linear-task.js';
 
 /**
  * An `Issue` webhook. `update` whose assignee became the bot user, or `create` of an issue assigned
@@ -21,7 +21,7 @@ export async function handleIssueEvent(deps: LinearHandlerDeps, delivery: Linear
   if (!bot) return skip('assignment mode is off');
   if (event.data.assigneeId !== bot.id) return skip('assigned to someone else');
   await startOrAttach(deps, {
-    target: { kind: 'issue', issueId: event.data.id, organizationId: event.organizationId },
+    target: { kind: 'linear-issue', issueId: event.data.id, organizationId: event.organizationId },
     issueId: event.data.id,
     organizationId: event.organizationId,
     deliveryId: `linear:${delivery.deliveryId ?? `${event.data.id}:assigned:${delivery.envelope.webhookTimestamp}`}`,
@@ -30,8 +30,8 @@ export async function handleIssueEvent(deps: LinearHandlerDeps, delivery: Linear
 
 /** The issue is gone: its task stops, and the reporter's calls about it fail and are skipped. */
 async function onRemoved(deps: LinearHandlerDeps, issueId: string): Promise<void> {
-  const task = await activeTask(deps.services, toConversationKey(issueId));
+  const task = await deps.tasks.conversations.activeTask(toConversationKey(issueId));
   if (!task) return;
-  await deps.services.cancel(task.id);
+  await deps.tasks.cancel(task.id);
   deps.log.info({ taskId: task.id, issueId }, 'linear issue deleted; task cancelled');
 }

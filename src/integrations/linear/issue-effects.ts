@@ -55,7 +55,7 @@ export function createIssueEffects(deps: {
       const pr = event.pullRequest;
       const title = `Pull request #${pr.number}${event.task.title ? `: ${event.task.title}` : ''}`;
       void chain.run('attachment', async () => {
-        const key = `linear:attached:${issueId}:${pr.url}`;
+        const key = `attached:${issueId}:${pr.url}`;
         if (await deps.kv.get(key)) return;
         await api.attachUrl(issueId, pr.url, title.slice(0, 250));
         await deps.kv.set(key, '1', TTL_SECONDS);

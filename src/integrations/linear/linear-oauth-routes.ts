@@ -40,7 +40,7 @@ export function registerLinearOAuthRoutes(http: HttpServer, deps: LinearOAuthDep
   http.route('GET', '/linear/oauth/install', async (req, res) => {
     const state = randomBytes(24).toString('base64url');
     const redirectUri = callbackUrl(req, deps.publicUrl);
-    await deps.kv.set(`linear:oauth:state:${state}`, redirectUri, STATE_SECONDS);
+    await deps.kv.set(`oauth:state:${state}`, redirectUri, STATE_SECONDS);
     const target = new URL(deps.authorizeUrl ?? LINEAR_AUTHORIZE_URL);
     target.search = new URLSearchParams({
       client_id: deps.clientId,
@@ -57,8 +57,7 @@ export function registerLinearOAuthRoutes(http: HttpServer, deps: LinearOAuthDep
   http.route('GET', '/linear/oauth/callback', async (req, res) => {
     const query = new URL(req.url ?? '/', 'http://patchbay').searchParams;
     const state = query.get('state');
-    const redirectUri =
-      state && state.length <= 100 ? await deps.kv.take(`linear:oauth:state:${state}`) : null;
+    const redirectUri = state && state.length <= 100 ? await deps.kv.take(`oauth:state:${state}`) : null;
     if (!redirectUri) {
       deps.log.warn('linear oauth callback with an unknown or used state');
       return sendPage(

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LINEAR_WEBHOOK_SIGNATURE_HEADER, LinearWebhookClient } from '@linear/sdk/webhooks';
-import { type Clock, systemClock, withDeadline } from '../../lib/clock.js';
+import { type Clock, systemClock } from '../../lib/clock.js';
+import { withDeadline } from '../../lib/deadline.js';
 import type { Logger } from '../../lib/logger.js';
 import { readHeader, readWebhookBody, sendJson } from '../../server/http-server.js';
 import { WebhookEnvelope } from './linear-events.js';
@@ -51,9 +52,10 @@ export function createWebhookHandler(deps: {
       event: readHeader(req, 'linear-event'),
     };
     try {
-      // The work is not abandoned past the deadline: the redelivery the 503 brings finds it by its id.
+      // The work goes on past the deadline: it may still queue the task, and the redelivery that the
+      // 503 brings about finds it by its delivery id.
       const ms = deps.answerWithinMs ?? 4_000;
-      await withDeadline(clock, deps.dispatch(delivery), ms, () => new Error(`not queued within ${ms} ms`));
+      await withDeadline(deps.dispatch(delivery), ms, `not queued within ${ms} ms`, clock);
     } catch (err) {
       const { type, action } = envelope.data;
       deps.log.warn(

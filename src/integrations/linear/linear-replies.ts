@@ -1,3 +1,4 @@
+import type { KeyValueStore } from '../../domain/ports.js';
 import type { TaskRecord } from '../../domain/task.js';
 import type { RunInBackground } from '../../lib/background-work.js';
 import type { Clock } from '../../lib/clock.js';
@@ -6,12 +7,16 @@ import type { TaskServices } from '../../server/integration.js';
 import type { ActivityContent, LinearApi, LinearUser } from './linear-api.js';
 import type { LinearDelivery } from './linear-receiver.js';
 import type { LinearApis } from './linear-reporter.js';
+import type { LinearRules } from './linear-settings.js';
 import { type LinearTarget, targetKeys, toPostId } from './linear-targets.js';
 
 const DAY_SECONDS = 86_400;
 
 export interface LinearHandlerDeps {
-  services: TaskServices;
+  tasks: TaskServices;
+  /** Linear's own key-value store. */
+  kv: KeyValueStore;
+  rules: LinearRules;
   apis: LinearApis;
   /** The bot user of assignment mode (its API key's viewer), read once; null when the mode is off. */
   bot: () => Promise<LinearUser | null>;
@@ -31,7 +36,8 @@ export function skipper(deps: LinearHandlerDeps, delivery: LinearDelivery, kind:
 
 /** The API that speaks at a place: the agent's for a session, the bot user's on the issue. */
 export function apiAt(deps: LinearHandlerDeps, target: LinearTarget): LinearApi {
-  const api = target.kind === 'session' ? deps.apis.agent(target.organizationId) : deps.apis.assignment;
+  const api =
+    target.kind === 'linear-session' ? deps.apis.agent(target.organizationId) : deps.apis.assignment;
   if (!api) throw new Error('assignment mode is off');
   return api;
 }
@@ -40,7 +46,7 @@ export function apiAt(deps: LinearHandlerDeps, target: LinearTarget): LinearApi 
 export function say(deps: LinearHandlerDeps, target: LinearTarget, content: ActivityContent): void {
   const api = apiAt(deps, target);
   deps.background(content.type, async () => {
-    if (target.kind === 'session') return api.postActivity(target.sessionId, content);
+    if (target.kind === 'linear-session') return api.postActivity(target.sessionId, content);
     const body = 'body' in content ? content.body : content.parameter;
     return api.createComment({
       issueId: target.issueId,
@@ -56,7 +62,7 @@ export async function sayOnce(
   deliveryId: string,
   content: ActivityContent,
 ): Promise<void> {
-  if (!(await deps.services.kv.setIfAbsent(`linear:reply:${deliveryId}`, '1', DAY_SECONDS))) return;
+  if (!(await deps.kv.setIfAbsent(`reply:${deliveryId}`, '1', DAY_SECONDS))) return;
   say(deps, target, content);
 }
 
@@ -72,15 +78,15 @@ export function acknowledge(
 ): void {
   const api = apiAt(deps, target);
   deps.background('acknowledge', async () => {
-    if (target.kind === 'session') {
+    if (target.kind === 'linear-session') {
       const thought = { type: 'thought', body: text } as const;
       return api.postActivity(target.sessionId, thought, toPostId(task, target, 'acknowledged'));
     }
     const key = targetKeys.progress(task.id, task.runs);
-    if (await deps.services.kv.get(key)) return;
+    if (await deps.kv.get(key)) return;
     const progress = toPostId(task, target, 'progress');
     const id = await api.createComment({ issueId: target.issueId, body: `⏳ ${text}`, id: progress });
-    if (!(await deps.services.kv.setIfAbsent(key, id, 30 * DAY_SECONDS))) {
+    if (!(await deps.kv.setIfAbsent(key, id, 30 * DAY_SECONDS))) {
       deps.log.info({ taskId: task.id }, 'linear progress comment posted twice');
     }
   });

@@ -1,13 +1,14 @@
-import type { Reporter, TaskEvent, TaskStage } from '../../domain/events.js';
+import type { PlaceReporter, TaskEvent, TaskStage } from '../../domain/events.js';
 import type { KeyValueStore } from '../../domain/ports.js';
 import type { TaskRecord } from '../../domain/task.js';
-import { type Clock, systemClock, waitAtMost } from '../../lib/clock.js';
+import { type Clock, systemClock } from '../../lib/clock.js';
+import { settleWithin } from '../../lib/deadline.js';
 import type { Logger } from '../../lib/logger.js';
 import { createCommentSink } from './comment-sink.js';
 import { createIssueEffects } from './issue-effects.js';
 import type { LinearApi } from './linear-api.js';
 import { type CallChain, createCallChain, type LinearSink } from './linear-sink.js';
-import { type LinearTarget, primaryTarget, targetId, targetsOf } from './linear-targets.js';
+import { isLinearTarget, type LinearTarget, targetId } from './linear-targets.js';
 import { createSessionSink } from './session-sink.js';
 
 /** The Linear API for each mode: the agent's per workspace, and the bot user's (assignment mode). */
@@ -31,7 +32,7 @@ export interface LinearReporterDeps {
   clock?: Clock;
 }
 
-export interface LinearReporter extends Reporter {
+export interface LinearReporter extends PlaceReporter {
   /** Resolves once every Linear call queued so far was made (or failed); coalesced steps wait on. */
   settled(): Promise<void>;
   /** Sends what waits for its slot now, then resolves once every queued Linear call was made (or failed). */
@@ -41,19 +42,16 @@ export interface LinearReporter extends Reporter {
 interface RunState {
   stage: TaskStage;
   sinks: Map<string, LinearSink>;
-  effects?: ReturnType<typeof createIssueEffects>;
-  /** When the attached places were last read from the key-value store. */
-  targetsReadAt: number;
+  /** What the run does to each of its issues (state, PR attachment), once per issue whatever its places. */
+  effects: Map<string, ReturnType<typeof createIssueEffects>>;
 }
 
-const TARGETS_REFRESH_MS = 2_000;
-
 /**
- * Renders a Linear task's events in every place it reports to, in the worker process: its agent
+ * Renders a task's events at every Linear place in its audience, in the worker process: its agent
  * sessions (activities, plan, external URL) and, in assignment mode, a progress comment on the
- * issue; and moves the issue and attaches the pull request. Places attached while the run goes
- * (another session or an assignment on the same issue) are picked up within a couple of seconds.
- * Posting never fails the task: errors are logged and the run goes on.
+ * issue; and moves the issue and attaches the pull request, once per issue. A place that joins while
+ * the run goes (another session or an assignment on the same issue) gets the current stage, then the
+ * rest. Posting never fails the task: errors are logged and the run goes on.
  */
 export function createLinearReporter(deps: LinearReporterDeps): LinearReporter {
   const clock = deps.clock ?? systemClock;
@@ -70,7 +68,7 @@ export function createLinearReporter(deps: LinearReporterDeps): LinearReporter {
   }
 
   function apiFor(target: LinearTarget): LinearApi | undefined {
-    return target.kind === 'issue' ? deps.apis.assignment : deps.apis.agent(target.organizationId);
+    return target.kind === 'linear-issue' ? deps.apis.assignment : deps.apis.agent(target.organizationId);
   }
 
   async function sinkFor(
@@ -80,7 +78,7 @@ export function createLinearReporter(deps: LinearReporterDeps): LinearReporter {
   ): Promise<LinearSink | null> {
     const api = apiFor(target);
     if (!api) return null;
-    if (target.kind === 'session') {
+    if (target.kind === 'linear-session') {
       return createSessionSink({
         sessionId: target.sessionId,
         task,
@@ -103,13 +101,18 @@ export function createLinearReporter(deps: LinearReporterDeps): LinearReporter {
     });
   }
 
-  /** Adds the sinks of places attached since the last look; a late one starts at the current stage. */
-  async function refreshTargets(run: RunState, event: TaskEvent, force: boolean): Promise<void> {
-    if (!force && clock.now() - run.targetsReadAt < TARGETS_REFRESH_MS) return;
-    run.targetsReadAt = clock.now();
-    const targets = await targetsOf(event.task, deps.kv).catch(() => [] as LinearTarget[]);
-    for (const target of targets) {
+  /** Adds the sinks and issue effects of places new to this run; a late one starts at the current stage. */
+  async function addPlaces(run: RunState, event: TaskEvent, places: LinearTarget[]): Promise<void> {
+    for (const target of places) {
       const id = targetId(target);
+      if (!run.effects.has(target.issueId)) {
+        const api = apiFor(target);
+        if (api) {
+          const chain = createCallChain(log.child({ issueId: target.issueId }), track);
+          const effects = createIssueEffects({ issueId: target.issueId, api, kv: deps.kv, chain, log });
+          run.effects.set(target.issueId, effects);
+        }
+      }
       if (run.sinks.has(id)) continue;
       const sink = await sinkFor(target, event.task, createCallChain(log.child({ target: id }), track));
       if (!sink) continue;
@@ -119,37 +122,30 @@ export function createLinearReporter(deps: LinearReporterDeps): LinearReporter {
     }
   }
 
-  function runOf(event: TaskEvent): RunState | null {
+  function runOf(event: TaskEvent): RunState {
     const id = `${event.task.id}.${event.task.runs}`;
     const existing = runs.get(id);
     if (existing) return existing;
-    const primary = primaryTarget(event.task);
-    const issueId = event.task.request.origin.ref.issueId;
-    const run: RunState = { stage: 'clone', sinks: new Map(), targetsReadAt: 0 };
-    const api = primary ? apiFor(primary) : undefined;
-    if (api && issueId) {
-      const chain = createCallChain(log.child({ issueId }), track);
-      run.effects = createIssueEffects({ issueId, api, kv: deps.kv, chain, log });
-    }
+    const run: RunState = { stage: 'clone', sinks: new Map(), effects: new Map() };
     runs.set(id, run);
     return run;
   }
 
   return {
-    async report(event) {
+    kinds: ['linear-session', 'linear-issue'],
+    async report(event, places) {
       if (event.type === 'accepted') return;
       const run = runOf(event);
-      if (!run) return;
       if (event.type === 'started' || event.type === 'stage') run.stage = event.stage;
-      await refreshTargets(run, event, event.type !== 'step');
-      void run.effects?.onEvent(event);
+      await addPlaces(run, event, places.filter(isLinearTarget));
+      for (const effects of run.effects.values()) void effects.onEvent(event);
       if (event.type === 'started' || event.type === 'stage' || event.type === 'step') {
         for (const sink of run.sinks.values()) sink.progress(event, run.stage);
         return;
       }
       runs.delete(`${event.task.id}.${event.task.runs}`);
       const done = Promise.all([...run.sinks.values()].map((s) => s.end(event, run.stage)));
-      await waitAtMost(clock, deps.finalWaitMs ?? 15_000, done);
+      await settleWithin(done, deps.finalWaitMs ?? 15_000, clock);
     },
     settled,
     async idle() {

@@ -1,5 +1,13 @@
 import type { EnvConfig } from '../../config/env-schema.js';
+import type { FileConfig } from '../../config/file-schema.js';
+import type { RepositoryRules } from '../../config/repository-rules.js';
 import { PatchbayError } from '../../domain/errors.js';
+
+/** What Linear's handlers need of `patchbay.yml`. */
+export interface LinearRules {
+  repositories: RepositoryRules;
+  linear: FileConfig['linear'];
+}
 
 export interface LinearSettings {
   /** Every webhook's `Linear-Signature` is checked with it. */

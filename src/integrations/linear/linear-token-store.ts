@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { PatchbayError } from '../../domain/errors.js';
 import type { KeyValueStore } from '../../domain/ports.js';
@@ -53,8 +52,8 @@ export function createLinearTokens(deps: LinearTokenDeps) {
   const now = deps.now ?? Date.now;
   const margin = deps.refreshMarginMs ?? 10 * 60_000;
   const sealer = createSealer(deps.clientSecret, 'linear-oauth-tokens');
-  const keyOf = (org: string) => `linear:oauth:org:${org}`;
-  const DEFAULT_KEY = 'linear:oauth:default';
+  const keyOf = (org: string) => `oauth:org:${org}`;
+  const DEFAULT_KEY = 'oauth:default';
 
   async function read(org: string): Promise<Installation | null> {
     const sealed = await deps.kv.get(keyOf(org));
@@ -128,14 +127,13 @@ export function createLinearTokens(deps: LinearTokenDeps) {
   }
 
   async function refresh(org: string): Promise<Installation> {
-    const holder = randomUUID();
-    const lockKey = `linear:oauth:refreshing:${org}`;
     const deadline = now() + REFRESH_LOCK_SECONDS * 1_000;
     for (;;) {
       const current = await read(org);
       if (!current) throw notInstalled(org);
       if (fresh(current)) return current;
-      if (await deps.kv.setIfAbsent(lockKey, holder, REFRESH_LOCK_SECONDS)) {
+      const lock = await deps.kv.tryLock(`oauth:refreshing:${org}`, REFRESH_LOCK_SECONDS);
+      if (lock) {
         try {
           // Read again under the lease: another process may have refreshed meanwhile.
           const latest = (await read(org)) ?? current;
@@ -146,7 +144,7 @@ export function createLinearTokens(deps: LinearTokenDeps) {
           deps.log.info({ organization: org }, 'linear token refreshed');
           return next;
         } finally {
-          if ((await deps.kv.get(lockKey)) === holder) await deps.kv.delete(lockKey);
+          await lock.release();
         }
       }
       if (now() > deadline)

@@ -1,5 +1,5 @@
-import type { Config } from '../../config/load-config.js';
-import { findRepository } from '../../config/load-config.js';
+import type { FileConfig } from '../../config/file-schema.js';
+import { type RepositoryRules, repoUrlsIn } from '../../config/repository-rules.js';
 
 export type IssueRoute =
   | { kind: 'repo'; repo: string; via: 'label' | 'description' | 'team' | 'project' | 'default' }
@@ -22,62 +22,35 @@ const LABEL = /^repo:\s*([A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+)$/i;
  */
 export function routeIssueRepository(
   issue: IssueFacts,
-  config: Pick<Config, 'repositories' | 'file' | 'env'>,
+  rules: { repositories: RepositoryRules; linear: FileConfig['linear'] },
 ): IssueRoute {
+  const { repositories } = rules;
   for (const label of issue.labels) {
     const named = LABEL.exec(label.trim())?.[1];
     if (!named) continue;
-    const entry = findRepository(config, named);
+    const entry = repositories.find(named);
     return entry
       ? { kind: 'repo', repo: entry.name, via: 'label' }
       : { kind: 'ask', reason: 'not_allowed', named };
   }
-  for (const named of repoUrlsIn(issue.description ?? '', repoHosts(config.env.GITHUB_SERVER_URL))) {
-    const entry = findRepository(config, named);
+  for (const named of repoUrlsIn(issue.description ?? '', repositories.hosts)) {
+    const entry = repositories.find(named);
     if (entry) return { kind: 'repo', repo: entry.name, via: 'description' };
   }
-  const { teams, projects } = config.file.linear;
+  const { teams, projects } = rules.linear;
   const fallbacks: Array<[IssueRoute & { kind: 'repo' }, string | undefined]> = [
     [{ kind: 'repo', repo: '', via: 'team' }, issue.teamKey ? teams[issue.teamKey] : undefined],
     [
       { kind: 'repo', repo: '', via: 'project' },
       issue.project ? (projects[issue.project.name] ?? projects[issue.project.id]) : undefined,
     ],
-    [{ kind: 'repo', repo: '', via: 'default' }, config.file.defaults.repository],
+    [{ kind: 'repo', repo: '', via: 'default' }, repositories.defaultRepository],
   ];
   for (const [route, repo] of fallbacks) {
     if (!repo) continue;
-    const entry = findRepository(config, repo);
+    const entry = repositories.find(repo);
     if (entry) return { ...route, repo: entry.name };
     return { kind: 'ask', reason: 'not_allowed', named: repo };
   }
   return { kind: 'ask', reason: 'unknown' };
-}
-
-/** `owner/name` of every repository URL on these hosts, in order of appearance. */
-export function repoUrlsIn(text: string, hosts: string[]): string[] {
-  const found: string[] = [];
-  const pattern = /https?:\/\/([^/\s]+)\/([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)/g;
-  for (const match of text.slice(0, 50_000).matchAll(pattern)) {
-    const [, host, owner, rawName] = match;
-    if (!host || !owner || !rawName || !hosts.includes(host.toLowerCase())) continue;
-    const name = rawName.replace(/\.git$/, '').replace(/\.+$/, '');
-    if (name) found.push(`${owner}/${name}`);
-  }
-  return found;
-}
-
-function repoHosts(serverUrl: string): string[] {
-  const hosts = new Set(['github.com', 'www.github.com']);
-  try {
-    hosts.add(new URL(serverUrl).host.toLowerCase());
-  } catch {
-    // the schema already validated the URL
-  }
-  return [...hosts];
-}
-
-/** The allowlist as people read it: `acme/web`, `acme/api`. */
-export function allowedRepoList(config: Pick<Config, 'repositories'>): string {
-  return [...config.repositories.values()].map((r) => `\`${r.name}\``).join(', ');
 }

@@ -23,7 +23,7 @@ export function createSessionSink(deps: {
 }): LinearSink {
   const { sessionId, api, chain, task } = deps;
   const clock = deps.clock ?? systemClock;
-  const idOf = (what: string) => toPostId(task, { kind: 'session', sessionId }, what);
+  const idOf = (what: string) => toPostId(task, { kind: 'linear-session', sessionId }, what);
   /** The attempt the latest event came from: a retry in the same worker keeps this sink. */
   let attempt = task.attempts;
   const steps: StepInfo[] = [];

@@ -1,12 +1,12 @@
 import { PatchbayError } from '../../domain/errors.js';
-import { FINAL_STATUSES, type TaskRecord } from '../../domain/task.js';
-import type { TaskServices } from '../../server/integration.js';
+import type { TaskRecord } from '../../domain/task.js';
+import type { ConversationView, TaskServices } from '../../server/integration.js';
 import { toContext, toInstruction } from './issue-request.js';
 import type { ActivityContent, LinearIssue } from './linear-api.js';
 import { toConversationKey } from './linear-events.js';
 import { acknowledge, apiAt, type LinearHandlerDeps, sayOnce } from './linear-replies.js';
-import { addTarget, type LinearTarget } from './linear-targets.js';
-import { allowedRepoList, type IssueRoute, routeIssueRepository } from './route-issue-repository.js';
+import type { LinearTarget } from './linear-targets.js';
+import { type IssueRoute, routeIssueRepository } from './route-issue-repository.js';
 
 /** One request for work on an issue, from whichever place (a session, an assignment, a mention). */
 export interface LinearRequest {
@@ -35,13 +35,14 @@ export async function startOrAttach(
 ): Promise<void> {
   const conversation = toConversationKey(req.issueId);
   await withStartLock(deps, conversation, async () => {
-    const active = await activeTask(deps.services, conversation);
-    if (active) return attach(deps, req, active);
+    const joined = await deps.tasks.conversations.joinActive(conversation, req.target);
+    if (joined) return attached(deps, req, joined);
+    const before = await deps.tasks.conversations.view(conversation);
     const issue = await apiAt(deps, req.target).fetchIssue(req.issueId);
     if (!issue) return cannotRead(deps, req);
-    const route = routeIssueRepository(factsOf(issue), deps.services.config);
+    const route = routeIssueRepository(factsOf(issue), deps.rules);
     if (route.kind === 'ask') return sayOnce(deps, req.target, req.deliveryId, askContent(deps, route));
-    await submit(deps, req, issue, {
+    await submit(deps, req, issue, before, {
       repo: route.repo,
       instruction: toInstruction(issue, mention),
       context: toContext(issue),
@@ -54,39 +55,31 @@ export async function startOrAttach(
  * when a task waits for one, else a new task on the issue's branch, run after the current one.
  */
 export async function followUp(deps: LinearHandlerDeps, req: LinearRequest, said: string): Promise<void> {
-  const { services } = deps;
-  const conversation = toConversationKey(req.issueId);
-  const state = await services.conversations.get(conversation);
-  const latestId = state ? null : await services.conversations.latest(conversation);
-  const latest = latestId ? await services.getTask(latestId) : null;
-  let repo = state?.repo ?? latest?.request.repo;
+  const before = await deps.tasks.conversations.view(toConversationKey(req.issueId));
+  let repo = before?.repo;
   const issue = await apiAt(deps, req.target).fetchIssue(req.issueId);
   if (!issue) return cannotRead(deps, req);
   if (!repo) {
     // No earlier work: route as for a start, the message first (it may answer "which repository?").
     const facts = { ...factsOf(issue), description: `${said}\n\n${issue.description ?? ''}` };
-    const route = routeIssueRepository(facts, services.config);
+    const route = routeIssueRepository(facts, deps.rules);
     if (route.kind === 'ask') return sayOnce(deps, req.target, req.deliveryId, askContent(deps, route));
     repo = route.repo;
   }
-  await submit(deps, req, issue, { repo, instruction: said.slice(0, 20_000), context: undefined });
+  await submit(deps, req, issue, before, { repo, instruction: said.slice(0, 20_000), context: undefined });
 }
 
-/** The task of the issue that is not over yet (queued, running or waiting for an answer), if any. */
-export async function activeTask(services: TaskServices, conversation: string): Promise<TaskRecord | null> {
-  const latest = await services.conversations.latest(conversation);
-  const task = latest ? await services.getTask(latest) : null;
-  return task && !FINAL_STATUSES.has(task.status) ? task : null;
-}
-
-async function attach(deps: LinearHandlerDeps, req: LinearRequest, task: TaskRecord): Promise<void> {
-  if (!(await deps.services.kv.setIfAbsent(`linear:reply:${req.deliveryId}`, '1', 86_400))) return;
-  const added = await addTarget(deps.services.kv, task, req.target);
+/** A start event joined the issue's task under way: said there once, unless the place heard already. */
+async function attached(
+  deps: LinearHandlerDeps,
+  req: LinearRequest,
+  { task, joined }: { task: TaskRecord; joined: boolean },
+): Promise<void> {
   deps.log.info(
-    { taskId: task.id, conversation: task.conversation, target: req.target.kind, added },
+    { taskId: task.id, conversation: task.conversation, target: req.target.kind, joined },
     'linear start event attached to the issue’s task',
   );
-  if (!added) return;
+  if (!joined || !(await deps.kv.setIfAbsent(`reply:${req.deliveryId}`, '1', 86_400))) return;
   const text =
     task.status === 'waiting_for_input'
       ? `Task \`${task.id}\` is waiting for an answer: ${task.question ?? ''}`
@@ -98,19 +91,13 @@ async function submit(
   deps: LinearHandlerDeps,
   req: LinearRequest,
   issue: LinearIssue,
+  before: ConversationView | null,
   what: { repo: string; instruction: string; context: string | undefined },
 ): Promise<void> {
   const target = req.target;
-  const ref: Record<string, string> = {
-    mode: target.kind === 'session' ? 'agent' : 'assignment',
-    issueId: req.issueId,
-    identifier: issue.identifier,
-  };
-  if (target.kind === 'session') ref.sessionId = target.sessionId;
-  if (req.organizationId) ref.organizationId = req.organizationId;
   let submitted: Awaited<ReturnType<TaskServices['submit']>>;
   try {
-    submitted = await deps.services.submit({
+    submitted = await deps.tasks.submit({
       ...what,
       conversation: toConversationKey(req.issueId),
       branchKey: /^[A-Za-z0-9-]{1,40}$/.test(issue.identifier) ? issue.identifier : undefined,
@@ -119,8 +106,8 @@ async function submit(
         label: `Linear ${issue.identifier}`,
         url: isHttpUrl(issue.url) ? issue.url : undefined,
         requester: req.requester,
-        ref,
       },
+      replyTo: target,
       deliveryId: req.deliveryId,
     });
   } catch (err) {
@@ -131,41 +118,37 @@ async function submit(
   }
   if (submitted.kind === 'duplicate') return;
   const { task, kind } = submitted;
-  // An answer given elsewhere than where the question was asked: the rest of the run shows here too.
-  if (kind === 'answer') await addTarget(deps.services.kv, task, target);
-  const text = await acceptedText(deps, task, kind, what.repo);
-  acknowledge(deps, target, task, text);
+  acknowledge(deps, target, task, acceptedText(task, kind, what.repo, before));
 }
 
-async function acceptedText(
-  deps: LinearHandlerDeps,
+function acceptedText(
   task: TaskRecord,
   kind: 'new' | 'answer',
   repo: string,
-): Promise<string> {
+  before: ConversationView | null,
+): string {
   if (kind === 'answer') return `Thanks, task \`${task.id}\` goes on with your answer.`;
-  const state = await deps.services.conversations.get(task.conversation);
-  const pr = state?.pullRequest ? ` ([PR #${state.pullRequest.number}](${state.pullRequest.url}))` : '';
-  const followUp = state ? ` Follow-up on \`${state.branch}\`${pr}.` : '';
+  const pr = before?.pullRequest ? ` ([PR #${before.pullRequest.number}](${before.pullRequest.url}))` : '';
+  const followUp = before?.branch ? ` Follow-up on \`${before.branch}\`${pr}.` : '';
   return `On it: \`${repo}\`, task \`${task.id}\`.${followUp}`;
 }
 
 async function withStartLock(deps: LinearHandlerDeps, conversation: string, work: () => Promise<void>) {
-  const key = `linear:start-lock:${conversation}`;
-  const token = `${process.pid}:${Math.random().toString(36).slice(2)}`;
   const until = Date.now() + LOCK_WAIT_MS;
-  while (!(await deps.services.kv.setIfAbsent(key, token, LOCK_TTL_SECONDS))) {
+  let lock = await deps.kv.tryLock(`start:${conversation}`, LOCK_TTL_SECONDS);
+  while (!lock) {
     if (Date.now() > until) {
       throw new PatchbayError('internal', 'another start of this issue is being handled', {
         permanent: false,
       });
     }
     await new Promise((r) => setTimeout(r, 50));
+    lock = await deps.kv.tryLock(`start:${conversation}`, LOCK_TTL_SECONDS);
   }
   try {
     await work();
   } finally {
-    if ((await deps.services.kv.get(key)) === token) await deps.services.kv.delete(key);
+    await lock.release();
   }
 }
 
@@ -180,7 +163,7 @@ function factsOf(issue: LinearIssue) {
 }
 
 function askContent(deps: LinearHandlerDeps, route: IssueRoute & { kind: 'ask' }): ActivityContent {
-  const allowed = allowedRepoList(deps.services.config);
+  const allowed = deps.rules.repositories.describe();
   const how = 'add a `repo:owner/name` label or a GitHub link to the description, or reply with one';
   const body =
     route.reason === 'not_allowed'

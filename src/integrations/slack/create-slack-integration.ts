@@ -1,8 +1,9 @@
 import { App } from '@slack/bolt';
 import { createBackgroundWork } from '../../lib/background-work.js';
 import type { Clock } from '../../lib/clock.js';
+import { memoizeAsync } from '../../lib/memoize-async.js';
 import type { HttpServer } from '../../server/http-server.js';
-import type { Integration, TaskServices } from '../../server/integration.js';
+import type { Integration, IntegrationContext } from '../../server/integration.js';
 import { handleMention } from './handle-mention.js';
 import { handleReaction, handleSessionStopped, handleThreadReply } from './handle-thread-events.js';
 import { type SlackClients, toBoltLogger } from './slack-client.js';
@@ -16,14 +17,14 @@ import {
 import { createOrigins } from './slack-origin.js';
 import { createHttpReceiver, createSocketReceiver } from './slack-receivers.js';
 import { createSlackReporter } from './slack-reporter.js';
-import type { SlackSettings } from './slack-settings.js';
+import type { SlackRules, SlackSettings } from './slack-settings.js';
 import { createThreadActions } from './slack-thread.js';
 import type { BotIdentity } from './thread-commands.js';
 
-export interface SlackIntegrationDeps {
+export interface SlackIntegrationDeps extends IntegrationContext {
   settings: SlackSettings;
+  rules: SlackRules;
   clients: SlackClients;
-  services: TaskServices;
   /** Status message edits at most this often (default 3 s). */
   editIntervalMs?: number;
   /** The clock the reporter spaces its edits by (default the system's; tests may hold one still). */
@@ -36,14 +37,14 @@ export interface SlackIntegrationDeps {
  * their threads from whichever worker runs them.
  */
 export function createSlackIntegration(deps: SlackIntegrationDeps): Integration {
-  const { settings, clients, services } = deps;
-  const log = services.log.child({ integration: 'slack' });
-  const retentionDays = services.config.file.retention_days;
-  const actions = createThreadActions({ client: clients.patient, kv: services.kv, log, retentionDays });
+  const { settings, rules, clients, tasks, kv } = deps;
+  const log = deps.log;
+  const retentionDays = rules.retentionDays;
+  const actions = createThreadActions({ client: clients.patient, kv, log, retentionDays });
   const reporter = createSlackReporter({
     actions,
-    kv: services.kv,
-    budget: services.config.file.budget,
+    kv,
+    budget: rules.budget,
     retentionDays,
     log,
     editIntervalMs: deps.editIntervalMs,
@@ -52,7 +53,7 @@ export function createSlackIntegration(deps: SlackIntegrationDeps): Integration 
   const work = createBackgroundWork(log, 'slack reply failed');
   const background = work.run;
   const bot = memoizeIdentity(clients);
-  const handlerDeps = { services, actions, bot, background, log };
+  const handlerDeps = { tasks, kv, rules, actions, bot, background, log };
   const boltLogger = toBoltLogger(log.child({ component: 'bolt' }));
   const http = settings.appToken
     ? undefined
@@ -83,7 +84,7 @@ export function createSlackIntegration(deps: SlackIntegrationDeps): Integration 
   const mentionDeps = {
     ...handlerDeps,
     quick: clients.quick,
-    origins: createOrigins({ client: clients.patient, kv: services.kv, log }),
+    origins: createOrigins({ client: clients.patient, kv, log }),
   };
   app.event('app_mention', async ({ body }) => {
     const { envelope, event } = parse(body, MentionEvent);
@@ -116,7 +117,7 @@ export function createSlackIntegration(deps: SlackIntegrationDeps): Integration 
       serving = true;
       if (http) server.route('POST', '/slack/events', http.handle);
     },
-    reporter: { source: 'slack', reporter },
+    reporter,
     async start() {
       if (!serving) return; // a worker-only process reports to Slack but takes no events
       const mode = settings.appToken ? 'Socket Mode' : 'HTTP mode, events at POST /slack/events';
@@ -140,21 +141,13 @@ export function createSlackIntegration(deps: SlackIntegrationDeps): Integration 
 
 /** auth.test once (the bot's own user id tells mentions and its own reactions apart); again after a failure. */
 function memoizeIdentity(clients: SlackClients): () => Promise<BotIdentity> {
-  let identity: Promise<BotIdentity> | undefined;
-  return () => {
-    if (identity) return identity;
-    const asked = clients.patient.auth.test().then((res) => {
-      if (typeof res.user_id !== 'string') throw new Error('auth.test returned no user_id');
-      return {
-        userId: res.user_id,
-        botId: typeof res.bot_id === 'string' ? res.bot_id : undefined,
-        workspaceUrl: typeof res.url === 'string' ? res.url : undefined,
-      };
-    });
-    identity = asked;
-    asked.catch(() => {
-      if (identity === asked) identity = undefined;
-    });
-    return asked;
-  };
+  return memoizeAsync(async () => {
+    const res = await clients.patient.auth.test();
+    if (typeof res.user_id !== 'string') throw new Error('auth.test returned no user_id');
+    return {
+      userId: res.user_id,
+      botId: typeof res.bot_id === 'string' ? res.bot_id : undefined,
+      workspaceUrl: typeof res.url === 'string' ? res.url : undefined,
+    };
+  });
 }

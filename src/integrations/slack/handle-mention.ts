@@ -1,12 +1,12 @@
-import { findRepository } from '../../config/load-config.js';
 import { PatchbayError } from '../../domain/errors.js';
 import type { TaskRecord } from '../../domain/task.js';
+import type { ConversationView } from '../../server/integration.js';
 import { escapeForSlack, parseCommand, stripBotMention, toPlainText } from './parse-message.js';
-import { allowedRepoList, type RepoRoute, routeRepository } from './route-repository.js';
+import { type RepoRoute, routeRepository } from './route-repository.js';
 import type { WebClient } from './slack-client.js';
 import { type EventEnvelope, isFromAnotherTeam, isPersonMessage, type MentionEvent } from './slack-events.js';
 import { messageLink, type Origins } from './slack-origin.js';
-import { type Thread, toThread } from './slack-thread.js';
+import { type Thread, toThread, toThreadAddress } from './slack-thread.js';
 import {
   helpText,
   refusalFor,
@@ -56,11 +56,13 @@ export async function handleMention(deps: MentionDeps, body: EventEnvelope, even
     return replyOnce(deps, body.event_id, command, () => deps.actions.post(thread, reply));
   }
 
+  // Read before the task is queued: afterwards the thread's newest task is this one.
+  const before = await deps.tasks.conversations.view(thread.conversation);
   const route = routeRepository({
     text: plain,
     channel: event.channel,
-    threadRepo: await repoOfThread(deps, thread.conversation),
-    config: deps.services.config,
+    threadRepo: before?.repo,
+    rules: deps.rules,
   });
   if (route.kind === 'ask') {
     return replyOnce(deps, body.event_id, 'ask', () => deps.actions.post(thread, askText(deps, route)));
@@ -75,9 +77,9 @@ export async function handleMention(deps: MentionDeps, body: EventEnvelope, even
       : undefined,
     deps.origins.label(event.channel),
   ]);
-  let submitted: Awaited<ReturnType<typeof deps.services.submit>>;
+  let submitted: Awaited<ReturnType<typeof deps.tasks.submit>>;
   try {
-    submitted = await deps.services.submit({
+    submitted = await deps.tasks.submit({
       repo: route.repo,
       instruction: plain.slice(0, 20_000),
       conversation: thread.conversation,
@@ -92,14 +94,8 @@ export async function handleMention(deps: MentionDeps, body: EventEnvelope, even
           threadTs: thread.threadTs,
         }),
         requester: event.user,
-        ref: {
-          team: body.team_id,
-          channel: event.channel,
-          thread_ts: thread.threadTs,
-          message_ts: event.ts,
-          user: event.user,
-        },
       },
+      replyTo: toThreadAddress(thread, event.ts),
       deliveryId: `slack:${body.event_id}`,
     });
   } catch (err) {
@@ -109,20 +105,16 @@ export async function handleMention(deps: MentionDeps, body: EventEnvelope, even
   }
   if (submitted.kind === 'duplicate') return;
   const { task, kind } = submitted;
-  deps.background('acknowledge', () => acknowledge(deps, thread, event, task, kind, route));
+  deps.background('acknowledge', () => acknowledge(deps, thread, event, { task, kind, route, before }));
   deps.background('channel name', () => deps.origins.learn(event.channel));
 }
 
-/**
- * The repository the thread already works on: its conversation's, else (the first task has not
- * run yet, or was cancelled before it did, so there is no conversation state) its newest task's.
- */
-async function repoOfThread(deps: MentionDeps, conversation: string): Promise<string | undefined> {
-  const state = await deps.services.conversations.get(conversation);
-  if (state) return state.repo;
-  const latest = await deps.services.conversations.latest(conversation);
-  const task = latest ? await deps.services.getTask(latest) : null;
-  return task?.request.repo;
+interface Accepted {
+  task: TaskRecord;
+  kind: 'new' | 'answer';
+  route: RepoRoute & { kind: 'repo' };
+  /** The thread's conversation as it was before this task. */
+  before: ConversationView | null;
 }
 
 /** 👀 on the message, the agent session opened, and a reply saying what was understood. */
@@ -130,31 +122,23 @@ async function acknowledge(
   deps: MentionDeps,
   thread: Thread,
   event: { ts: string; user: string },
-  task: TaskRecord,
-  kind: 'new' | 'answer',
-  route: RepoRoute & { kind: 'repo' },
+  accepted: Accepted,
 ): Promise<void> {
   await Promise.all([
     deps.actions.react(thread, event.ts, 'eyes'),
-    deps.actions.openSession(thread, task.request.instruction, event.user).catch((err: Error) => {
+    deps.actions.openSession(thread, accepted.task.request.instruction, event.user).catch((err: Error) => {
       deps.log.warn({ err: err.message }, 'could not open the slack agent session');
     }),
   ]);
-  await deps.actions.post(thread, await acceptedText(deps, task, kind, route));
+  await deps.actions.post(thread, acceptedText(deps, accepted));
 }
 
-async function acceptedText(
-  deps: MentionDeps,
-  task: TaskRecord,
-  kind: 'new' | 'answer',
-  route: RepoRoute & { kind: 'repo' },
-): Promise<string> {
+function acceptedText(deps: MentionDeps, { task, kind, route, before }: Accepted): string {
   if (kind === 'answer') return `👍 Thanks, task \`${task.id}\` goes on with your answer.`;
-  const conversation = await deps.services.conversations.get(task.conversation);
-  const branch = route.base ?? conversation?.base ?? findRepository(deps.services.config, route.repo)?.base;
+  const branch = route.base ?? before?.base ?? deps.rules.repositories.find(route.repo)?.base;
   const base = branch ? `\`${escapeForSlack(branch)}\`` : "the repository's default branch";
-  const followUp = conversation
-    ? ` Follow-up on \`${conversation.branch}\`${conversation.pullRequest ? ` (<${conversation.pullRequest.url}|PR #${conversation.pullRequest.number}>)` : ''}.`
+  const followUp = before?.branch
+    ? ` Follow-up on \`${before.branch}\`${before.pullRequest ? ` (<${before.pullRequest.url}|PR #${before.pullRequest.number}>)` : ''}.`
     : '';
   return (
     `👀 On it: \`${route.repo}\`, base ${base}, task \`${task.id}\`.${followUp}\n` +
@@ -163,7 +147,7 @@ async function acceptedText(
 }
 
 function askText(deps: MentionDeps, route: RepoRoute & { kind: 'ask' }): string {
-  const allowed = allowedRepoList(deps.services.config);
+  const allowed = deps.rules.repositories.describe();
   const example = 'mention me again with `repo=owner/name` and what to do';
   if (route.reason === 'not_allowed') {
     return `I'm not allowed to work on \`${escapeForSlack(route.named ?? '')}\`. I may use ${allowed}: ${example}.`;

@@ -8,7 +8,7 @@ import {
   type ReactionEvent,
 } from './slack-events.js';
 import { kvKeys } from './slack-keys.js';
-import { threadFromKey, toThread } from './slack-thread.js';
+import { threadFromKey, toThread, toThreadAddress } from './slack-thread.js';
 import { refusalFor, replyOnce, type SlackHandlerDeps, stopOnce } from './thread-commands.js';
 
 /** ❌ and 🛑: a person's stop sign on one of the bot's messages. */
@@ -26,30 +26,19 @@ export async function handleThreadReply(deps: SlackHandlerDeps, body: EventEnvel
   const bot = await deps.bot();
   if (event.user === bot.userId || mentionsBot(event.text, bot.userId)) return; // app_mention handles those
   const thread = toThread({ team: body.team_id, channel: event.channel, threadTs: event.thread_ts });
-  const latest = await deps.services.conversations.latest(thread.conversation);
-  const waiting = latest ? await deps.services.getTask(latest) : null;
+  const waiting = await deps.tasks.conversations.latestTask(thread.conversation);
   if (waiting?.status !== 'waiting_for_input') return;
   const refusal = refusalFor(deps, event.user, event.channel);
   if (refusal) return replyOnce(deps, body.event_id, 'refusal', () => deps.actions.post(thread, refusal));
   const text = toPlainText(event.text).trim();
   if (!text) return;
   try {
-    const { task, kind } = await deps.services.submit({
+    const { task, kind } = await deps.tasks.submit({
       repo: waiting.request.repo,
       instruction: text.slice(0, 20_000),
       conversation: thread.conversation,
-      origin: waiting.request.origin ?? {
-        source: 'slack',
-        label: `Slack #${event.channel}`,
-        requester: event.user,
-        ref: {
-          team: body.team_id,
-          channel: event.channel,
-          thread_ts: event.thread_ts,
-          message_ts: event.ts,
-          user: event.user,
-        },
-      },
+      origin: waiting.request.origin,
+      replyTo: toThreadAddress(thread, event.ts),
       deliveryId: `slack:${body.event_id}`,
     });
     if (kind === 'duplicate') return;
@@ -71,7 +60,7 @@ export async function handleReaction(deps: SlackHandlerDeps, body: EventEnvelope
   // The bot's own reactions (✅, ❌ on the request) mean nothing; only reactions on its messages count.
   if (event.user === bot.userId || event.item_user !== bot.userId) return;
   if (isFromAnotherTeam(body, event) || refusalFor(deps, event.user, event.item.channel)) return;
-  const conversation = await deps.services.kv.get(kvKeys.message(event.item.channel, event.item.ts));
+  const conversation = await deps.kv.get(kvKeys.message(event.item.channel, event.item.ts));
   const thread = conversation ? threadFromKey(conversation) : null;
   if (!thread) return;
   const reply = await stopOnce(deps, body.event_id, thread, event.user);

@@ -1,3 +1,5 @@
+import { repoUrlsIn } from '../../config/repository-rules.js';
+
 /**
  * Reading what people write to the bot. Slack sends message text in its own markup: mentions are
  * `<@U123>`, links `<https://…|label>`, and `&`, `<`, `>` are escaped as entities
@@ -70,11 +72,8 @@ export function findNamedRepo(
 ): NamedRepo | undefined {
   const keyed = REPO_KEY.exec(text)?.[1];
   if (keyed) return { repo: trimName(keyed), explicit: true };
-  for (const host of hosts) {
-    const escaped = host.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const url = new RegExp(`https?://${escaped}/(${NAME})`, 'i').exec(text)?.[1];
-    if (url) return { repo: trimName(url), explicit: true };
-  }
+  const url = repoUrlsIn(text, hosts)[0];
+  if (url) return { repo: url, explicit: true };
   let introduced: string | undefined;
   for (const match of text.matchAll(BARE)) {
     const name = trimName(match[2] ?? '');

@@ -1,7 +1,9 @@
 import type { FileConfig } from '../../config/file-schema.js';
-import type { Reporter, TaskEvent, TaskStage } from '../../domain/events.js';
+import type { PlaceReporter, TaskEvent, TaskStage } from '../../domain/events.js';
 import type { KeyValueStore } from '../../domain/ports.js';
-import { type Clock, systemClock, waitAtMost } from '../../lib/clock.js';
+import type { SlackThreadAddress } from '../../domain/reply-address.js';
+import { type Clock, systemClock } from '../../lib/clock.js';
+import { settleWithin } from '../../lib/deadline.js';
 import type { Logger } from '../../lib/logger.js';
 import { createThrottledEdits, type ThrottledEdits } from '../../lib/throttled-edits.js';
 import { DAY_SECONDS, kvKeys } from './slack-keys.js';
@@ -23,6 +25,8 @@ export interface SlackReporterDeps {
 
 interface RunState {
   thread: Thread;
+  /** The message that asked: it gets ✅, ❌ or 🛑 at the end. */
+  messageTs: string | undefined;
   key: string;
   stage: TaskStage;
   ts?: string;
@@ -31,7 +35,7 @@ interface RunState {
   chain: Promise<void>;
 }
 
-export interface SlackReporter extends Reporter {
+export interface SlackReporter extends PlaceReporter {
   /** Resolves once every Slack call queued so far was made (or failed); edits waiting for their slot wait on. */
   settled(): Promise<void>;
   /** Drops the edits waiting for their slot, then resolves once every queued Slack call was made (or failed). */
@@ -78,15 +82,17 @@ export function createSlackReporter(deps: SlackReporterDeps): SlackReporter {
     await deps.kv.set(run.key, run.ts, deps.retentionDays * DAY_SECONDS);
   }
 
-  function runOf(event: TaskEvent): RunState | null {
-    const id = `${event.task.id}.${event.task.runs}`;
-    const existing = runs.get(id);
+  const runId = (event: TaskEvent, thread: Thread) =>
+    `${event.task.id}.${event.task.runs}:${thread.channel}:${thread.threadTs}`;
+
+  function runOf(event: TaskEvent, place: SlackThreadAddress): RunState {
+    const thread = threadOf(place);
+    const existing = runs.get(runId(event, thread));
     if (existing) return existing;
-    const thread = threadOf(event.task);
-    if (!thread) return null;
     const run: RunState = {
       thread,
-      key: kvKeys.status(event.task.id, event.task.runs),
+      messageTs: place.messageTs,
+      key: kvKeys.status(event.task.id, event.task.runs, thread),
       stage: 'clone',
       chain: Promise.resolve(),
       status: createThrottledEdits({
@@ -97,14 +103,14 @@ export function createSlackReporter(deps: SlackReporterDeps): SlackReporter {
         log,
       }),
     };
-    runs.set(id, run);
+    runs.set(runId(event, thread), run);
     return run;
   }
 
   async function end(run: RunState, event: TaskEvent): Promise<void> {
     void run.status.final(endedText(event, deps.budget));
     void enqueue(run, () => deps.actions.post(run.thread, resultText(event)).then(() => undefined), 'reply');
-    const messageTs = event.task.request.origin.ref.message_ts;
+    const messageTs = run.messageTs;
     if (event.type !== 'question' && messageTs) {
       const cancelled = event.type === 'failed' && event.code === 'cancelled';
       const outcome = event.type === 'finished' ? 'finished' : cancelled ? 'cancelled' : 'failed';
@@ -112,8 +118,29 @@ export function createSlackReporter(deps: SlackReporterDeps): SlackReporter {
     }
     const session = event.type === 'question' ? 'active' : 'closed';
     const done = enqueue(run, () => deps.actions.setSession(run.thread, session), 'agent session');
-    runs.delete(`${event.task.id}.${event.task.runs}`);
-    await waitAtMost(clock, deps.finalWaitMs ?? 15_000, done);
+    runs.delete(runId(event, run.thread));
+    await settleWithin(done, deps.finalWaitMs ?? 15_000, clock);
+  }
+
+  async function reportAt(event: TaskEvent, run: RunState): Promise<void> {
+    switch (event.type) {
+      case 'accepted':
+        return;
+      case 'started':
+        run.stage = event.stage;
+        void enqueue(run, () => deps.actions.setSession(run.thread, 'processing'), 'agent session');
+        break;
+      case 'stage':
+        run.stage = event.stage;
+        break;
+      case 'step':
+        run.status.update(progressText(event.task, { stage: run.stage, step: event.step }, deps.budget));
+        return;
+      default:
+        await end(run, event);
+        return;
+    }
+    run.status.update(progressText(event.task, { stage: run.stage }, deps.budget));
   }
 
   async function settled(): Promise<void> {
@@ -121,27 +148,10 @@ export function createSlackReporter(deps: SlackReporterDeps): SlackReporter {
   }
 
   return {
-    async report(event) {
-      const run = runOf(event);
-      if (!run) return;
-      switch (event.type) {
-        case 'accepted':
-          return;
-        case 'started':
-          run.stage = event.stage;
-          void enqueue(run, () => deps.actions.setSession(run.thread, 'processing'), 'agent session');
-          break;
-        case 'stage':
-          run.stage = event.stage;
-          break;
-        case 'step':
-          run.status.update(progressText(event.task, { stage: run.stage, step: event.step }, deps.budget));
-          return;
-        default:
-          await end(run, event);
-          return;
-      }
-      run.status.update(progressText(event.task, { stage: run.stage }, deps.budget));
+    kinds: ['slack-thread'],
+    async report(event, places) {
+      const threads = places.filter((p): p is SlackThreadAddress => p.kind === 'slack-thread');
+      await Promise.all(threads.map((place) => reportAt(event, runOf(event, place))));
     },
     settled,
     async idle() {

@@ -1,5 +1,15 @@
 import type { EnvConfig } from '../../config/env-schema.js';
+import type { FileConfig } from '../../config/file-schema.js';
+import type { RepositoryRules } from '../../config/repository-rules.js';
 import { PatchbayError } from '../../domain/errors.js';
+
+/** What Slack's handlers and reporter need of `patchbay.yml`. */
+export interface SlackRules {
+  repositories: RepositoryRules;
+  slack: FileConfig['slack'];
+  budget: FileConfig['budget'];
+  retentionDays: number;
+}
 
 export interface SlackSettings {
   botToken: string;

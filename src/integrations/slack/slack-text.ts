@@ -1,6 +1,6 @@
 import type { FileConfig } from '../../config/file-schema.js';
 import type { StepInfo, TaskEvent, TaskStage } from '../../domain/events.js';
-import type { TaskRecord } from '../../domain/task.js';
+import { type CheckResult, checkOutcome, type TaskRecord } from '../../domain/task.js';
 import { escapeForSlack } from './parse-message.js';
 
 /** Everything the bot writes in a thread. Text from the model or from people is escaped first. */
@@ -82,13 +82,14 @@ export function resultText(event: TaskEvent): string {
   return `✅ <${event.pullRequest.url}|Pull request #${event.pullRequest.number}>${title}\n${summary}${checks}`;
 }
 
-function checkIcon(c: { exitCode: number | null; timedOut: boolean }): string {
-  return c.exitCode === 0 && !c.timedOut ? '✅' : '❌';
+function checkIcon(c: CheckResult): string {
+  return checkOutcome(c) === 'passed' ? '✅' : '❌';
 }
 
-function checkNote(c: { exitCode: number | null; timedOut: boolean }): string {
-  if (c.timedOut) return ' (timed out)';
-  return c.exitCode === 0 ? '' : ` (exit ${c.exitCode ?? 'signal'})`;
+function checkNote(c: CheckResult): string {
+  const outcome = checkOutcome(c);
+  if (outcome === 'timed_out') return ' (timed out)';
+  return outcome === 'passed' ? '' : ` (exit ${c.exitCode ?? 'signal'})`;
 }
 
 function truncate(text: string, limit: number): string {

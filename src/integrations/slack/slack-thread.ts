@@ -1,4 +1,5 @@
 import type { KeyValueStore } from '../../domain/ports.js';
+import type { SlackThreadAddress } from '../../domain/reply-address.js';
 import type { Logger } from '../../lib/logger.js';
 import type { WebClient } from './slack-client.js';
 import { DAY_SECONDS, kvKeys, type ThreadRef, toConversationKey } from './slack-keys.js';
@@ -101,14 +102,20 @@ export function createThreadActions(deps: {
 }
 export type ThreadActions = ReturnType<typeof createThreadActions>;
 
-/** The thread of a task, from what its trigger put in `origin.ref`. */
-export function threadOf(task: {
-  conversation: string;
-  request: { origin: { ref: Record<string, string> } };
-}): Thread | null {
-  const { team, channel, thread_ts: threadTs } = task.request.origin.ref;
-  if (!team || !channel || !threadTs) return null;
-  return { team, channel, threadTs, conversation: task.conversation };
+/** The thread a task's reply address names. */
+export function threadOf(place: SlackThreadAddress): Thread {
+  return toThread({ team: place.team, channel: place.channel, threadTs: place.threadTs });
+}
+
+/** The reply address of a message in a thread (`messageTs`: the message that asked). */
+export function toThreadAddress(thread: ThreadRef, messageTs: string): SlackThreadAddress {
+  return {
+    kind: 'slack-thread',
+    team: thread.team,
+    channel: thread.channel,
+    threadTs: thread.threadTs,
+    messageTs,
+  };
 }
 
 /** The thread a conversation key names (`slack:<team>:<channel>:<thread_ts>`). */

@@ -1,9 +1,9 @@
-import { FINAL_STATUSES } from '../../domain/task.js';
+import type { KeyValueStore } from '../../domain/ports.js';
 import type { RunInBackground } from '../../lib/background-work.js';
 import type { Logger } from '../../lib/logger.js';
 import type { TaskServices } from '../../server/integration.js';
-import { allowedRepoList } from './route-repository.js';
 import { DAY_SECONDS, kvKeys } from './slack-keys.js';
+import type { SlackRules } from './slack-settings.js';
 import { statusLine } from './slack-text.js';
 import type { Thread, ThreadActions } from './slack-thread.js';
 
@@ -16,7 +16,10 @@ export interface BotIdentity {
 
 /** What every Slack handler works with. */
 export interface SlackHandlerDeps {
-  services: TaskServices;
+  tasks: TaskServices;
+  /** Slack's own key-value store. */
+  kv: KeyValueStore;
+  rules: SlackRules;
   actions: ThreadActions;
   bot: () => Promise<BotIdentity>;
   /** Slack work that must not hold up the answer to Slack (tracked, so that stop() can wait for it). */
@@ -26,7 +29,7 @@ export interface SlackHandlerDeps {
 
 /** Who may start and stop work: `slack.users` and `slack.allowed_channels`, when set. */
 export function refusalFor(deps: SlackHandlerDeps, user: string, channel: string): string | null {
-  const slack = deps.services.config.file.slack;
+  const slack = deps.rules.slack;
   if (slack.users && !slack.users.includes(user)) {
     return `Sorry <@${user}>, I only take requests from the people Patchbay's admins have listed. Ask them to add you if you need me.`;
   }
@@ -53,11 +56,11 @@ export async function replyOnce(
   work: () => Promise<unknown>,
 ): Promise<void> {
   const key = kvKeys.event(eventId);
-  if (!(await deps.services.kv.setIfAbsent(key, '1', DAY_SECONDS))) return;
+  if (!(await deps.kv.setIfAbsent(key, '1', DAY_SECONDS))) return;
   const sent = work().then(
     () => 'sent' as const,
     async (err: unknown) => {
-      await deps.services.kv.delete(key).catch(() => undefined);
+      await deps.kv.delete(key).catch(() => undefined);
       throw err;
     },
   );
@@ -81,11 +84,11 @@ export async function stopOnce(
   by: string,
 ): Promise<string | null> {
   const key = kvKeys.event(`${eventId}:action`);
-  if (!(await deps.services.kv.setIfAbsent(key, '', DAY_SECONDS))) {
-    return (await deps.services.kv.get(key)) || null;
+  if (!(await deps.kv.setIfAbsent(key, '', DAY_SECONDS))) {
+    return (await deps.kv.get(key)) || null;
   }
   const reply = await stopThread(deps, thread, by);
-  await deps.services.kv.set(key, reply ?? '', DAY_SECONDS);
+  await deps.kv.set(key, reply ?? '', DAY_SECONDS);
   return reply;
 }
 
@@ -94,16 +97,15 @@ export function helpText(deps: SlackHandlerDeps, botUserId: string): string {
     `Mention me with what to change and where, e.g. \`<@${botUserId}> fix the flaky login test in acme/web\` (or \`repo=owner/name\`, \`branch=…\`).`,
     'In a thread I work in: mention me again for a follow-up on the same pull request, reply to answer my questions, ' +
       `\`<@${botUserId}> status\`, \`<@${botUserId}> stop\` (or react ❌ to one of my messages).`,
-    `Repositories I may work on: ${allowedRepoList(deps.services.config)}.`,
+    `Repositories I may work on: ${deps.rules.repositories.describe()}.`,
   ].join('\n');
 }
 
 /** `status`: the newest task of the thread in one line. */
 export async function statusReply(deps: SlackHandlerDeps, thread: Thread): Promise<string> {
-  const latest = await deps.services.conversations.latest(thread.conversation);
-  const task = latest ? await deps.services.getTask(latest) : null;
+  const task = await deps.tasks.conversations.latestTask(thread.conversation);
   if (!task) return 'Nothing has been asked in this thread yet.';
-  return statusLine(task, deps.services.config.file.budget);
+  return statusLine(task, deps.rules.budget);
 }
 
 /**
@@ -112,12 +114,11 @@ export async function statusReply(deps: SlackHandlerDeps, thread: Thread): Promi
  * to post, if any.
  */
 export async function stopThread(deps: SlackHandlerDeps, thread: Thread, by: string): Promise<string | null> {
-  const latest = await deps.services.conversations.latest(thread.conversation);
-  const task = latest ? await deps.services.getTask(latest) : null;
-  if (!task || FINAL_STATUSES.has(task.status)) return 'Nothing is running in this thread.';
-  const after = await deps.services.cancel(task.id);
+  const stop = await deps.tasks.conversations.stopLatest(thread.conversation);
+  if (stop.kind === 'nothing') return 'Nothing is running in this thread.';
+  const { task } = stop;
   deps.log.info({ taskId: task.id, by }, 'slack stop requested');
-  if (after.status === 'cancelled') {
+  if (stop.kind === 'stopped') {
     deps.background('agent session', () => deps.actions.setSession(thread, 'closed'));
     return `🛑 Stopped task \`${task.id}\` (asked by <@${by}>).`;
   }

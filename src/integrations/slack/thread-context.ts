@@ -1,4 +1,5 @@
-import { type Clock, sleep, systemClock, withDeadline } from '../../lib/clock.js';
+import { type Clock, sleep, systemClock } from '../../lib/clock.js';
+import { withDeadline } from '../../lib/deadline.js';
 import type { Logger } from '../../lib/logger.js';
 import { toPlainText } from './parse-message.js';
 import type { WebClient } from './slack-client.js';
@@ -60,10 +61,10 @@ function isContext(m: Replies['messages'][number], at: Where): boolean {
 async function readPage(deps: Deps, clock: Clock, at: Where, cursor: string | undefined, deadline: number) {
   const ask = () =>
     withDeadline(
-      clock,
       deps.client.conversations.replies({ channel: at.channel, ts: at.threadTs, limit: PAGE_SIZE, cursor }),
       deadline - clock.now(),
-      () => new Error('slack did not answer in time'),
+      'slack did not answer in time',
+      clock,
     );
   try {
     return Replies.parse(await ask());

@@ -1,4 +1,4 @@
-import type { RecordedCall, StandInReply } from './http-stand-in.js';
+import type { RecordedCall, StandInReply } from '../../src/demo/http-stand-in.js';
 
 /** The JSON Linear's token endpoint answers; the stand-in fills in what a handler leaves out. */
 export interface TokenReply {

@@ -1,4 +1,4 @@
-import { type RecordedCall, type StandInReply, startHttpStandIn } from './http-stand-in.js';
+import { type RecordedCall, type StandInReply, startHttpStandIn } from '../../src/demo/http-stand-in.js';
 
 /** One Web API call as the stand-in saw it: the method, its arguments (form or JSON), when. */
 export interface SlackCall {

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { IMockStore } from '@graphql-tools/mock';
 import { type DocumentNode, execute, parse } from 'graphql/index.js';
-import { type RecordedCall, type StandInReply, startHttpStandIn } from './http-stand-in.js';
+import { type RecordedCall, type StandInReply, startHttpStandIn } from '../../src/demo/http-stand-in.js';
 import { toLenientRequest } from './linear-lenient.js';
 import {
   createLinearMock,
@@ -17,7 +17,7 @@ export type { TokenHandler, TokenReply } from './linear-oauth.js';
 
 /** Linear's published GraphQL schema, vendored so that a clone of Patchbay alone can run its tests. */
 export const LINEAR_SCHEMA_PATH = fileURLToPath(
-  new URL('../../tests/fixtures/linear/schema.graphql', import.meta.url),
+  new URL('../fixtures/linear/schema.graphql', import.meta.url),
 );
 
 export interface LinearStandInOptions {

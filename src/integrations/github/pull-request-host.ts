@@ -1,0 +1,18 @@
+import type { PullRequestDraft, PullRequestHost } from '../../domain/ports.js';
+import { renderPullRequestBody } from './pr-body.js';
+import type { PullRequests } from './pull-requests.js';
+
+/** GitHub as the place a task's pull request lives: the draft rendered as GitHub markdown, then published. */
+export function createPullRequestHost(pulls: Pick<PullRequests, 'publish'>): PullRequestHost {
+  return {
+    publish: (draft: PullRequestDraft) =>
+      pulls.publish({
+        repo: draft.repo,
+        branch: draft.branch,
+        base: draft.base,
+        title: draft.title,
+        draft: draft.draft,
+        body: renderPullRequestBody(draft),
+      }),
+  };
+}
