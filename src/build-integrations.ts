@@ -10,6 +10,7 @@ import { readLinearSettings } from './integrations/linear/linear-settings.js';
 import { createSlackIntegration } from './integrations/slack/create-slack-integration.js';
 import { createSlackClients } from './integrations/slack/slack-client.js';
 import { readSlackSettings } from './integrations/slack/slack-settings.js';
+import type { Clock } from './lib/clock.js';
 import type { Logger } from './lib/logger.js';
 import type { Integration, TaskServices } from './server/integration.js';
 
@@ -19,6 +20,8 @@ export interface IntegrationWiring {
   /** The key-value store of one integration: its keys only. */
   kvFor: (integration: 'slack' | 'linear') => KeyValueStore;
   log: Logger;
+  /** The clock the integrations' own timers run on (see StartOptions.clock). */
+  clock?: Clock;
 }
 
 /**
@@ -60,6 +63,7 @@ function buildSlack(wiring: IntegrationWiring, repositories: RepositoryRules): I
     tasks: wiring.tasks,
     kv: wiring.kvFor('slack'),
     log,
+    clock: wiring.clock,
   });
 }
 
@@ -97,6 +101,7 @@ function buildLinear(wiring: IntegrationWiring, repositories: RepositoryRules): 
     tasks: wiring.tasks,
     kv,
     log,
+    clock: wiring.clock,
   });
 }
 

@@ -4,6 +4,7 @@ import { buildGitHubAccess, buildWorkerDeps, type GitHubAccess } from './build-w
 import type { Config } from './config/load-config.js';
 import { PatchbayError } from './domain/errors.js';
 import type { Reporter } from './domain/events.js';
+import type { Clock } from './lib/clock.js';
 import { settleWithin } from './lib/deadline.js';
 import type { Logger } from './lib/logger.js';
 import { createRedactor } from './lib/redact.js';
@@ -41,6 +42,11 @@ export interface StartOptions {
   retry?: { attempts: number; backoffMs: number };
   /** Reporters for the tasks of a source that no place hears about (tests, the demo's terminal). */
   reporters?: Partial<Record<string, Reporter>>;
+  /**
+   * The clock the integrations' own timers run on: the reporters' edit spacing and coalescing, and
+   * Linear's first-thought and webhook-answer deadlines (default the system's; tests may hold it still).
+   */
+  clock?: Clock;
 }
 
 export interface Running {
@@ -86,7 +92,13 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     return github;
   };
   const integrations = buildIntegrations(
-    { config, tasks, kvFor: (namespace) => createRedisKeyValue({ redis, prefix, namespace }), log },
+    {
+      config,
+      tasks,
+      kvFor: (namespace) => createRedisKeyValue({ redis, prefix, namespace }),
+      log,
+      clock: opts.clock,
+    },
     githubAccess,
   );
   const reporter = createEventRouter({

@@ -9,6 +9,8 @@ export interface GitHttpServer {
   url: string;
   /** How many HTTP requests were served (including refused ones). */
   readonly requests: number;
+  /** How many HTTP requests arrived, the ones `delayMs` still holds back included. */
+  readonly received: number;
   close(): Promise<void>;
   createRepo(repo: string, files: Record<string, string>, opts?: { defaultBranch?: string }): Promise<string>;
   readFile(repo: string, ref: string, path: string): Promise<string | null>;
@@ -112,8 +114,11 @@ function serveCgi(req: IncomingMessage, res: ServerResponse, root: string): void
  */
 export async function startGitHttpServer(opts: GitHttpServerOptions): Promise<GitHttpServer> {
   let requests = 0;
+  let received = 0;
   const server = createServer(async (req, res) => {
-    if (opts.delayMs) await new Promise((resolve) => setTimeout(resolve, opts.delayMs));
+    received += 1;
+    // unref: a request held back that nobody waits for any more must not keep the process alive.
+    if (opts.delayMs) await new Promise((resolve) => setTimeout(resolve, opts.delayMs).unref());
     requests += 1;
     if (!isAuthorized(req, opts)) {
       res
@@ -130,6 +135,9 @@ export async function startGitHttpServer(opts: GitHttpServerOptions): Promise<Gi
     url: `http://127.0.0.1:${port}`,
     get requests() {
       return requests;
+    },
+    get received() {
+      return received;
     },
     close: () =>
       new Promise<void>((resolve) => {

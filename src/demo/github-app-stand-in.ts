@@ -11,6 +11,8 @@ export interface StandInApp {
   installations: Array<{ id: number; repos: string[] }>;
   /** How long an installation token lives, in seconds (GitHub: 3600). */
   tokenLifetimeS?: number;
+  /** The time installation tokens are issued and checked by (default the system's); JWTs use the system's. */
+  now?: () => number;
 }
 
 export interface StandInInstallationToken {
@@ -32,12 +34,13 @@ const MAX_JWT_LIFETIME_S = 600;
 /** The App side of the stand-in: JWT checks, installations, installation tokens. */
 export function createAppState(app: StandInApp | undefined) {
   const tokens: StandInInstallationToken[] = [];
+  const now = app?.now ?? Date.now;
   const jwtRejections: string[] = [];
   const installationOf = (repo: string) =>
     app?.installations.find((i) => i.repos.some((r) => r.toLowerCase() === repo.toLowerCase()));
 
   function liveToken(token: string): StandInInstallationToken | undefined {
-    return tokens.find((t) => t.token === token && t.expiresAt > Date.now());
+    return tokens.find((t) => t.token === token && t.expiresAt > now());
   }
 
   /** Without an App, the fixed token rule; with one, also an installation token covering the repo. */
@@ -82,7 +85,7 @@ export function createAppState(app: StandInApp | undefined) {
     const installation = app?.installations.find((i) => String(i.id) === call.params.id);
     if (!app || !installation) return notFound();
     // GitHub's expires_at has whole seconds.
-    const expiresAt = Math.floor((Date.now() + (app.tokenLifetimeS ?? 3600) * 1000) / 1000) * 1000;
+    const expiresAt = Math.floor((now() + (app.tokenLifetimeS ?? 3600) * 1000) / 1000) * 1000;
     const issued = {
       token: `ghs_${randomBytes(18).toString('hex')}`,
       installationId: installation.id,

@@ -2,7 +2,8 @@ import { type RecordedCall, type StandInReply, startHttpStandIn } from './http-s
 
 /**
  * One answer of the scripted model: a tool call (or several), plain text, an HTTP error, or a body
- * that is not JSON. `delayMs` holds the answer back, to test cancelling a request in flight.
+ * that is not JSON. `delayMs` holds the answer back, to test cancelling a request in flight; `until`
+ * holds it until the promise settles, so that a test decides when the model answers.
  */
 export type ScriptedTurn = (
   | { tool: string; args: Record<string, unknown> }
@@ -11,7 +12,7 @@ export type ScriptedTurn = (
   | { content: string }
   | { status: number; body?: unknown; headers?: Record<string, string> }
   | { raw: string }
-) & { delayMs?: number };
+) & { delayMs?: number; until?: Promise<unknown> };
 
 export interface ScriptedRequest {
   messages: unknown[];
@@ -51,6 +52,7 @@ export async function startScriptedModel(script: Script): Promise<ScriptedModel>
     }
     // unref: a delayed answer nobody waits for any more must not keep the process alive.
     if (next.delayMs) await new Promise((resolve) => setTimeout(resolve, next.delayMs).unref());
+    if (next.until) await next.until.catch(() => undefined);
     return answer(next, req.model, index);
   });
   return {

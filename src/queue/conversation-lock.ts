@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { type CancelTimer, type Clock, systemClock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { tryLease } from './redis-lease.js';
 
@@ -17,11 +18,13 @@ export function createConversationLock({
   prefix,
   ttlMs,
   log,
+  clock = systemClock,
 }: {
   redis: Redis;
   prefix: string;
   ttlMs: number;
   log: Logger;
+  clock?: Clock;
 }) {
   const key = (conversation: string) => `${prefix}conv-lock:${conversation}`;
   const waitersKey = (conversation: string) => `${prefix}conv-waiters:${conversation}`;
@@ -31,23 +34,23 @@ export function createConversationLock({
     const lease = await tryLease(redis, key(conversation), ttlMs, owner);
     if (!lease) return null;
     const lost = new AbortController();
-    const timer = setInterval(
-      async () => {
-        try {
-          if (!(await lease.renew())) throw new Error('lease taken over');
-        } catch (err) {
-          log.warn({ conversation, err: (err as Error).message }, 'conversation lease lost');
-          clearInterval(timer);
-          lost.abort('lock_lost');
-        }
-      },
-      Math.max(250, Math.floor(ttlMs / 3)),
-    );
-    timer.unref();
+    const every = Math.max(250, Math.floor(ttlMs / 3));
+    let stop: CancelTimer = () => undefined;
+    const renew = async (): Promise<void> => {
+      stop = clock.setTimer(renew, every); // a steady beat, whatever one renewal takes
+      try {
+        if (!(await lease.renew())) throw new Error('lease taken over');
+      } catch (err) {
+        log.warn({ conversation, err: (err as Error).message }, 'conversation lease lost');
+        stop();
+        lost.abort('lock_lost');
+      }
+    };
+    stop = clock.setTimer(renew, every);
     return {
       lost: lost.signal,
       async release() {
-        clearInterval(timer);
+        stop();
         await lease.release();
       },
     };

@@ -81,13 +81,16 @@ describe('POST /api/tasks to a pull request', () => {
   });
 
   it('holds a follow-up that arrives during a run and runs it right after, on the same branch', async () => {
-    const slowFirst = FIX_GREETING.map((turn, i) => (i === 1 ? { ...turn, delayMs: 1_500 } : turn));
+    let answer: () => void = () => undefined;
+    const until = new Promise<void>((r) => (answer = r)); // the first run's second turn waits for the test
+    const slowFirst = FIX_GREETING.map((turn, i) => (i === 1 ? { ...turn, until } : turn));
     const h = await start([...slowFirst, ...ADD_CHANGELOG]);
 
     const first = await h.createTask({ instruction: 'fix greet', conversation: 'busy' });
     await h.waitFor(first.body.id, (t) => t.status === 'running');
     const second = await h.createTask({ instruction: 'also add a changelog', conversation: 'busy' });
     const queuedMeanwhile = await h.getTask(second.body.id);
+    answer();
     const done = await h.waitFor(second.body.id, isFinal);
     const firstDone = await h.getTask(first.body.id);
 

@@ -206,14 +206,16 @@ describe('GitHub review loop: who and which pull requests', () => {
       sender: { login: 'alice' },
     });
 
+    // Answered after its handler gave up, before queueing; the 👀 goes out only once work is queued.
     const failed = await send('pull_request_review_comment', body);
-    await new Promise((r) => setTimeout(r, 200));
     const eyesAfterFailure = h.github.reactions.length;
+    const queuedAfterFailure = followUpTaskIds(h.logLines).length;
     const redelivered = await send('pull_request_review_comment', body, { deliveryId: failed.deliveryId });
     await eventually(() => h.github.reactions[0]);
 
     expect([failed.status, redelivered.status]).toEqual([503, 200]);
     expect(eyesAfterFailure).toBe(0);
+    expect(queuedAfterFailure).toBe(0);
     expect(h.github.reactions).toEqual([expect.objectContaining({ commentId: 701, content: 'eyes' })]);
     expect(followUpTaskIds(h.logLines)).toHaveLength(1);
   });

@@ -74,7 +74,7 @@ describe('GitHub review loop: a conversation that began in Linear', () => {
     await l.send(created());
     const first = await l.h.waitFor(await l.taskOf('session-1'), isFinal);
     const responses = () => l.activities().filter((a) => a.content.type === 'response');
-    await eventually(() => responses().length === 1 || null, 10_000, 'first response');
+    await eventually(() => responses().length === 1 || null, 20_000, 'first response');
     const pull = l.h.github.pulls[0];
     if (!pull) throw new Error('no pull request');
 
@@ -88,7 +88,7 @@ describe('GitHub review loop: a conversation that began in Linear', () => {
       followUpTaskIds(l.h.logLines).length ? followUpTaskIds(l.h.logLines) : null,
     );
     const followUp = await l.h.waitFor(followUpId ?? '', isFinal);
-    const echoed = await eventually(() => responses()[1], 10_000, 'the follow-up in the session');
+    const echoed = await eventually(() => responses()[1], 20_000, 'the follow-up in the session');
 
     expect(first.status).toBe('succeeded');
     expect(res.status).toBe(200);

@@ -20,7 +20,7 @@ describe('Linear agent installed as an OAuth app', () => {
     const after = await send(created('session-1'));
     const taskId = await taskOf('session-1');
     const task = await h.waitFor(taskId, isFinal);
-    await eventually(() => activities().find((a) => a.content.type === 'response'), 10_000, 'response');
+    await eventually(() => activities().find((a) => a.content.type === 'response'), 20_000, 'response');
 
     expect(before.status).toBe(200);
     expect(activities().filter((a) => a.agentSessionId === 'session-early')).toEqual([]);

@@ -17,7 +17,7 @@ describe('Linear: one run per issue, plans, deleted issues', () => {
     const updates = await eventually(() => {
       const all = s.inputs('agentSessionUpdate');
       return all.at(-1)?.input.externalUrls ? all : null;
-    }, 10_000);
+    }, 20_000);
 
     expect(task.status).toBe('succeeded');
     expect(updates.every((u) => u.id === 'session-1')).toBe(true);
@@ -43,8 +43,8 @@ describe('Linear: one run per issue, plans, deleted issues', () => {
     expect(updates.at(-1)?.input.externalUrls).toEqual([
       { label: `Pull request #${task.pullRequest?.number}`, url: task.pullRequest?.url },
     ]);
-    await eventually(() => s.inputs('attachmentLinkURL').length === 1, 5_000, 'attachment');
-    await eventually(() => s.inputs('issueUpdate').length >= 2, 5_000, 'state moves');
+    await eventually(() => s.inputs('attachmentLinkURL').length === 1, 20_000, 'attachment');
+    await eventually(() => s.inputs('issueUpdate').length >= 2, 20_000, 'state moves');
     expect(s.inputs('issueUpdate').map((u) => u.input.stateId)).toEqual(['state-progress', 'state-review']);
   });
 
@@ -53,7 +53,7 @@ describe('Linear: one run per issue, plans, deleted issues', () => {
 
     const [delegated, assigned] = await Promise.all([s.send(sessionCreated()), s.send(issueAssigned())]);
     const thoughtTask = await s.taskOf('session-1');
-    const comment = await eventually(() => s.inputs('commentCreate')[0], 10_000, 'comment');
+    const comment = await eventually(() => s.inputs('commentCreate')[0], 20_000, 'comment');
     const task = await s.h.waitFor(thoughtTask, isFinal);
     const again = await s.send(issueAssigned());
     const reply = await eventually(() => s.inputs('commentCreate').find((c) => c.input.parentId));
@@ -66,7 +66,7 @@ describe('Linear: one run per issue, plans, deleted issues', () => {
     expect(s.h.github.pulls).toHaveLength(1);
     expect(String(reply.input.body)).toContain(task.pullRequest?.url ?? 'no url');
     expect(response.content.body).toContain(task.pullRequest?.url ?? 'no url');
-    await eventually(() => s.inputs('issueUpdate').length >= 2, 5_000, 'state moves');
+    await eventually(() => s.inputs('issueUpdate').length >= 2, 20_000, 'state moves');
     expect(s.inputs('issueUpdate').map((u) => u.input.stateId)).toEqual(['state-progress', 'state-review']);
     expect(s.inputs('attachmentLinkURL')).toHaveLength(1);
     expect(new Set((await s.h.audience(task.id)).map((a) => a.kind))).toEqual(
@@ -151,7 +151,7 @@ describe('Linear: one run per issue, plans, deleted issues', () => {
 
     const res = await s.send(linearFixture('issue_remove'));
     const task = await s.h.waitFor(taskId, isFinal, 20_000);
-    await eventually(() => s.h.logLines.join('').includes('linear entity gone'), 5_000, 'skip log');
+    await eventually(() => s.h.logLines.join('').includes('linear entity gone'), 20_000, 'skip log');
     const health = await fetch(`${s.h.base}/healthz`);
     const later = await s.send({ type: 'Issue', action: 'remove', data: { id: 'issue-404' } });
     const malformed = await s.send({ type: 'Issue', action: 'update', data: {} });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Harness, isFinal, REPO, startHarness } from '../fakes/harness.js';
+import { type Harness, isFinal, logged, queuedTaskIds, REPO, startHarness } from '../fakes/harness.js';
 import { ADD_CHANGELOG, FIX_GREETING } from '../fakes/scripts.js';
 import { SLACK_BOT, SLACK_SECRET, slackPerTest } from '../fakes/slack-per-test.js';
 import { eventually, nextTs, postToSlackEvents, slackEvent } from '../fakes/slack-requests.js';
@@ -13,26 +13,22 @@ const start = slackPerTest();
 const taskIdIn = (call: SlackCall | undefined) => /task `(t[0-9a-z]+)`/.exec(call?.args.text ?? '')?.[1];
 
 describe('Slack: mention → thread', () => {
-  it('answers a mention with 👀 and a reply within a second, edits one status message, ends with ✅ and the PR', async () => {
+  it('answers a mention with 👀 and then a reply, edits one status message, ends with ✅ and the PR', async () => {
     const { h, slack, mention, posts, reactions } = await start(FIX_GREETING);
 
-    const sent = Date.now();
     const { res, ts } = await mention('fix the greeting punctuation in acme/web');
-    const acked = Date.now();
-    const accepted = await eventually(() => posts(ts)[0], 5_000, 'accept reply');
-    const eyes = await eventually(() => reactions(ts).find((c) => c.args.name === 'eyes'), 5_000, '👀');
+    const accepted = await eventually(() => posts(ts)[0], 20_000, 'accept reply');
+    const eyes = await eventually(() => reactions(ts).find((c) => c.args.name === 'eyes'), 20_000, '👀');
     const taskId = taskIdIn(accepted) ?? '';
     const task = await h.waitFor(taskId, isFinal);
     const done = await eventually(
       () => reactions(ts).find((c) => c.args.name === 'white_check_mark'),
-      10_000,
+      20_000,
       '✅',
     );
 
     expect(res.status).toBe(200);
-    expect(acked - sent).toBeLessThan(1_000);
-    expect(accepted.at - sent).toBeLessThan(1_000);
-    expect(eyes.at - sent).toBeLessThan(1_000);
+    expect(slack.calls.indexOf(eyes)).toBeLessThan(slack.calls.indexOf(accepted)); // 👀, then the reply
     expect(accepted.args.text).toContain('`acme/web`');
     expect(accepted.args.text).toMatch(/base the repository's default branch|base `main`/);
     expect(task.status).toBe('succeeded');
@@ -49,9 +45,6 @@ describe('Slack: mention → thread', () => {
     expect(result).toContain('greet() now puts a comma after Hello.');
     expect(result).toMatch(/✅ `node test\.js`/);
     expect(slack.unmatched).toEqual([]);
-    console.info(
-      `slack figures: ack ${acked - sent} ms, 👀 ${eyes.at - sent} ms, reply ${accepted.at - sent} ms`,
-    );
   });
 
   it('routes to the repository named in the message, then the channel default, then the workspace default', async () => {
@@ -91,8 +84,9 @@ describe('Slack: mention → thread', () => {
       const all = [unknown, forbidden, stranger].map((m) => posts(m.ts)[0]?.args.text);
       return all.every(Boolean) ? all : null;
     });
-    await new Promise((r) => setTimeout(r, 500));
 
+    // Each was answered after its handler ran: a task would have been logged as queued by then.
+    expect(queuedTaskIds(h)).toEqual([]);
     expect([unknown.res.status, forbidden.res.status, stranger.res.status]).toEqual([200, 200, 200]);
     expect(replies[0]).toMatch(/Which repository.*`acme\/web`/);
     expect(replies[1]).toMatch(/not allowed to work on `evil\/app`.*`acme\/web`/);
@@ -255,8 +249,9 @@ describe('Slack: follow-ups, questions, stop', () => {
       user_team: 'T0ELSEWHERE',
     });
     const refusal = await eventually(() => posts(outsider.ts)[0]);
-    await new Promise((r) => setTimeout(r, 500));
 
+    // Both were answered after their handlers ran: nothing was queued, so nothing follows.
+    expect(queuedTaskIds(h)).toEqual([]);
     expect([bot.res.status, outsider.res.status]).toEqual([200, 200]);
     expect(posts(bot.ts)).toEqual([]);
     expect(refusal.args.text).toMatch(/^Sorry, I only take requests from people in this workspace/);
@@ -345,12 +340,15 @@ describe('Slack: follow-ups, questions, stop', () => {
         slackEvent('reaction_added', { user: 'U0BOB', reaction: 'x', item: request, item_user: 'U0ALICE' }),
       ),
     ];
-    await new Promise((r) => setTimeout(r, 500));
+    // Each was answered after its handler ran; a stop would have been logged by then.
+    const stopsAfterIgnored = logged(h, 'slack stop requested');
     const stillRunning = await h.getTask(taskId);
     const person = await send(slackEvent('reaction_added', { user: 'U0ALICE', item, item_user: BOT }));
     const task = await h.waitFor(taskId, isFinal, 20_000);
 
     expect([...ignored, person].map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(stopsAfterIgnored).toEqual([]);
+    expect(logged(h, 'slack stop requested').map((entry) => entry.by)).toEqual(['U0ALICE']);
     expect(stillRunning.status).toBe('running');
     expect(task.status).toBe('cancelled');
   });
@@ -379,15 +377,15 @@ describe('Slack: who may act', () => {
       await send(slackEvent('reaction_added', { user: 'U0MALLORY', item, item_user: BOT })),
       await send(slackEvent('agent_session_stopped', { user: 'U0MALLORY', thread_ts: ts })),
     ];
-    await eventually(
-      () => posts(ts).filter((c) => c.args.text?.startsWith('Sorry <@U0MALLORY>')).length >= 2,
-    );
-    await new Promise((r) => setTimeout(r, 500));
+    // Each was answered after its handler ran (refusals are posted before the answer); a stop would
+    // have been logged by then.
+    const stopsByMallory = logged(h, 'slack stop requested');
     const afterwards = await h.getTask(taskId);
     await send(slackEvent('app_mention_thread', { text: `<@${BOT}> stop`, ts: nextTs(), thread_ts: ts }));
     const stopped = await h.waitFor(taskId, isFinal, 20_000);
 
     expect(attempts.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(stopsByMallory).toEqual([]);
     expect(afterwards.status).toBe('running');
     expect(posts(ts).filter((c) => c.args.text?.startsWith('Sorry <@U0MALLORY>'))).toHaveLength(2);
     expect(stopped.status).toBe('cancelled');
@@ -418,11 +416,14 @@ describe('Slack: who may act', () => {
     );
     const elsewhere = await mention('fix greet in acme/web', { channel: 'C0RANDOM' });
     const channelRefusal = await eventually(() => posts(elsewhere.ts)[0]);
-    await new Promise((r) => setTimeout(r, 500));
+    // Both were answered after their handlers ran: an answer or a task would have been logged by then.
+    const answersQueued = logged(h, 'answer queued');
     const stillWaiting = await h.getTask(taskId);
 
     expect([answer.status, elsewhere.res.status]).toEqual([200, 200]);
     expect(refusal).toBeDefined();
+    expect(answersQueued).toEqual([]);
+    expect(queuedTaskIds(h)).toEqual([taskId]);
     expect(stillWaiting.status).toBe('waiting_for_input');
     expect(JSON.stringify(h.model.requests)).not.toContain('a colon, obviously');
     expect(channelRefusal.args.text).toMatch(/^Sorry, I don't take requests in this channel/);
@@ -434,7 +435,7 @@ describe('Slack: who may act', () => {
 
 describe('Slack: deliveries', () => {
   it('makes one task of a retried event and of a duplicate event_id', async () => {
-    const { send, posts, reactions } = await start([], { worker: false });
+    const { h, send, posts, reactions } = await start([], { worker: false });
     const ts = nextTs();
     const body = slackEvent('app_mention_channel', { text: `<@${BOT}> fix greet in acme/web`, ts });
 
@@ -443,9 +444,11 @@ describe('Slack: deliveries', () => {
       headers: { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' },
     });
     const again = await send(body);
-    await eventually(() => posts(ts)[0]);
-    await new Promise((r) => setTimeout(r, 500));
+    await eventually(() => posts(ts)[0]); // the first's 👀 and reply, in that order, in the background
 
+    // The repeats were answered after their handlers found the first task: they queued nothing and
+    // started nothing in the background.
+    expect(queuedTaskIds(h)).toHaveLength(1);
     expect([first.status, retried.status, again.status]).toEqual([200, 200, 200]);
     expect(posts(ts)).toHaveLength(1);
     expect(reactions(ts)).toHaveLength(1);
@@ -464,8 +467,8 @@ describe('Slack: deliveries', () => {
     });
     const malformed = await send('{"type": "event_callback", "event":');
     const notAnEvent = await send({ type: 'event_callback', event_id: 'Ev1' });
+    // Each answer comes after its handler ran, if it reached one; none leaves work in the background.
     const challenge = await send(slackEvent('url_verification'));
-    await new Promise((r) => setTimeout(r, 300));
 
     expect([forged.status, unsigned.status, stale.status, tampered.status]).toEqual([401, 401, 401, 401]);
     expect([malformed.status, notAnEvent.status]).toEqual([400, 400]);
@@ -549,16 +552,17 @@ describe('Slack in Socket Mode: an event acknowledged is an event queued', () =>
       worker: false,
       env: { SLACK_BOT_TOKEN: stand.token, SLACK_APP_TOKEN: stand.appToken, SLACK_API_URL: stand.url },
     });
-    await eventually(() => ws.connected(), 10_000, 'the websocket');
+    await eventually(() => ws.connected(), 20_000, 'the websocket');
     const ts = nextTs();
     const body = slackEvent('app_mention_channel', { text: `<@${BOT}> fix the greeting in acme/web`, ts });
 
     ws.sendEvent(body);
-    await eventually(() => stand.calls.filter((c) => c.method === 'auth.test').length >= 2, 10_000);
-    await new Promise((r) => setTimeout(r, 1_000));
+    const harness = h;
+    // The receiver logs this when it decides to leave the envelope unacknowledged.
+    await eventually(() => logged(harness, 'slack event not queued; left for Slack to redeliver').length);
     const ackedBeforeRedelivery = ws.acked();
     const redelivered = ws.sendEvent(body, { attempt: 1, reason: 'timeout' });
-    await eventually(() => ws.acked().includes(redelivered), 10_000, 'the redelivery acknowledged');
+    await eventually(() => ws.acked().includes(redelivered), 20_000, 'the redelivery acknowledged');
     const accepted = await eventually(() =>
       stand.callsTo('chat.postMessage').find((c) => c.args.thread_ts === ts),
     );

@@ -11,6 +11,7 @@ import { startGitHubStandIn } from '../../src/demo/github-stand-in.js';
 import { type Script, startScriptedModel } from '../../src/demo/scripted-model.js';
 import type { Reporter, TaskEvent } from '../../src/domain/events.js';
 import type { ReplyAddress } from '../../src/domain/reply-address.js';
+import type { Clock } from '../../src/lib/clock.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { type Running, startPatchbay } from '../../src/main.js';
 import { REDIS_URL } from './redis.js';
@@ -36,6 +37,8 @@ export interface HarnessOptions {
    * a .env file) and no GITHUB_TOKEN; the stand-ins accept only installation tokens. Default `token`.
    */
   githubAuth?: 'token' | 'app';
+  /** The clock the integrations' own timers run on (StartOptions.clock); a test may hold it still. */
+  clock?: Clock;
 }
 
 export const APP_ID = '4242';
@@ -112,6 +115,7 @@ export async function startHarness(opts: HarnessOptions) {
       queueName,
       retry: opts.retry ?? { attempts: 2, backoffMs: 200 },
       reporters: { api: recorder },
+      clock: opts.clock,
     }).then((r) => {
       running.push(r);
       return r;
@@ -216,5 +220,20 @@ export interface TaskView {
   checks: Array<{ command: string; exitCode: number | null }>;
   usage: { promptTokens: number; completionTokens: number; usd: number | null };
 }
+
+/**
+ * The entries Patchbay logged with this message so far. The log is written synchronously in this
+ * process, so once a webhook was answered, what its handler logged is here: a negative ("no task was
+ * queued") can be read without waiting.
+ */
+export function logged(harness: Pick<Harness, 'logLines'>, msg: string): Array<Record<string, unknown>> {
+  return harness.logLines
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((entry) => entry.msg === msg);
+}
+
+/** Task ids Patchbay logged as queued so far. */
+export const queuedTaskIds = (harness: Pick<Harness, 'logLines'>): string[] =>
+  logged(harness, 'task queued').map((entry) => String(entry.taskId ?? ''));
 
 export const isFinal = (t: TaskView) => ['succeeded', 'failed', 'cancelled'].includes(t.status);

@@ -65,6 +65,11 @@ export interface LinearStandIn {
   /** Answer a mutation with this (merged over the generated payload), after recording it. */
   on(mutationName: string, resolver: MutationResolver): void;
   /**
+   * The next GraphQL request whose query has this root field (`issue`, `viewer`, …) is answered only
+   * once `until` settled: a slow Linear, for timing tests.
+   */
+  holdNext(rootField: string, until: Promise<unknown>): void;
+  /**
    * The next `times` GraphQL requests fail with `status`. Without a body: 400 and 429 answer as a
    * Linear rate limit (`RATELIMITED`, `X-RateLimit-*` headers), 401 as an authentication error,
    * 403 as forbidden, 500 as an internal error, other 5xx as a plain-text gateway error.
@@ -139,6 +144,7 @@ export async function startLinearStandIn(opts: LinearStandInOptions = {}): Promi
   const tokenRequests: RecordedCall[] = [];
   const dropped: string[] = [];
   const failures: Array<{ status: number; body: unknown }> = [];
+  const holds: Array<{ rootField: string; until: Promise<unknown> }> = [];
   const mock = createLinearMock(base, (m) => mutations.push(m));
   const tokens = createTokenIssuer(opts.client);
   const authorize = opts.authorize ?? ((value: string) => value.trim() !== '');
@@ -147,6 +153,12 @@ export async function startLinearStandIn(opts: LinearStandInOptions = {}): Promi
 
   async function answerGraphQL(call: RecordedCall): Promise<StandInReply> {
     requests.push(call);
+    const query = String((call.body as GraphQLBody | undefined)?.query ?? '');
+    const hold = holds.find((h) => new RegExp(`[{\\s]${h.rootField}\\s*[({]`).test(query));
+    if (hold) {
+      holds.splice(holds.indexOf(hold), 1);
+      await hold.until.catch(() => undefined);
+    }
     const authorization = call.headers.authorization;
     if (!authorization || !authorize(authorization)) return unauthenticated;
     const forced = failures.shift();
@@ -204,6 +216,7 @@ export async function startLinearStandIn(opts: LinearStandInOptions = {}): Promi
     mutationsNamed: (name) => mutations.filter((m) => m.name === name),
     pin: (typeName, id, fields) => mock.pin(typeName, id, fields),
     on: (mutationName, resolver) => mock.override(mutationName, resolver),
+    holdNext: (rootField, until) => void holds.push({ rootField, until }),
     failNext(status, times = 1, body) {
       for (let i = 0; i < times; i++) failures.push({ status, body });
     },

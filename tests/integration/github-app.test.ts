@@ -12,6 +12,7 @@ import { createGitHubAppAuth } from '../../src/integrations/github/create-github
 import { createPullRequests } from '../../src/integrations/github/pull-requests.js';
 import { createRepositories } from '../../src/integrations/github/repositories.js';
 import { createLogger } from '../../src/lib/logger.js';
+import { createManualClock } from '../fakes/manual-clock.js';
 import { standInPerTest } from '../fakes/stand-in-per-test.js';
 
 const APP_ID = '4242';
@@ -128,13 +129,18 @@ describe('GitHub App installation tokens', () => {
   });
 
   it('refreshes a token once it is within the refresh margin of expiring', async () => {
-    // Tokens live 63 s and are refreshed 60 s early: usable for about 2 s of real time.
-    const { github, app, log } = await setUp({ app: { tokenLifetimeS: 63 }, refreshMarginMs: 60_000 });
+    // Tokens live 63 s and are refreshed 60 s early: usable for about 3 s on the auth's clock.
+    const clock = createManualClock();
+    const { github, app, log } = await setUp({
+      app: { tokenLifetimeS: 63, now: clock.now },
+      refreshMarginMs: 60_000,
+      now: clock.now,
+    });
     const prs = createPullRequests({ octokit: app.clientFor, log });
 
     const first = await app.tokenFor('acme/web');
     const reused = await app.tokenFor('acme/web');
-    await new Promise((r) => setTimeout(r, 3_100));
+    clock.advance(3_100);
     await prs.findOpen('acme/web', 'patchbay/a');
     const second = await app.tokenFor('acme/web');
 
@@ -146,13 +152,13 @@ describe('GitHub App installation tokens', () => {
   });
 
   it('refreshes five minutes before expiry by default', async () => {
-    let offsetMs = 0;
-    const { github, app } = await setUp({ now: () => Date.now() + offsetMs });
+    const clock = createManualClock();
+    const { github, app } = await setUp({ app: { now: clock.now }, now: clock.now });
 
     const first = await app.tokenFor('acme/web');
-    offsetMs = 54 * 60_000;
+    clock.advance(54 * 60_000);
     const stillCached = await app.tokenFor('acme/web');
-    offsetMs = 56 * 60_000;
+    clock.advance(2 * 60_000);
     const refreshed = await app.tokenFor('acme/web');
 
     expect(stillCached).toBe(first);

@@ -1,15 +1,16 @@
 import { LinearClient } from '@linear/sdk';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { TaskEvent } from '../../src/domain/events.js';
+import type { StepInfo, TaskEvent } from '../../src/domain/events.js';
 import type { ReplyAddress } from '../../src/domain/reply-address.js';
 import { newTaskRecord, type TaskRecord } from '../../src/domain/task.js';
 import { findMention } from '../../src/integrations/linear/find-mention.js';
 import { createLinearApi, isGone, type LinearApi } from '../../src/integrations/linear/linear-api.js';
 import { createLinearReporter } from '../../src/integrations/linear/linear-reporter.js';
-import { toPostId } from '../../src/integrations/linear/linear-targets.js';
+import { targetKeys, toPostId } from '../../src/integrations/linear/linear-targets.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { createMemoryKeyValue } from '../../src/tasks/memory-stores.js';
 import { type LinearStandIn, startLinearStandIn } from '../fakes/linear-stand-in.js';
+import { createManualClock, type ManualClock } from '../fakes/manual-clock.js';
 
 const log = createLogger({ level: 'silent' });
 let linear: LinearStandIn | undefined;
@@ -19,22 +20,29 @@ afterEach(async () => {
   linear = undefined;
 });
 
-async function setUp() {
+async function setUp(clock?: ManualClock) {
   linear = await startLinearStandIn({ rateLimitResetMs: 150 });
   const client = new LinearClient({ apiKey: 'lin_api_test', apiUrl: linear.url });
-  return { linear, api: createLinearApi({ client: async () => client, log }) };
+  return { linear, api: createLinearApi({ client: async () => client, log, clock }) };
 }
 
 describe('LinearApi against the stand-in', () => {
   it('waits out rate limits (400 and 429 RATELIMITED) on progress calls and then makes the call', async () => {
-    const { linear, api } = await setUp();
+    const clock = createManualClock();
+    const { linear, api } = await setUp(clock);
     linear.failNext(429);
     linear.failNext(400);
 
-    const started = Date.now();
-    await api.updateComment('comment-1', 'step 3');
+    const updating = api.updateComment('comment-1', 'step 3');
+    const asked: number[] = [];
+    for (const _limit of [429, 400]) {
+      await clock.waitForTimer();
+      asked.push(linear.requests.length);
+      clock.advance(clock.pending()[0] ?? 0);
+    }
+    await updating;
 
-    expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+    expect(asked).toEqual([1, 2]); // each call made again only once its wait was over
     expect(linear.requests).toHaveLength(3);
     expect(linear.mutationsNamed('commentUpdate')[0]?.variables).toEqual({
       id: 'comment-1',
@@ -123,6 +131,10 @@ function aTask(): TaskRecord {
   });
 }
 
+function aStep(step: number): StepInfo {
+  const usage = { promptTokens: 1, cachedTokens: 0, completionTokens: 1, usd: null, agentMs: 1 };
+  return { step, tool: 'bash', detail: `bash: echo ${step}`, usage, elapsedMs: 10 };
+}
 const SESSION = { kind: 'linear-session', sessionId: 'session-1', issueId: 'issue-1' } as const;
 const ISSUE = { kind: 'linear-issue', issueId: 'issue-1' } as const;
 
@@ -178,6 +190,45 @@ describe('Linear posts made once per run', () => {
     expect(created[1]?.parentId).toBe(progress);
     const edited = linear.mutationsNamed('commentUpdate').map((m) => m.variables.id);
     expect(new Set(edited)).toEqual(new Set([progress]));
+  });
+
+  it('edits the progress comment at most once per interval with the latest step, and the final state at once', async () => {
+    const { linear, api } = await setUp();
+    const kv = createMemoryKeyValue();
+    const clock = createManualClock();
+    const apis = { agent: () => api, assignment: api };
+    const reporter = createLinearReporter({ apis, kv, log, clock, editIntervalMs: 3_000 });
+    const task = aTask();
+    const progress = toPostId(task, ISSUE, 'progress');
+    await api.createComment({ issueId: 'issue-1', body: 'On it', id: progress }); // the webhook handler's
+    await kv.set(targetKeys.progress(task.id, task.runs), progress, 60);
+    const started = clock.now();
+    const editedAt: number[] = [];
+    const noteEdits = async () => {
+      await reporter.settled();
+      while (linear.mutationsNamed('commentUpdate').length > editedAt.length)
+        editedAt.push(clock.now() - started);
+    };
+
+    await reporter.report({ type: 'started', task, stage: 'agent' }, [ISSUE]);
+    await noteEdits();
+    for (let n = 1; n <= 10; n += 1) {
+      await reporter.report({ type: 'step', task: { ...task, steps: n }, step: aStep(n) }, [ISSUE]); // 1 s apart
+      await noteEdits();
+      clock.advance(1_000);
+      await noteEdits();
+    }
+    await reporter.report(finished({ ...task, steps: 10 }), [ISSUE]);
+    await reporter.idle();
+    await noteEdits();
+
+    const edits = linear
+      .mutationsNamed('commentUpdate')
+      .map((m) => m.variables as { id: string; input: { body: string } });
+    expect(editedAt).toEqual([0, 3_000, 6_000, 9_000, 10_000]);
+    expect(edits.every((e) => e.id === progress)).toBe(true);
+    const shown = edits.map((e) => /step (\d+)\./.exec(e.input.body)?.[1] ?? e.input.body.split(' ')[0]);
+    expect(shown).toEqual(['⚙️', '3', '6', '9', '✅']); // the stage, the latest step each time, the end
   });
 
   it('names a post by task, run, place and event: a v4-form UUID, the same on every worker', () => {

@@ -190,6 +190,7 @@ describe('Linear stand-in with the real LinearClient', () => {
   it('answers failNext(400) as a Linear rate limit the SDK surfaces as Ratelimited, then recovers', async () => {
     const { linear, client } = await setUp();
     linear.failNext(400, 2);
+    const before = Date.now();
 
     const first = await client.viewer.catch((err: unknown) => err);
     const second = await client.viewer.catch((err: unknown) => err);
@@ -199,7 +200,8 @@ describe('Linear stand-in with the real LinearClient', () => {
       expect(error).toBeInstanceOf(RatelimitedLinearError);
       expect((error as RatelimitedLinearError).type).toBe(LinearErrorType.Ratelimited);
       expect((error as RatelimitedLinearError).requestsRemaining).toBe(0);
-      expect((error as RatelimitedLinearError).requestsResetAt).toBeGreaterThan(Date.now() - 1000);
+      // The stand-in's default reset is a second after it answered, so after `before` plus that second.
+      expect((error as RatelimitedLinearError).requestsResetAt).toBeGreaterThanOrEqual(before + 1000);
     }
     expect(third.id).toEqual(expect.any(String));
     expect(linear.requests).toHaveLength(3);

@@ -12,7 +12,9 @@ import { createRedisIdempotencyStore } from '../../src/queue/redis-idempotency-s
 import { createRedisTaskStore } from '../../src/queue/redis-task-store.js';
 import { createTaskQueue, toJobId } from '../../src/queue/task-queue.js';
 import { submitTask } from '../../src/tasks/submit-task.js';
+import { createManualClock } from '../fakes/manual-clock.js';
 import { REDIS_URL } from '../fakes/redis.js';
+import { eventually } from '../fakes/slack-requests.js';
 
 const log = createSilentLogger();
 let redis: Redis;
@@ -185,25 +187,31 @@ describe('conversation lock', () => {
   });
 
   it('expires after its holder dies, and the dead holder learns it lost the lease', async () => {
+    const clock = createManualClock();
     const doomed = new Redis(REDIS_URL);
-    const deadLocks = createConversationLock({ redis: doomed, prefix, ttlMs: 1_200, log });
+    const deadLocks = createConversationLock({ redis: doomed, prefix, ttlMs: 1_200, log, clock });
     const lease = await deadLocks.acquire('c', 'job-1');
     const locks = createConversationLock({ redis, prefix, ttlMs: 1_200, log });
+    const lost = new Promise((r) => lease?.lost.addEventListener('abort', r));
 
     doomed.disconnect();
-    await new Promise((r) => setTimeout(r, 1_600));
-    const taken = await locks.acquire('c', 'job-2');
+    clock.advance(400); // its next renewal, with Redis gone
+    await lost;
+    const taken = await eventually(() => locks.acquire('c', 'job-2')); // once Redis expired the key
 
-    expect(taken).not.toBeNull();
-    expect(lease?.lost.aborted).toBe(true);
-    await taken?.release();
+    expect(lease?.lost.reason).toBe('lock_lost');
+    await taken.release();
   });
 
-  it('stays held past its ttl while the holder lives', async () => {
-    const locks = createConversationLock({ redis, prefix, ttlMs: 900, log });
+  it('stays held past its ttl while the holder lives: each renewal restores the ttl', async () => {
+    const clock = createManualClock();
+    const locks = createConversationLock({ redis, prefix, ttlMs: 60_000, log, clock });
     const lease = await locks.acquire('c', 'job-1');
+    const key = `${prefix}conv-lock:c`;
 
-    await new Promise((r) => setTimeout(r, 2_000));
+    await redis.pexpire(key, 5_000); // as if most of the ttl had gone by without a renewal
+    clock.advance(20_000); // a third of the ttl: the holder renews
+    await eventually(async () => (await redis.pttl(key)) > 5_000, 20_000, 'the renewal');
 
     expect(await locks.acquire('c', 'job-2')).toBeNull();
     expect(lease?.lost.aborted).toBe(false);
@@ -221,10 +229,15 @@ describe('cancel bus', () => {
       other.disconnect();
     });
     let live = 0;
-    await watcher.watch('t1', () => live++);
+    let reached: () => void = () => undefined;
+    const reachedLive = new Promise<void>((r) => (reached = r));
+    await watcher.watch('t1', () => {
+      live++;
+      reached();
+    });
 
     await asker.request('t1');
-    await new Promise((r) => setTimeout(r, 200));
+    await reachedLive; // the pub/sub message, before the late watcher starts
     let late = 0;
     await watcher.watch('t1', () => late++);
 

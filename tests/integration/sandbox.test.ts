@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { createSandbox } from '../../src/sandbox/create-sandbox.js';
 import { listHostAddresses } from '../../src/sandbox/internet-namespace.js';
 import { probeSandbox } from '../../src/sandbox/probe-sandbox.js';
 import type { SandboxRunRequest } from '../../src/sandbox/types.js';
+import { processStarted, waitUntilGone } from '../fakes/host-processes.js';
 import { REDIS_URL } from '../fakes/redis.js';
 
 const log = createSilentLogger();
@@ -31,24 +32,6 @@ let workdir: string;
 
 function req(command: string, over: Partial<SandboxRunRequest> = {}): SandboxRunRequest {
   return { command, workdir, network: 'none', timeoutMs: 20_000, ...over };
-}
-
-/** Whether any process on the host still runs with this exact argument (a unique sleep duration). */
-function hostHasProcess(marker: string): boolean {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .some((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(marker);
-      } catch {
-        return false;
-      }
-    });
-}
-
-async function waitUntilGone(marker: string): Promise<boolean> {
-  for (let i = 0; i < 50 && hostHasProcess(marker); i++) await new Promise((r) => setTimeout(r, 100));
-  return !hostHasProcess(marker);
 }
 
 beforeAll(() => {
@@ -189,15 +172,13 @@ describe('bwrap sandbox: processes', () => {
     expect((await bwrap.run(req('true'))).exitCode).toBe(0);
   });
 
+  // The sleeps outlast the test's own timeout: each run below returns only if it does not wait for them.
   it('kills the whole sandbox at the timeout, background grandchildren included', async () => {
-    const started = Date.now();
-
     const res = await bwrap.run(
       req('(sleep 97.101 &) ; sleep 97.102 & echo started; wait', { timeoutMs: 500 }),
     );
 
     expect(res).toMatchObject({ timedOut: true, aborted: false, exitCode: null, output: 'started\n' });
-    expect(Date.now() - started).toBeLessThan(5000);
     expect(await waitUntilGone('97.101')).toBe(true);
     expect(await waitUntilGone('97.102')).toBe(true);
   });
@@ -206,19 +187,17 @@ describe('bwrap sandbox: processes', () => {
     const res = await bwrap.run(req('sleep 97.103 & echo done', { timeoutMs: 60_000 }));
 
     expect(res).toMatchObject({ exitCode: 0, output: 'done\n', timedOut: false });
-    expect(res.durationMs).toBeLessThan(5000);
     expect(await waitUntilGone('97.103')).toBe(true);
   });
 
   it('kills the sandbox when the signal aborts, and never starts on an aborted signal', async () => {
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 300);
+    void processStarted('97.104').then(() => controller.abort());
 
     const res = await bwrap.run(req('sleep 97.104', { signal: controller.signal }));
     const never = await bwrap.run(req(`touch never`, { signal: AbortSignal.abort() }));
 
     expect(res).toMatchObject({ aborted: true, timedOut: false, exitCode: null });
-    expect(res.durationMs).toBeLessThan(5000);
     expect(await waitUntilGone('97.104')).toBe(true);
     expect(never.aborted).toBe(true);
     expect(existsSync(path.join(workdir, 'never'))).toBe(false);
@@ -333,9 +312,7 @@ describe("'none' sandbox mode", () => {
     const exited = await unsandboxed.run(req('sleep 97.203 & echo done'));
 
     expect(timed).toMatchObject({ timedOut: true, exitCode: null });
-    expect(timed.durationMs).toBeLessThan(5000);
     expect(exited).toMatchObject({ exitCode: 0, output: 'done\n' });
-    expect(exited.durationMs).toBeLessThan(5000);
     for (const marker of ['97.201', '97.202', '97.203']) expect(await waitUntilGone(marker)).toBe(true);
   });
 });

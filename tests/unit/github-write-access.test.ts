@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { createWriteAccess } from '../../src/integrations/github/write-access.js';
 import { createSilentLogger } from '../../src/lib/logger.js';
+import { createManualClock } from '../fakes/manual-clock.js';
 
 describe('write access on GitHub', () => {
   it('allows admin, maintain and write, remembers answers for a minute, and forgets failures', async () => {
-    let now = 0;
+    const clock = createManualClock(0);
     const asked: string[] = [];
     const roles: Record<string, string> = {
       ada: 'admin',
@@ -20,15 +21,15 @@ describe('write access on GitHub', () => {
         return roles[login] ?? 'none';
       },
       log: createSilentLogger(),
-      now: () => now,
+      clock,
     });
 
     const first = await Promise.all(
       ['ada', 'max', 'wes', 'tom', 'rob', 'ada'].map((l) => mayWrite('acme/web', l)),
     );
-    now += 30_000;
+    clock.advance(30_000);
     await mayWrite('acme/web', 'ada');
-    now += 31_000;
+    clock.advance(31_000);
     await mayWrite('acme/web', 'ada');
     const failed = await mayWrite('acme/web', 'flaky').catch(() => 'error');
     const retried = await mayWrite('acme/web', 'flaky');

@@ -6,6 +6,7 @@ import type { ActivityContent, LinearApi, PlanStep } from '../../src/integration
 import { createLinearReporter } from '../../src/integrations/linear/linear-reporter.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { createMemoryKeyValue } from '../../src/tasks/memory-stores.js';
+import { createManualClock } from '../fakes/manual-clock.js';
 
 const log = createLogger({ level: 'silent' });
 
@@ -26,26 +27,37 @@ function aStep(step: number, detail: string): StepInfo {
   return { step, tool, detail, usage, elapsedMs: 10 };
 }
 
+const notInSessionMode = async (): Promise<never> => {
+  throw new Error('not a call of agent session mode');
+};
+
 function recordingApi(fail = false) {
   const posted: Array<{ sessionId: string; content: ActivityContent; id?: string }> = [];
   const plans: PlanStep[][] = [];
-  const api = {
-    async postActivity(sessionId: string, content: ActivityContent, id?: string) {
+  const api: LinearApi = {
+    async postActivity(sessionId, content, id) {
       if (fail) throw new Error('linear is down');
       posted.push({ sessionId, content, id });
     },
-    async updateSession(_sessionId: string, input: { plan?: PlanStep[] }) {
+    async updateSession(_sessionId, input) {
       if (fail) throw new Error('linear is down');
       if (input.plan) plans.push(input.plan);
     },
-  } as unknown as LinearApi;
+    fetchIssue: notInSessionMode,
+    fetchIssueStates: notInSessionMode,
+    fetchViewer: notInSessionMode,
+    createComment: notInSessionMode,
+    updateComment: notInSessionMode,
+    moveIssue: notInSessionMode,
+    attachUrl: notInSessionMode,
+  };
   return { posted, plans, apis: { agent: () => api }, kv: createMemoryKeyValue() };
 }
 
 describe('LinearReporter', () => {
   it('posts the first step at once, coalesces the next into one action, and ends with the PR response', async () => {
     const { apis, kv, posted, plans } = recordingApi();
-    const reporter = createLinearReporter({ apis, kv, log, actionIntervalMs: 60_000 });
+    const reporter = createLinearReporter({ apis, kv, log, clock: createManualClock() }); // time stands still
     const task = aTask();
     const events: TaskEvent[] = [
       { type: 'started', task, stage: 'clone' },
@@ -76,6 +88,31 @@ describe('LinearReporter', () => {
     expect(plans.map((plan) => plan.map((s) => s.status).join(' '))).toEqual([
       'inProgress pending pending pending pending',
       'completed completed completed completed completed',
+    ]);
+  });
+
+  it('posts at most one action per interval, the steps in between coalesced into it', async () => {
+    const { apis, kv, posted } = recordingApi();
+    const clock = createManualClock();
+    const reporter = createLinearReporter({ apis, kv, log, clock, actionIntervalMs: 5_000 });
+    const task = aTask();
+    const actions = () => posted.filter((p) => p.content.type === 'action').map((p) => p.content);
+
+    await reporter.report({ type: 'started', task, stage: 'agent' }, [SESSION]);
+    await reporter.report({ type: 'step', task, step: aStep(1, 'read_file: src/a.ts') }, [SESSION]);
+    clock.advance(1_000);
+    await reporter.report({ type: 'step', task, step: aStep(2, 'edit_file: src/a.ts') }, [SESSION]);
+    clock.advance(3_999);
+    await reporter.report({ type: 'step', task, step: aStep(3, 'bash: npm test') }, [SESSION]);
+    await reporter.settled();
+    const beforeTheInterval = actions().length;
+    clock.advance(1);
+    await reporter.settled();
+
+    expect(beforeTheInterval).toBe(1);
+    expect(actions()).toEqual([
+      { type: 'action', action: 'read_file', parameter: 'src/a.ts' },
+      { type: 'action', action: '2 steps', parameter: 'edit_file: src/a.ts · bash: npm test' },
     ]);
   });
 

@@ -3,6 +3,7 @@ import type { ConversationState } from '../../domain/conversation.js';
 import { PatchbayError } from '../../domain/errors.js';
 import type { Origin } from '../../domain/task-request.js';
 import type { RunInBackground } from '../../lib/background-work.js';
+import { type Clock, systemClock } from '../../lib/clock.js';
 import { withDeadline } from '../../lib/deadline.js';
 import type { Logger } from '../../lib/logger.js';
 import type { TaskServices } from '../../server/integration.js';
@@ -23,6 +24,7 @@ export interface ReviewDeps {
   log: Logger;
   /** The look-ups before queueing give up after this long (default 8 s; GitHub waits 10 s). */
   deadlineMs?: number;
+  clock?: Clock;
 }
 
 /** Why a delivery starts nothing: logged as one line, answered 200. */
@@ -61,6 +63,7 @@ export async function handleReviewDelivery(
       queueFollowUp(deps, trigger, delivery.deliveryId, log),
       ms,
       `github look-ups took longer than ${ms} ms`,
+      deps.clock ?? systemClock,
     );
     return 'queued';
   } catch (err) {

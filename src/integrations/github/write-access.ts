@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 
 /** Roles that may start work from a pull request: the people who could push the change themselves. */
@@ -12,10 +13,11 @@ export function createWriteAccess(deps: {
   permission: (repo: string, login: string) => Promise<string>;
   log: Logger;
   ttlMs?: number;
-  now?: () => number;
+  clock?: Pick<Clock, 'now'>;
 }) {
   const ttl = deps.ttlMs ?? 60_000;
-  const now = deps.now ?? Date.now;
+  const clock = deps.clock ?? systemClock;
+  const now = () => clock.now();
   const cache = new Map<string, { at: number; allowed: Promise<boolean> }>();
 
   return function mayWrite(repo: string, login: string): Promise<boolean> {

@@ -1,5 +1,8 @@
 import type { KeyValueStore } from '../../domain/ports.js';
 import type { TaskRecord } from '../../domain/task.js';
+import type { Clock } from '../../lib/clock.js';
+import type { Logger } from '../../lib/logger.js';
+import { createThrottledEdits } from '../../lib/throttled-edits.js';
 import { endedText, progressText, resultText } from './comment-text.js';
 import type { LinearApi } from './linear-api.js';
 import type { CallChain, LinearSink } from './linear-sink.js';
@@ -18,6 +21,9 @@ export interface CommentSinkDeps {
   /** How long to wait for the comment the webhook handler is posting before posting one. */
   adoptWaitMs?: number;
   botHandle?: string;
+  /** The clock edits are spaced by (default the system's). */
+  clock?: Clock;
+  log?: Logger;
 }
 
 /**
@@ -31,12 +37,11 @@ export function createCommentSink(deps: CommentSinkDeps): LinearSink {
   const key = targetKeys.progress(deps.task.id, deps.task.runs);
   const place = { kind: 'linear-issue', issueId: deps.issueId } as const;
   let commentId: string | undefined;
-  let pending: string | undefined;
-  let sent: string | undefined;
-  let lastEditAt = 0;
-  let timer: NodeJS.Timeout | undefined;
-  let queued = false;
 
+  /**
+   * Makes sure there is a progress comment; false when it was just created with `text` (nothing to
+   * edit). Waiting for the handler's comment is a wait for another process, so it is in real time.
+   */
   async function ensureComment(text: string): Promise<boolean> {
     if (commentId) return true;
     const until = Date.now() + (deps.adoptWaitMs ?? 2_000);
@@ -50,57 +55,32 @@ export function createCommentSink(deps: CommentSinkDeps): LinearSink {
     const id = toPostId(deps.task, place, 'progress');
     commentId = await api.createComment({ issueId: deps.issueId, body: text, id });
     await deps.kv.set(key, commentId, TTL_SECONDS);
-    sent = text;
     return false;
   }
 
-  async function flush(): Promise<void> {
-    queued = false;
-    const text = pending;
-    if (text === undefined || text === sent) return;
-    lastEditAt = Date.now();
-    if (!(await ensureComment(text))) return;
-    if (!commentId) return;
-    await api.updateComment(commentId, text);
-    sent = text;
-  }
-
-  function schedule(): void {
-    if (queued || timer) return;
-    const wait = lastEditAt + deps.editIntervalMs - Date.now();
-    const go = () => {
-      timer = undefined;
-      queued = true;
-      void chain.run('progress comment', flush);
-    };
-    if (wait <= 0) {
-      go();
-      return;
-    }
-    timer = setTimeout(go, wait);
-    timer.unref();
-  }
+  const edits = createThrottledEdits({
+    async send(text) {
+      if (!(await ensureComment(text)) || !commentId) return;
+      await api.updateComment(commentId, text);
+    },
+    enqueue: (work) => chain.run('progress comment', work),
+    intervalMs: deps.editIntervalMs,
+    clock: deps.clock,
+    log: deps.log,
+  });
 
   return {
-    flush() {
-      if (!timer) return;
-      clearTimeout(timer);
-      timer = undefined;
-      void chain.run('progress comment', flush);
-    },
+    flush: () => edits.flushNow(),
     progress(event, stage) {
-      pending = progressText(event.task, stage, event.type === 'step' ? event.step : undefined);
-      schedule();
+      edits.update(progressText(event.task, stage, event.type === 'step' ? event.step : undefined));
     },
     async end(event) {
-      if (timer) clearTimeout(timer);
-      timer = undefined;
-      pending = endedText(event);
-      void chain.run('progress comment', flush);
+      const ended = endedText(event);
+      void edits.final(ended);
       const reply = resultText(event, deps.botHandle);
       if (!reply) return;
       await chain.run('result reply', async () => {
-        if (!commentId) await ensureComment(pending ?? reply);
+        if (!commentId) await ensureComment(ended);
         const id = toPostId(deps.task, place, `reply:${event.type}`);
         await api.createComment({ issueId: deps.issueId, body: reply, parentId: commentId, id });
       });

@@ -1,5 +1,6 @@
 import type { LinearClient } from '@linear/sdk';
 import { createBackgroundWork } from '../../lib/background-work.js';
+import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import { memoizeAsync } from '../../lib/memoize-async.js';
 import type { HttpServer } from '../../server/http-server.js';
@@ -27,6 +28,11 @@ export interface LinearIntegrationDeps extends IntegrationContext {
   actionIntervalMs?: number;
   /** At most one edit of a progress comment per this many ms (default 3 s). */
   editIntervalMs?: number;
+  /**
+   * The clock the reporter spaces and coalesces its posts by, and the first thought and the webhook's
+   * answer wait on (default the system's). Rate-limit waits of the API client stay in real time.
+   */
+  clock?: Clock;
 }
 
 /**
@@ -45,10 +51,11 @@ export function createLinearIntegration(deps: LinearIntegrationDeps): Integratio
     log,
     actionIntervalMs: deps.actionIntervalMs,
     editIntervalMs: deps.editIntervalMs,
+    clock: deps.clock,
   });
   const work = createBackgroundWork(log, 'linear reply failed');
   const background = work.run;
-  const handlerDeps: LinearHandlerDeps = { tasks, kv, rules, apis, bot, background, log };
+  const handlerDeps: LinearHandlerDeps = { tasks, kv, rules, apis, bot, background, log, clock: deps.clock };
 
   async function dispatch(delivery: LinearDelivery): Promise<void> {
     const { type, action } = delivery.envelope;
@@ -77,7 +84,7 @@ export function createLinearIntegration(deps: LinearIntegrationDeps): Integratio
       server.route(
         'POST',
         '/linear/webhook',
-        createWebhookHandler({ secret: deps.settings.webhookSecret, log, dispatch }),
+        createWebhookHandler({ secret: deps.settings.webhookSecret, log, dispatch, clock: deps.clock }),
       );
       deps.install?.registerRoutes(server);
     },

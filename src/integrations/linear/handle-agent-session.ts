@@ -1,3 +1,4 @@
+import { systemClock } from '../../lib/clock.js';
 import { toStableUuid } from '../../lib/ids.js';
 import { afterLeadingMentions } from './find-mention.js';
 import { AgentSessionEvent, issueIdOf, toConversationKey } from './linear-events.js';
@@ -89,13 +90,13 @@ async function withFirstThought(deps: LinearHandlerDeps, req: LinearRequest, wor
     const target = req.target;
     deps.background('first thought', () => apiAt(deps, target).postActivity(sessionId, thought, id));
   };
-  const timer = setTimeout(sayLooking, FIRST_THOUGHT_MS);
+  const cancel = (deps.clock ?? systemClock).setTimer(sayLooking, FIRST_THOUGHT_MS);
   try {
     await work();
   } catch (err) {
     sayLooking();
     throw err;
   } finally {
-    clearTimeout(timer);
+    cancel();
   }
 }

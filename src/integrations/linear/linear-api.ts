@@ -1,5 +1,6 @@
 import { LinearClient, RatelimitedLinearError } from '@linear/sdk';
 import { z } from 'zod';
+import { type Clock, sleep, systemClock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import { toInertMarkdown } from './inert-markdown.js';
 
@@ -128,7 +129,8 @@ const RATE_LIMIT_TRIES = 3;
  * out and retried a few times, each wait at most `maxWaitMs` (short while Linear waits for a webhook
  * answer, longer for progress).
  */
-export function createLinearApi(deps: { client: () => Promise<LinearClient>; log: Logger }) {
+export function createLinearApi(deps: { client: () => Promise<LinearClient>; log: Logger; clock?: Clock }) {
+  const clock = deps.clock ?? systemClock;
   async function patiently<T>(
     what: string,
     call: (client: LinearClient) => Promise<T>,
@@ -139,10 +141,10 @@ export function createLinearApi(deps: { client: () => Promise<LinearClient>; log
         return await call(await deps.client());
       } catch (err) {
         if (!(err instanceof RatelimitedLinearError) || attempt >= RATE_LIMIT_TRIES) throw err;
-        const untilReset = err.requestsResetAt ? err.requestsResetAt - Date.now() : undefined;
+        const untilReset = err.requestsResetAt ? err.requestsResetAt - clock.now() : undefined;
         const wait = Math.min(Math.max(untilReset ?? (err.retryAfter ?? 1) * 1_000, 100), maxWaitMs);
         deps.log.warn({ what, waitMs: wait, attempt }, 'linear rate limit; waiting');
-        await new Promise((r) => setTimeout(r, wait));
+        await sleep(clock, wait);
       }
     }
   }

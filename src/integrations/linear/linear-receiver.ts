@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LINEAR_WEBHOOK_SIGNATURE_HEADER, LinearWebhookClient } from '@linear/sdk/webhooks';
+import { type Clock, systemClock } from '../../lib/clock.js';
 import { withDeadline } from '../../lib/deadline.js';
 import type { Logger } from '../../lib/logger.js';
 import { readHeader, readWebhookBody, sendJson } from '../../server/http-server.js';
@@ -27,7 +28,9 @@ export function createWebhookHandler(deps: {
   dispatch: (delivery: LinearDelivery) => Promise<void>;
   /** Linear gives up on an answer after 5 s; past this, 503 (it delivers again) while work goes on. */
   answerWithinMs?: number;
+  clock?: Clock;
 }) {
+  const clock = deps.clock ?? systemClock;
   const verifier = new LinearWebhookClient(deps.secret);
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -52,7 +55,7 @@ export function createWebhookHandler(deps: {
       // The work goes on past the deadline: it may still queue the task, and the redelivery that the
       // 503 brings about finds it by its delivery id.
       const ms = deps.answerWithinMs ?? 4_000;
-      await withDeadline(deps.dispatch(delivery), ms, `not queued within ${ms} ms`);
+      await withDeadline(deps.dispatch(delivery), ms, `not queued within ${ms} ms`, clock);
     } catch (err) {
       const { type, action } = envelope.data;
       deps.log.warn(

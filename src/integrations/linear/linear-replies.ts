@@ -1,6 +1,7 @@
 import type { KeyValueStore } from '../../domain/ports.js';
 import type { TaskRecord } from '../../domain/task.js';
 import type { RunInBackground } from '../../lib/background-work.js';
+import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { TaskServices } from '../../server/integration.js';
 import type { ActivityContent, LinearApi, LinearUser } from './linear-api.js';
@@ -22,6 +23,8 @@ export interface LinearHandlerDeps {
   /** Linear calls that must not hold up the webhook's answer (tracked, so that stop() can wait). */
   background: RunInBackground;
   log: Logger;
+  /** The first thought's timer runs on it (default the system's). */
+  clock?: Clock;
 }
 
 /** Logs why a delivery starts nothing: one fixed message per kind, the reason as metadata. */

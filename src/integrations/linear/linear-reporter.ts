@@ -1,6 +1,8 @@
 import type { PlaceReporter, TaskEvent, TaskStage } from '../../domain/events.js';
 import type { KeyValueStore } from '../../domain/ports.js';
 import type { TaskRecord } from '../../domain/task.js';
+import { type Clock, systemClock } from '../../lib/clock.js';
+import { settleWithin } from '../../lib/deadline.js';
 import type { Logger } from '../../lib/logger.js';
 import { createCommentSink } from './comment-sink.js';
 import { createIssueEffects } from './issue-effects.js';
@@ -27,6 +29,14 @@ export interface LinearReporterDeps {
   editIntervalMs?: number;
   /** How long a final report may hold up the task (default 15 s); the rest goes on in the background. */
   finalWaitMs?: number;
+  clock?: Clock;
+}
+
+export interface LinearReporter extends PlaceReporter {
+  /** Resolves once every Linear call queued so far was made (or failed); coalesced steps wait on. */
+  settled(): Promise<void>;
+  /** Sends what waits for its slot now, then resolves once every queued Linear call was made (or failed). */
+  idle(): Promise<void>;
 }
 
 interface RunState {
@@ -43,7 +53,8 @@ interface RunState {
  * the run goes (another session or an assignment on the same issue) gets the current stage, then the
  * rest. Posting never fails the task: errors are logged and the run goes on.
  */
-export function createLinearReporter(deps: LinearReporterDeps): PlaceReporter & { idle(): Promise<void> } {
+export function createLinearReporter(deps: LinearReporterDeps): LinearReporter {
+  const clock = deps.clock ?? systemClock;
   const runs = new Map<string, RunState>();
   const inFlight = new Set<Promise<void>>();
   const log = deps.log;
@@ -51,6 +62,10 @@ export function createLinearReporter(deps: LinearReporterDeps): PlaceReporter & 
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p));
   };
+
+  async function settled(): Promise<void> {
+    while (inFlight.size) await Promise.allSettled([...inFlight]);
+  }
 
   function apiFor(target: LinearTarget): LinearApi | undefined {
     return target.kind === 'linear-issue' ? deps.apis.assignment : deps.apis.agent(target.organizationId);
@@ -70,6 +85,7 @@ export function createLinearReporter(deps: LinearReporterDeps): PlaceReporter & 
         api,
         chain,
         actionIntervalMs: deps.actionIntervalMs ?? 5_000,
+        clock,
       });
     }
     return createCommentSink({
@@ -80,6 +96,8 @@ export function createLinearReporter(deps: LinearReporterDeps): PlaceReporter & 
       chain,
       editIntervalMs: deps.editIntervalMs ?? 3_000,
       botHandle: await deps.apis.botHandle?.().catch(() => undefined),
+      clock,
+      log,
     });
   }
 
@@ -127,12 +145,12 @@ export function createLinearReporter(deps: LinearReporterDeps): PlaceReporter & 
       }
       runs.delete(`${event.task.id}.${event.task.runs}`);
       const done = Promise.all([...run.sinks.values()].map((s) => s.end(event, run.stage)));
-      await Promise.race([done, new Promise((r) => setTimeout(r, deps.finalWaitMs ?? 15_000).unref())]);
+      await settleWithin(done, deps.finalWaitMs ?? 15_000, clock);
     },
-    /** Resolves once every queued Linear call has been made (or has failed). */
+    settled,
     async idle() {
       for (const run of runs.values()) for (const sink of run.sinks.values()) sink.flush();
-      while (inFlight.size) await Promise.allSettled([...inFlight]);
+      await settled();
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { StepInfo, TaskEvent, TaskStage } from '../../domain/events.js';
 import type { TaskRecord } from '../../domain/task.js';
+import { type CancelTimer, type Clock, systemClock } from '../../lib/clock.js';
 import { finalContent, stepsToAction } from './activity-content.js';
 import type { LinearApi } from './linear-api.js';
 import type { CallChain, LinearSink } from './linear-sink.js';
@@ -18,37 +19,38 @@ export function createSessionSink(deps: {
   api: Pick<LinearApi, 'postActivity' | 'updateSession'>;
   chain: CallChain;
   actionIntervalMs: number;
+  clock?: Clock;
 }): LinearSink {
   const { sessionId, api, chain, task } = deps;
+  const clock = deps.clock ?? systemClock;
   const idOf = (what: string) => toPostId(task, { kind: 'linear-session', sessionId }, what);
   /** The attempt the latest event came from: a retry in the same worker keeps this sink. */
   let attempt = task.attempts;
   const steps: StepInfo[] = [];
   let lastActionAt = 0;
-  let timer: NodeJS.Timeout | undefined;
+  let cancelTimer: CancelTimer | undefined;
   let planned: string | undefined;
 
   function flushSteps(): void {
-    if (timer) clearTimeout(timer);
-    timer = undefined;
+    cancelTimer?.();
+    cancelTimer = undefined;
     const batch = steps.splice(0);
     const action = stepsToAction(batch);
     if (!action) return;
-    lastActionAt = Date.now();
+    lastActionAt = clock.now();
     // A retried attempt runs its steps again: they are new work, so the attempt is in the id.
     const id = idOf(`action:${attempt}:${batch[0]?.step}-${batch.at(-1)?.step}`);
     void chain.run('activity action', () => api.postActivity(sessionId, action, id));
   }
 
   function schedule(): void {
-    if (timer) return;
-    const wait = lastActionAt + deps.actionIntervalMs - Date.now();
+    if (cancelTimer) return;
+    const wait = lastActionAt + deps.actionIntervalMs - clock.now();
     if (wait <= 0) {
       flushSteps();
       return;
     }
-    timer = setTimeout(flushSteps, wait);
-    timer.unref();
+    cancelTimer = clock.setTimer(flushSteps, wait);
   }
 
   function plan(stage: TaskStage, phase: 'running' | 'finished' | 'failed', event?: TaskEvent) {

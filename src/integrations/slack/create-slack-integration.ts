@@ -1,5 +1,6 @@
 import { App } from '@slack/bolt';
 import { createBackgroundWork } from '../../lib/background-work.js';
+import type { Clock } from '../../lib/clock.js';
 import { memoizeAsync } from '../../lib/memoize-async.js';
 import type { HttpServer } from '../../server/http-server.js';
 import type { Integration, IntegrationContext } from '../../server/integration.js';
@@ -26,6 +27,8 @@ export interface SlackIntegrationDeps extends IntegrationContext {
   clients: SlackClients;
   /** Status message edits at most this often (default 3 s). */
   editIntervalMs?: number;
+  /** The clock the reporter spaces its edits by (default the system's; tests may hold one still). */
+  clock?: Clock;
 }
 
 /**
@@ -45,6 +48,7 @@ export function createSlackIntegration(deps: SlackIntegrationDeps): Integration 
     retentionDays,
     log,
     editIntervalMs: deps.editIntervalMs,
+    clock: deps.clock,
   });
   const work = createBackgroundWork(log, 'slack reply failed');
   const background = work.run;

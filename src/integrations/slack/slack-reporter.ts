@@ -2,7 +2,10 @@ import type { FileConfig } from '../../config/file-schema.js';
 import type { PlaceReporter, TaskEvent, TaskStage } from '../../domain/events.js';
 import type { KeyValueStore } from '../../domain/ports.js';
 import type { SlackThreadAddress } from '../../domain/reply-address.js';
+import { type Clock, systemClock } from '../../lib/clock.js';
+import { settleWithin } from '../../lib/deadline.js';
 import type { Logger } from '../../lib/logger.js';
+import { createThrottledEdits, type ThrottledEdits } from '../../lib/throttled-edits.js';
 import { DAY_SECONDS, kvKeys } from './slack-keys.js';
 import { endedText, progressText, resultText } from './slack-text.js';
 import { type Thread, type ThreadActions, threadOf } from './slack-thread.js';
@@ -17,6 +20,7 @@ export interface SlackReporterDeps {
   editIntervalMs?: number;
   /** How long a final report may hold up the task (default 15 s); the rest goes on in the background. */
   finalWaitMs?: number;
+  clock?: Clock;
 }
 
 interface RunState {
@@ -26,16 +30,16 @@ interface RunState {
   key: string;
   stage: TaskStage;
   ts?: string;
-  pending?: string;
-  sent?: string;
-  lastEditAt: number;
-  timer?: NodeJS.Timeout;
-  queued: boolean;
-  /** The final state is queued: no more progress edits. */
-  ended?: boolean;
-  failures: number;
+  status: ThrottledEdits;
   /** Every Slack call of this run, in order: edits never overtake each other or the final reply. */
   chain: Promise<void>;
+}
+
+export interface SlackReporter extends PlaceReporter {
+  /** Resolves once every Slack call queued so far was made (or failed); edits waiting for their slot wait on. */
+  settled(): Promise<void>;
+  /** Drops the edits waiting for their slot, then resolves once every queued Slack call was made (or failed). */
+  idle(): Promise<void>;
 }
 
 const REACTION: Record<'finished' | 'failed' | 'cancelled', string> = {
@@ -51,8 +55,8 @@ const REACTION: Record<'finished' | 'failed' | 'cancelled', string> = {
  * worker picking the task up edits the same message. Progress never waits for Slack; the final
  * edit, the result reply and the reaction are awaited for a while, and never throw.
  */
-export function createSlackReporter(deps: SlackReporterDeps): PlaceReporter & { idle(): Promise<void> } {
-  const interval = deps.editIntervalMs ?? 3_000;
+export function createSlackReporter(deps: SlackReporterDeps): SlackReporter {
+  const clock = deps.clock ?? systemClock;
   const runs = new Map<string, RunState>();
   const inFlight = new Set<Promise<void>>();
   const log = deps.log;
@@ -67,45 +71,15 @@ export function createSlackReporter(deps: SlackReporterDeps): PlaceReporter & { 
     return tracked;
   }
 
-  async function flush(run: RunState): Promise<void> {
-    try {
-      const text = run.pending;
-      if (text === undefined || text === run.sent) return;
-      run.ts ??= (await deps.kv.get(run.key)) ?? undefined;
-      if (run.ts) await deps.actions.update(run.thread, run.ts, text);
-      else {
-        run.ts = await deps.actions.post(run.thread, text);
-        await deps.kv.set(run.key, run.ts, deps.retentionDays * DAY_SECONDS);
-      }
-      run.sent = text;
-      run.lastEditAt = Date.now();
-      run.failures = 0;
-    } catch (err) {
-      run.failures += 1;
-      run.lastEditAt = Date.now();
-      throw err;
-    } finally {
-      // Updates that came in meanwhile wait for the next slot; `queued` kept them from piling up. A
-      // message that keeps failing (deleted, channel archived) is left alone until the final state.
-      run.queued = false;
-      if (run.pending !== run.sent && !run.ended && run.failures < 3) schedule(run);
-    }
-  }
-
-  function schedule(run: RunState): void {
-    if (run.queued || run.timer) return;
-    const wait = run.lastEditAt + interval - Date.now();
-    if (wait <= 0 || !run.sent) {
-      run.queued = true;
-      void enqueue(run, () => flush(run), 'status');
+  /** Posts the run's status message, or edits it once its ts is known (here or in another worker). */
+  async function show(run: RunState, text: string): Promise<void> {
+    run.ts ??= (await deps.kv.get(run.key)) ?? undefined;
+    if (run.ts) {
+      await deps.actions.update(run.thread, run.ts, text);
       return;
     }
-    run.timer = setTimeout(() => {
-      run.timer = undefined;
-      run.queued = true;
-      void enqueue(run, () => flush(run), 'status');
-    }, wait);
-    run.timer.unref();
+    run.ts = await deps.actions.post(run.thread, text);
+    await deps.kv.set(run.key, run.ts, deps.retentionDays * DAY_SECONDS);
   }
 
   const runId = (event: TaskEvent, thread: Thread) =>
@@ -120,21 +94,21 @@ export function createSlackReporter(deps: SlackReporterDeps): PlaceReporter & { 
       messageTs: place.messageTs,
       key: kvKeys.status(event.task.id, event.task.runs, thread),
       stage: 'clone',
-      lastEditAt: 0,
-      queued: false,
-      failures: 0,
       chain: Promise.resolve(),
+      status: createThrottledEdits({
+        send: (text) => show(run, text),
+        enqueue: (work) => enqueue(run, work, 'status'),
+        intervalMs: deps.editIntervalMs ?? 3_000,
+        clock,
+        log,
+      }),
     };
     runs.set(runId(event, thread), run);
     return run;
   }
 
   async function end(run: RunState, event: TaskEvent): Promise<void> {
-    if (run.timer) clearTimeout(run.timer);
-    run.timer = undefined;
-    run.ended = true;
-    run.pending = endedText(event, deps.budget);
-    void enqueue(run, () => flush(run), 'status');
+    void run.status.final(endedText(event, deps.budget));
     void enqueue(run, () => deps.actions.post(run.thread, resultText(event)).then(() => undefined), 'reply');
     const messageTs = run.messageTs;
     if (event.type !== 'question' && messageTs) {
@@ -145,7 +119,7 @@ export function createSlackReporter(deps: SlackReporterDeps): PlaceReporter & { 
     const session = event.type === 'question' ? 'active' : 'closed';
     const done = enqueue(run, () => deps.actions.setSession(run.thread, session), 'agent session');
     runs.delete(runId(event, run.thread));
-    await Promise.race([done, new Promise((r) => setTimeout(r, deps.finalWaitMs ?? 15_000).unref())]);
+    await settleWithin(done, deps.finalWaitMs ?? 15_000, clock);
   }
 
   async function reportAt(event: TaskEvent, run: RunState): Promise<void> {
@@ -160,15 +134,17 @@ export function createSlackReporter(deps: SlackReporterDeps): PlaceReporter & { 
         run.stage = event.stage;
         break;
       case 'step':
-        run.pending = progressText(event.task, { stage: run.stage, step: event.step }, deps.budget);
-        schedule(run);
+        run.status.update(progressText(event.task, { stage: run.stage, step: event.step }, deps.budget));
         return;
       default:
         await end(run, event);
         return;
     }
-    run.pending = progressText(event.task, { stage: run.stage }, deps.budget);
-    schedule(run);
+    run.status.update(progressText(event.task, { stage: run.stage }, deps.budget));
+  }
+
+  async function settled(): Promise<void> {
+    while (inFlight.size) await Promise.allSettled([...inFlight]);
   }
 
   return {
@@ -177,10 +153,10 @@ export function createSlackReporter(deps: SlackReporterDeps): PlaceReporter & { 
       const threads = places.filter((p): p is SlackThreadAddress => p.kind === 'slack-thread');
       await Promise.all(threads.map((place) => reportAt(event, runOf(event, place))));
     },
-    /** Resolves once every queued Slack call has been made (or has failed). */
+    settled,
     async idle() {
-      for (const run of runs.values()) if (run.timer) clearTimeout(run.timer);
-      while (inFlight.size) await Promise.allSettled([...inFlight]);
+      for (const run of runs.values()) run.status.stop();
+      await settled();
     },
   };
 }

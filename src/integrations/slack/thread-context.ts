@@ -1,3 +1,4 @@
+import { type Clock, sleep, systemClock } from '../../lib/clock.js';
 import { withDeadline } from '../../lib/deadline.js';
 import type { Logger } from '../../lib/logger.js';
 import { toPlainText } from './parse-message.js';
@@ -12,7 +13,7 @@ const PAGE_SIZE = 200;
 const MAX_PAGES = 10;
 
 type Where = { channel: string; threadTs: string; beforeTs: string; botUserId: string; botId?: string };
-type Deps = { client: WebClient; log: Logger };
+type Deps = { client: WebClient; log: Logger; clock?: Clock };
 
 /**
  * The earlier messages of a thread, oldest first, as `<user>: text` lines: people's messages only
@@ -22,13 +23,14 @@ type Deps = { client: WebClient; log: Logger };
  * Slack did not answer in time; what was read before a failure is kept.
  */
 export async function fetchThreadContext(deps: Deps, at: Where): Promise<string | undefined> {
-  const deadline = Date.now() + CAP_MS;
+  const clock = deps.clock ?? systemClock;
+  const deadline = clock.now() + CAP_MS;
   const lines: string[] = [];
   let cursor: string | undefined;
   let pages = 0;
   try {
     do {
-      const res = await readPage(deps, at, cursor, deadline);
+      const res = await readPage(deps, clock, at, cursor, deadline);
       pages += 1;
       lines.push(
         ...res.messages.filter((m) => isContext(m, at)).map((m) => `${m.user}: ${toPlainText(m.text)}`),
@@ -56,23 +58,24 @@ function isContext(m: Replies['messages'][number], at: Where): boolean {
  * One page, within the deadline. The quick client rejects a 429 at once instead of waiting; when
  * Slack's `Retry-After` still fits before the deadline it is waited out and the page asked again, once.
  */
-async function readPage(deps: Deps, at: Where, cursor: string | undefined, deadline: number) {
+async function readPage(deps: Deps, clock: Clock, at: Where, cursor: string | undefined, deadline: number) {
   const ask = () =>
     withDeadline(
       deps.client.conversations.replies({ channel: at.channel, ts: at.threadTs, limit: PAGE_SIZE, cursor }),
-      deadline - Date.now(),
+      deadline - clock.now(),
       'slack did not answer in time',
+      clock,
     );
   try {
     return Replies.parse(await ask());
   } catch (err) {
     const retryAfterMs = rateLimitedFor(err);
     if (retryAfterMs === undefined) throw err;
-    if (Date.now() + retryAfterMs >= deadline) {
+    if (clock.now() + retryAfterMs >= deadline) {
       throw new Error(`rate limited by conversations.replies for ${retryAfterMs / 1000} s`);
     }
     deps.log.info({ retryAfterMs }, 'slack thread history rate limited; asking again once');
-    await new Promise((r) => setTimeout(r, retryAfterMs));
+    await sleep(clock, retryAfterMs);
     return Replies.parse(await ask());
   }
 }

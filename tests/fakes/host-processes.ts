@@ -1,0 +1,29 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { eventually } from './slack-requests.js';
+
+/**
+ * Whether any process on the host runs with this exact argument (a unique sleep duration such as
+ * `600.301`). Sandboxed processes have their own PID namespace but are still in the host's /proc.
+ */
+export function hostHasProcess(marker: string): boolean {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .some((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(marker);
+      } catch {
+        return false;
+      }
+    });
+}
+
+/** Resolves once a process with `marker` runs: the command under test has started. */
+export async function processStarted(marker: string): Promise<void> {
+  await eventually(() => hostHasProcess(marker), 20_000, `a process with ${marker}`);
+}
+
+/** Resolves true once no process with `marker` runs (a kill may take a moment to be reaped). */
+export async function waitUntilGone(marker: string): Promise<boolean> {
+  await eventually(() => !hostHasProcess(marker), 20_000, `no process with ${marker}`);
+  return true;
+}
