@@ -10,7 +10,6 @@ import { type GitHubStandIn, type StandInApp, startGitHubStandIn } from '../../s
 import { PatchbayError } from '../../src/domain/errors.js';
 import { createGitHubAppAuth } from '../../src/integrations/github/create-github-app-auth.js';
 import { createPullRequests } from '../../src/integrations/github/pull-requests.js';
-import { createRepositories } from '../../src/integrations/github/repositories.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { createManualClock } from '../fakes/manual-clock.js';
 import { standInPerTest } from '../fakes/stand-in-per-test.js';
@@ -89,10 +88,9 @@ describe('GitHub App installation tokens', () => {
 
   it('calls the API as the installation of each repository', async () => {
     const { github, app, log } = await setUp();
-    const repos = createRepositories({ octokit: await app.clientFor('acme/web'), log });
     const prs = createPullRequests({ octokit: app.clientFor, log });
 
-    await repos.get('acme/web');
+    await prs.findOpen('acme/web', 'patchbay/x');
     await prs.open({
       repo: 'other/tool',
       branch: 'patchbay/x',
@@ -103,7 +101,7 @@ describe('GitHub App installation tokens', () => {
     });
 
     const [web, tool] = github.installationTokens;
-    expect(github.calls.find((c) => c.path === '/repos/acme/web')?.headers.authorization).toBe(
+    expect(github.calls.find((c) => c.path === '/repos/acme/web/pulls')?.headers.authorization).toBe(
       `token ${web?.token}`,
     );
     expect(web?.installationId).toBe(11);

@@ -3,7 +3,6 @@ import { type GitHubStandIn, type StandInRepo, startGitHubStandIn } from '../../
 import { createOctokit, type GitHubClient } from '../../src/integrations/github/create-octokit.js';
 import { parsePullRequestMarker, renderPullRequestMarker } from '../../src/integrations/github/pr-body.js';
 import { createPullRequests, type OpenPullRequest } from '../../src/integrations/github/pull-requests.js';
-import { createRepositories } from '../../src/integrations/github/repositories.js';
 import { createLogger, type Logger } from '../../src/lib/logger.js';
 import { rejection } from '../fakes/git-remote.js';
 import { standInPerTest } from '../fakes/stand-in-per-test.js';
@@ -35,7 +34,7 @@ async function setUp(
 }
 
 function clients(octokit: GitHubClient, log: Logger) {
-  return { prs: createPullRequests({ octokit, log }), repos: createRepositories({ octokit, log }) };
+  return { prs: createPullRequests({ octokit, log }) };
 }
 
 function captureLog() {
@@ -178,38 +177,23 @@ describe('pull requests', () => {
   });
 });
 
-describe('repositories', () => {
-  it('reads the default branch, visibility and URL', async () => {
-    const { repos, github } = await setUp();
-
-    const info = await repos.get('acme/web');
-
-    expect(info).toEqual({ defaultBranch: 'trunk', private: true, htmlUrl: `${github.url}/html/acme/web` });
-  });
+describe('reading from GitHub', () => {
+  const BRANCH = 'patchbay/ENG-1-fix-login';
 
   it('works under a GitHub Enterprise style /api/v3 base URL', async () => {
-    const { repos, github } = await setUp({ prefix: '/api/v3' });
+    const { prs, github } = await setUp({ prefix: '/api/v3' });
+    await prs.open(aRequest());
 
-    const info = await repos.get('acme/web');
+    const found = await prs.findOpen('acme/web', BRANCH);
 
     expect(github.url).toMatch(/\/api\/v3$/);
-    expect(info.defaultBranch).toBe('trunk');
-  });
-
-  it('answers repo_not_found, permanent, for a repository GitHub does not show', async () => {
-    const { repos } = await setUp();
-
-    const err = await rejection(repos.get('acme/x'));
-
-    expect(err).toMatchObject({ code: 'repo_not_found', permanent: true });
-    expect(err.message).toBe('GitHub has no repository acme/x, or the token cannot see it');
-    expect(err.hint).toMatch(/token/);
+    expect(found?.number).toBe(1);
   });
 
   it('fails permanently on a bad token, with a hint about the token', async () => {
-    const { repos, github } = await setUp({ token: 'ghs_wrong' });
+    const { prs, github } = await setUp({ token: 'ghs_wrong' });
 
-    const err = await rejection(repos.get('acme/web'));
+    const err = await rejection(prs.findOpen('acme/web', BRANCH));
 
     expect(err).toMatchObject({ code: 'github_error', permanent: true });
     expect(err.hint).toMatch(/token/i);
@@ -217,13 +201,13 @@ describe('repositories', () => {
   });
 
   it('fails permanently, without retrying, on a 403 for missing access', async () => {
-    const { repos, github } = await setUp();
-    github.failNext('GET /repos/:owner/:repo', 403, 1, {
+    const { prs, github } = await setUp();
+    github.failNext('GET /repos/:owner/:repo/pulls', 403, 1, {
       message: 'Resource not accessible by integration',
       headers: {},
     });
 
-    const err = await rejection(repos.get('acme/web'));
+    const err = await rejection(prs.findOpen('acme/web', BRANCH));
 
     expect(err).toMatchObject({ code: 'github_error', permanent: true });
     expect(err.hint).toMatch(/access/);
@@ -233,20 +217,20 @@ describe('repositories', () => {
 
 describe('retries and rate limits', () => {
   it('retries a 500 and succeeds', async () => {
-    const { repos, github } = await setUp();
-    github.failNext('GET /repos/acme/web', 500);
+    const { prs, github } = await setUp();
+    github.failNext('GET /repos/acme/web/pulls', 500);
 
-    const info = await repos.get('acme/web');
+    const found = await prs.findOpen('acme/web', 'patchbay/x');
 
-    expect(info.defaultBranch).toBe('trunk');
-    expect(github.calls.map((c) => c.path)).toEqual(['/repos/acme/web', '/repos/acme/web']);
+    expect(found).toBeNull();
+    expect(github.calls.map((c) => c.path)).toEqual(['/repos/acme/web/pulls', '/repos/acme/web/pulls']);
   });
 
   it('gives up on a lasting 5xx with a transient github_error', async () => {
-    const { repos, github } = await setUp({ retries: 1 });
-    github.failNext('GET /repos/:owner/:repo', 502, 5);
+    const { prs, github } = await setUp({ retries: 1 });
+    github.failNext('GET /repos/:owner/:repo/pulls', 502, 5);
 
-    const err = await rejection(repos.get('acme/web'));
+    const err = await rejection(prs.findOpen('acme/web', 'patchbay/x'));
 
     expect(err).toMatchObject({ code: 'github_error', permanent: false });
     expect(github.calls).toHaveLength(2);
@@ -268,37 +252,37 @@ describe('retries and rate limits', () => {
   });
 
   it('waits out a 403 secondary rate limit and retries', async () => {
-    const { repos, github } = await setUp();
-    github.failNext('GET /repos/:owner/:repo', 403);
+    const { prs, github } = await setUp();
+    github.failNext('GET /repos/:owner/:repo/pulls', 403);
     const started = Date.now();
 
-    const info = await repos.get('acme/web');
+    const found = await prs.findOpen('acme/web', 'patchbay/x');
 
-    expect(info.defaultBranch).toBe('trunk');
+    expect(found).toBeNull();
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect(github.calls).toHaveLength(2);
   });
 
   it('waits for x-ratelimit-reset on an exhausted primary limit', async () => {
-    const { repos, github, lines } = await setUp();
+    const { prs, github, lines } = await setUp();
     const reset = String(Math.floor(Date.now() / 1000));
-    github.failNext('GET /repos/:owner/:repo', 403, 1, {
+    github.failNext('GET /repos/:owner/:repo/pulls', 403, 1, {
       message: 'API rate limit exceeded for installation ID 1.',
       headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset },
     });
 
-    const info = await repos.get('acme/web');
+    const found = await prs.findOpen('acme/web', 'patchbay/x');
 
-    expect(info.defaultBranch).toBe('trunk');
+    expect(found).toBeNull();
     expect(github.calls).toHaveLength(2);
     expect(lines.some((l) => l.includes('"limit":"primary"'))).toBe(true);
   });
 
   it('gives up on a lasting rate limit with a transient github_error', async () => {
-    const { repos, github } = await setUp();
-    github.failNext('GET /repos/:owner/:repo', 429, 10);
+    const { prs, github } = await setUp();
+    github.failNext('GET /repos/:owner/:repo/pulls', 429, 10);
 
-    const err = await rejection(repos.get('acme/web'));
+    const err = await rejection(prs.findOpen('acme/web', 'patchbay/x'));
 
     expect(err).toMatchObject({ code: 'github_error', permanent: false });
     expect(github.calls).toHaveLength(3);
@@ -307,12 +291,12 @@ describe('retries and rate limits', () => {
 
 describe('logging', () => {
   it('never writes the token into a log line', async () => {
-    const { prs, repos, github, lines } = await setUp();
-    github.failNext('GET /repos/:owner/:repo', 500);
+    const { prs, github, lines } = await setUp();
+    github.failNext('GET /repos/:owner/:repo/pulls', 500);
     github.failNext('POST /repos/:owner/:repo/pulls', 429);
 
-    await repos.get('acme/web');
-    await rejection(repos.get('acme/missing'));
+    await prs.findOpen('acme/web', 'patchbay/x');
+    await rejection(prs.comment('acme/web', 99, 'hello'));
     await prs.publish(aRequest());
 
     expect(lines.length).toBeGreaterThan(5);
