@@ -11,13 +11,15 @@ export interface EventRoutes {
   fallback: Reporter;
   /** Replace the fallback for tasks of one source (tests, the demo's terminal). */
   bySource?: Partial<Record<string, Reporter>>;
+  /** Hear every event of every task, whoever else does (the task's timeline, metrics). */
+  observers?: Reporter[];
   log: Logger;
 }
 
 /**
  * The worker's one reporter: every event of a task goes to the reporter of each place in its audience
- * (all of one reporter's places in one call), or to the fallback when no place of it has one. A
- * reporter that fails is logged and never fails the task.
+ * (all of one reporter's places in one call), or to the fallback when no place of it has one, and to
+ * every observer. A reporter that fails is logged and never fails the task.
  */
 export function createEventRouter(routes: EventRoutes): Reporter {
   const safely = async (what: string, event: TaskEvent, call: () => Promise<void>) => {
@@ -53,6 +55,8 @@ export function createEventRouter(routes: EventRoutes): Reporter {
         const fallback = routes.bySource?.[event.task.request.origin.source] ?? routes.fallback;
         calls.push(safely('fallback', event, () => fallback.report(event)));
       }
+      for (const observer of routes.observers ?? [])
+        calls.push(safely('observer', event, () => observer.report(event)));
       await Promise.all(calls);
     },
   };

@@ -90,6 +90,23 @@ describe('the event router', () => {
     expect(linearTasks.events).toEqual(['stage']);
   });
 
+  it('gives every event to the observers too, whoever else hears it', async () => {
+    const observer = fallbackRecorder();
+    const slack = recorder(['slack-thread']);
+    const router = createEventRouter({
+      audience: async () => [thread],
+      places: [slack.reporter],
+      fallback: fallbackRecorder().reporter,
+      observers: [observer.reporter],
+      log: createSilentLogger(),
+    });
+
+    await router.report(stage('clone'));
+
+    expect(slack.calls).toHaveLength(1);
+    expect(observer.events).toEqual(['stage']);
+  });
+
   it('never fails the task when a reporter or the audience read fails, and still tells the others', async () => {
     const failing = recorder(['linear-session'], true);
     const slack = recorder(['slack-thread']);
