@@ -2,6 +2,7 @@ import type { ConversationState } from './conversation.js';
 import type { ReplyAddress } from './reply-address.js';
 import type { CheckResult, PullRequestRef, TaskRecord, Usage } from './task.js';
 import type { Origin } from './task-request.js';
+import type { StoredTimelineEntry, TimelineEntry } from './timeline.js';
 
 /** Durable task records and transcripts (Redis in production, memory for `patchbay run`). */
 export interface TaskStore {
@@ -97,4 +98,39 @@ export interface PullRequestDraft {
 /** Opens a branch's pull request, or updates the one it has (GitHub). */
 export interface PullRequestHost {
   publish(draft: PullRequestDraft): Promise<PullRequestRef & { created: boolean }>;
+}
+
+/**
+ * A task's timeline (domain/timeline.ts): appended by whichever worker runs the task, read and followed
+ * by any server process. Values are redacted before they reach it; it is capped in bytes per task
+ * (older tool outputs shortened first, a `note` entry saying so) and expires with the task.
+ */
+export interface TaskTimeline {
+  append(taskId: string, entry: TimelineEntry): Promise<void>;
+  /** Entries after `after` (an entry id; all when absent), oldest first, at most `limit`. */
+  read(taskId: string, opts?: { after?: string; limit?: number }): Promise<StoredTimelineEntry[]>;
+  /**
+   * Hands over every entry appended after `after` as it comes, until `signal` aborts; entries that were
+   * already there come first. Works whichever process appends them.
+   */
+  follow(
+    taskId: string,
+    after: string | undefined,
+    onEntries: (entries: StoredTimelineEntry[]) => void,
+    signal: AbortSignal,
+  ): Promise<void>;
+}
+
+/** The change of a task as a reviewer reads it: from the base branch to what the task pushed. */
+export interface TaskDiff {
+  files: string[];
+  stat: string;
+  /** Unified diff, capped (a note at its end says what was cut). */
+  patch: string;
+}
+
+/** The diff of each task, kept as long as the task (redacted before it is stored). */
+export interface TaskDiffs {
+  put(taskId: string, diff: TaskDiff): Promise<void>;
+  get(taskId: string): Promise<TaskDiff | null>;
 }

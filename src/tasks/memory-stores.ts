@@ -1,8 +1,16 @@
 import type { ConversationState } from '../domain/conversation.js';
 import { PatchbayError } from '../domain/errors.js';
-import type { ConversationStore, KeyValueStore, TaskStore } from '../domain/ports.js';
+import type {
+  ConversationStore,
+  KeyValueStore,
+  TaskDiff,
+  TaskDiffs,
+  TaskStore,
+  TaskTimeline,
+} from '../domain/ports.js';
 import { addressKey, MAX_AUDIENCE, type ReplyAddress } from '../domain/reply-address.js';
 import type { TaskRecord } from '../domain/task.js';
+import type { StoredTimelineEntry } from '../domain/timeline.js';
 
 /** Task records in memory, for `patchbay run` (one task in the foreground, no Redis). */
 export function createMemoryTaskStore(): TaskStore {
@@ -100,6 +108,57 @@ export function createMemoryKeyValue(): KeyValueStore {
       const holder = Symbol(lockKey).toString() + Math.random();
       map.set(lockKey, holder);
       return { release: async () => void (map.get(lockKey) === holder && map.delete(lockKey)) };
+    },
+  };
+}
+
+/** A task timeline in memory (`patchbay run`, tests): no cap, no expiry, followed within the process. */
+export function createMemoryTimeline(): TaskTimeline {
+  const logs = new Map<string, StoredTimelineEntry[]>();
+  const listeners = new Map<string, Set<() => void>>();
+  let sequence = 0;
+  const after = (taskId: string, id: string | undefined) =>
+    (logs.get(taskId) ?? []).filter((e) => id === undefined || Number(e.id) > Number(id));
+  return {
+    async append(taskId, entry) {
+      sequence += 1;
+      const list = logs.get(taskId) ?? [];
+      list.push({ id: String(sequence), entry: structuredClone(entry) });
+      logs.set(taskId, list);
+      for (const notify of listeners.get(taskId) ?? []) notify();
+    },
+    async read(taskId, opts = {}) {
+      return structuredClone(after(taskId, opts.after).slice(0, opts.limit ?? Number.POSITIVE_INFINITY));
+    },
+    async follow(taskId, from, onEntries, signal) {
+      let last = from;
+      const deliver = () => {
+        const fresh = after(taskId, last);
+        if (fresh.length === 0) return;
+        last = fresh.at(-1)?.id;
+        onEntries(structuredClone(fresh));
+      };
+      const set = listeners.get(taskId) ?? new Set();
+      set.add(deliver);
+      listeners.set(taskId, set);
+      deliver();
+      await new Promise<void>((resolve) => {
+        if (signal.aborted) return resolve();
+        signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      set.delete(deliver);
+    },
+  };
+}
+
+export function createMemoryDiffs(): TaskDiffs {
+  const diffs = new Map<string, TaskDiff>();
+  return {
+    async put(taskId, diff) {
+      diffs.set(taskId, structuredClone(diff));
+    },
+    async get(taskId) {
+      return structuredClone(diffs.get(taskId) ?? null);
     },
   };
 }
