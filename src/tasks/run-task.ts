@@ -11,7 +11,7 @@ import type { Sandbox } from '../sandbox/types.js';
 import { toBranchName } from '../workspace/branch-name.js';
 import type { Workspaces } from '../workspace/create-workspaces.js';
 import type { TaskClone } from '../workspace/types.js';
-import { type AttemptOutcome, conversationAfter, questionCheckpoint } from './attempt-outcome.js';
+import { type AttemptOutcome, conversationAfter } from './attempt-outcome.js';
 import type { AgentRunner, Publisher } from './ports.js';
 import { publishChanges } from './publish-changes.js';
 import { runChecks, runSetup } from './run-commands.js';
@@ -161,10 +161,11 @@ async function runAgent(attempt: Attempt, task: TaskRecord, clone: TaskClone) {
   const { deps } = attempt;
   const resuming = task.answer !== undefined;
   // Resume from the transcript as it was when the question was asked: it matches the branch (its
-  // work was pushed then), whatever a crashed earlier resume did after it.
-  const transcript = resuming
-    ? ((await deps.store.getTranscript(questionCheckpoint(task.id))) as ChatMessage[])
-    : [];
+  // work was pushed then), whatever a crashed earlier resume did after it. A new run starts empty.
+  const transcript = (await deps.store.rewindTranscript(
+    task.id,
+    resuming ? 'question' : 'start',
+  )) as ChatMessage[];
   const budget = deps.config.file.budget;
   const result = await deps.agent.run({
     workdir: clone.dir,
@@ -183,7 +184,7 @@ async function runAgent(attempt: Attempt, task: TaskRecord, clone: TaskClone) {
       const current = await deps.store.update(task.id, () => ({ steps: step.step, usage: step.usage }));
       await deps.reporter.report({ type: 'step', task: current, step });
     },
-    onTranscript: (messages) => deps.store.setTranscript(task.id, messages),
+    onMessages: (added) => deps.store.appendTranscript(task.id, added),
     log: attempt.log,
   });
   const after = await deps.store.update(task.id, () => ({ steps: result.steps, usage: result.usage }));
