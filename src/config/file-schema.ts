@@ -59,9 +59,11 @@ export const FileConfig = z
         setup_minutes: z.number().positive().default(10),
         check_minutes: z.number().positive().default(10),
         command_seconds: z.number().int().positive().default(600),
+        /** Bytes of a task's timeline (and of its stored diff) in KiB; older tool outputs are shortened first. */
+        timeline_kb: z.number().int().min(64).default(2048),
       })
       .strict()
-      .default({ setup_minutes: 10, check_minutes: 10, command_seconds: 600 }),
+      .default({ setup_minutes: 10, check_minutes: 10, command_seconds: 600, timeline_kb: 2048 }),
     retention_days: z.number().int().positive().default(30),
   })
   .strict();
