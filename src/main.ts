@@ -13,7 +13,9 @@ import { createRedisCancelBus } from './queue/redis-cancel-bus.js';
 import { createRedisConversationStore } from './queue/redis-conversation-store.js';
 import { createRedisIdempotencyStore } from './queue/redis-idempotency-store.js';
 import { createRedisKeyValue } from './queue/redis-key-value.js';
+import { createRedisTaskDiffs } from './queue/redis-task-diffs.js';
 import { createRedisTaskStore } from './queue/redis-task-store.js';
+import { createRedisTaskTimeline } from './queue/redis-task-timeline.js';
 import { createTaskQueue } from './queue/task-queue.js';
 import { createTaskWorker } from './queue/task-worker.js';
 import { createSandbox } from './sandbox/create-sandbox.js';
@@ -29,6 +31,7 @@ import { createLogReporter } from './tasks/log-reporter.js';
 import { createEventRouter } from './tasks/route-events.js';
 import { runTask } from './tasks/run-task.js';
 import { submitTask } from './tasks/submit-task.js';
+import { createTimelineWriter } from './tasks/timeline-writer.js';
 
 export interface StartOptions {
   config: Config;
@@ -78,9 +81,15 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   const idempotency = createRedisIdempotencyStore({ redis, prefix });
   const cancels = createRedisCancelBus({ redis, prefix });
   const queue = createTaskQueue({ connection: redis, name: queueName, retry: opts.retry });
-  const cancel = (id: string) => cancelTask({ store, conversations, queue, cancels }, id);
+  const redact = createRedactor(secretValues(env));
+  const capBytes = config.file.limits.timeline_kb * 1024;
+  const timeline = createRedisTaskTimeline({ redis, prefix, retentionDays, capBytes, log });
+  const diffs = createRedisTaskDiffs({ redis, prefix, retentionDays });
+  const writer = createTimelineWriter({ timeline, diffs, redact, capBytes, log });
+  const cancel = (id: string) => cancelTask({ store, conversations, queue, cancels, timeline: writer }, id);
   const tasks: TaskServices = {
-    submit: (input) => submitTask({ config, store, conversations, idempotency, queue, log }, input),
+    submit: (input) =>
+      submitTask({ config, store, conversations, idempotency, queue, timeline: writer, log }, input),
     cancel,
     getTask: (id) => store.get(id),
     conversations: createConversationDoor({ store, conversations, cancel }),
@@ -106,10 +115,10 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     places: integrations.flatMap((i) => (i.reporter ? [i.reporter] : [])),
     fallback: createLogReporter(log),
     bySource: opts.reporters,
+    observers: [writer.observer],
     log,
   });
   const stops: Array<() => Promise<void>> = [];
-  const redact = createRedactor(secretValues(env));
 
   let port: number | undefined;
   if (opts.server) {
@@ -134,7 +143,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     if (removed) log.info({ removed }, 'removed clones left by dead processes');
     const workerConnection = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
     const locks = createConversationLock({ redis, prefix, ttlMs: env.PATCHBAY_LOCK_MS, log });
-    const run = { config, store, conversations, sandbox, reporter, log, ...workerDeps };
+    const run = { config, store, conversations, sandbox, reporter, timeline: writer, log, ...workerDeps };
     const worker = createTaskWorker({
       connection: workerConnection,
       name: queueName,
@@ -145,8 +154,10 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
       log,
       onGiveUp: (taskId, err) => recordGiveUp({ store, reporter }, taskId, err),
       handle: ({ taskId, signal, lastAttempt }) =>
-        handleAttempt({ store, conversations, reporter, log, redact }, { taskId, signal, lastAttempt }, () =>
-          runTask(run, { taskId, signal }),
+        handleAttempt(
+          { store, conversations, reporter, timeline: writer, log, redact },
+          { taskId, signal, lastAttempt },
+          () => runTask(run, { taskId, signal }),
         ),
     });
     worker.start();
@@ -170,6 +181,8 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     async stop() {
       for (const stop of stops)
         await stop().catch((err) => log.warn({ err: err.message }, 'stop step failed'));
+      await writer.flushAll(1_500);
+      await timeline.close();
       await cancels.close();
       await store.close();
       await queue.close().catch(() => undefined);
@@ -178,8 +191,8 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   };
 }
 
-/** Every configured credential: none of them may appear in a stored or reported error. */
-function secretValues(env: Config['env']): Array<string | undefined> {
+/** Every configured credential: none of them may appear in a stored or reported error, nor in a timeline. */
+export function secretValues(env: Config['env']): Array<string | undefined> {
   return [
     env.GITHUB_TOKEN,
     env.GITHUB_APP_PRIVATE_KEY,

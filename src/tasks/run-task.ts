@@ -5,7 +5,7 @@ import type { ConversationState } from '../domain/conversation.js';
 import { PatchbayError } from '../domain/errors.js';
 import type { Reporter, TaskStage } from '../domain/events.js';
 import type { ConversationStore, TaskStore } from '../domain/ports.js';
-import { FINAL_STATUSES, type TaskRecord } from '../domain/task.js';
+import { FINAL_STATUSES, type PullRequestRef, type TaskRecord } from '../domain/task.js';
 import type { Logger } from '../lib/logger.js';
 import type { Sandbox } from '../sandbox/types.js';
 import { toBranchName } from '../workspace/branch-name.js';
@@ -15,6 +15,7 @@ import { type AttemptOutcome, conversationAfter } from './attempt-outcome.js';
 import type { AgentRunner, Publisher } from './ports.js';
 import { publishChanges } from './publish-changes.js';
 import { runChecks, runSetup } from './run-commands.js';
+import { stampOf, type TimelineWriter } from './timeline-writer.js';
 
 export interface RunTaskDeps {
   config: Pick<Config, 'repositories' | 'file'>;
@@ -27,6 +28,8 @@ export interface RunTaskDeps {
   publisher: Publisher;
   /** Must not throw (see createEventRouter). */
   reporter: Reporter;
+  /** The task's timeline: what the agent did, the checks, the pull request, the diff. Never waits. */
+  timeline: TimelineWriter;
   log: Logger;
 }
 
@@ -123,6 +126,7 @@ async function workInClone(attempt: Attempt, started: TaskRecord, clone: TaskClo
   if (outcome.kind === 'question') return keepWorkForAnswer(attempt, task, clone, outcome.question);
   await stage(attempt, task, 'checks');
   const checks = await runChecks({ ...inClone, timeoutMs: limits.check_minutes * 60_000 });
+  if (checks.length > 0) deps.timeline.add(task.id, { type: 'checks', ...stampOf(task), checks });
   await stage(attempt, task, 'pull_request');
   const published = await publishChanges(
     clone,
@@ -144,6 +148,7 @@ async function workInClone(attempt: Attempt, started: TaskRecord, clone: TaskClo
     signal,
   );
   const pullRequest = published.pullRequest ?? attempt.conversation?.pullRequest;
+  if (published.changed) await keepDiff(attempt, task, clone, published);
   return {
     kind: 'succeeded',
     task,
@@ -180,6 +185,7 @@ async function runAgent(attempt: Attempt, task: TaskRecord, clone: TaskClone) {
     budget: { steps: budget.steps, ms: budget.minutes * 60_000, usd: budget.usd },
     usedBefore: { steps: task.steps, usage: task.usage },
     signal: attempt.signal,
+    onActivity: (activity) => deps.timeline.activity(task, activity),
     onStep: async (step) => {
       const current = await deps.store.update(task.id, () => ({ steps: step.step, usage: step.usage }));
       await deps.reporter.report({ type: 'step', task: current, step });
@@ -221,6 +227,7 @@ async function keepWorkForAnswer(
     allowWorkflows: attempt.repo.allow_workflows,
   });
   if (wip) await clone.push(attempt.signal);
+  await keepDiff(attempt, task, clone);
   const conversation = conversationAfter(
     attempt.conversation,
     task,
@@ -228,4 +235,33 @@ async function keepWorkForAnswer(
     attempt.conversation?.pullRequest,
   );
   return { kind: 'waiting', task, conversation, question };
+}
+
+/**
+ * Hands the timeline what this attempt published: the pull request, and the diff as a reviewer reads
+ * it (from the base to what the task pushed; the work so far at a question). Reading the diff runs
+ * git in the clone, so this comes before the clone is gone; failing to read it never fails the task.
+ */
+async function keepDiff(
+  attempt: Attempt,
+  task: TaskRecord,
+  clone: TaskClone,
+  published?: { pullRequest?: PullRequestRef; created?: boolean },
+): Promise<void> {
+  const { timeline } = attempt.deps;
+  if (published?.pullRequest) {
+    const { at, run } = stampOf(task);
+    timeline.add(task.id, {
+      type: 'pull_request',
+      at,
+      run,
+      pullRequest: published.pullRequest,
+      created: published.created ?? false,
+    });
+  }
+  try {
+    timeline.diff(task.id, await clone.diff());
+  } catch (err) {
+    attempt.log.warn({ err: (err as Error).message }, 'could not read the diff for the timeline');
+  }
 }

@@ -8,6 +8,7 @@ import { TaskRequest } from '../domain/task-request.js';
 import { newTaskId } from '../lib/ids.js';
 import type { Logger } from '../lib/logger.js';
 import { describeIssues } from '../lib/zod-issues.js';
+import type { TimelineWriter } from './timeline-writer.js';
 
 export interface SubmitDeps {
   config: Pick<Config, 'repositories'>;
@@ -15,6 +16,8 @@ export interface SubmitDeps {
   conversations: ConversationStore;
   idempotency: IdempotencyStore;
   queue: TaskQueue;
+  /** The task's timeline hears of each new task and each answer, before its job is queued. */
+  timeline?: Pick<TimelineWriter, 'writeNow'>;
   log: Logger;
 }
 
@@ -37,6 +40,7 @@ async function answer(
 ): Promise<Submitted> {
   if (request.replyTo) await deps.store.join(waiting.id, request.replyTo);
   const task = await resumeWithAnswer(deps.store, waiting.id, request.instruction);
+  await noteQueued(deps, task, 'answer', request);
   try {
     await deps.queue.enqueue(task, task.runs);
   } catch (err) {
@@ -137,6 +141,7 @@ async function answerOrCreate(
   if (waiting?.status === 'waiting_for_input') return answer(deps, request, id, waiting);
   const task = newTaskRecord(id, request);
   await deps.store.create(task, audienceOf(request.replyTo, conversation?.beganIn));
+  await noteQueued(deps, task, 'new', request);
   try {
     await deps.conversations.setLatest(request.conversation, id);
     await deps.queue.enqueue(task, 1);
@@ -149,4 +154,22 @@ async function answerOrCreate(
   }
   deps.log.info({ taskId: id, conversation: request.conversation, repo: request.repo }, 'task queued');
   return { task, kind: 'new' };
+}
+
+/** Written before the job is queued, so that it comes before anything a worker writes of this run. */
+async function noteQueued(
+  deps: SubmitDeps,
+  task: TaskRecord,
+  kind: 'new' | 'answer',
+  request: TaskRequest,
+): Promise<void> {
+  await deps.timeline?.writeNow(task.id, {
+    type: 'queued',
+    at: new Date().toISOString(),
+    run: task.runs,
+    kind,
+    source: request.origin.source,
+    requester: request.origin.requester,
+    text: request.instruction,
+  });
 }
