@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { type CheckResult, checkOutcome, type Usage } from '../../domain/task.js';
+import type { PullRequestDraft } from '../../domain/ports.js';
+import { type CheckResult, checkOutcome } from '../../domain/task.js';
 import type { Origin } from '../../domain/task-request.js';
 
 /** The start of the hidden marker that makes a pull request Patchbay's (with its branch and author). */
@@ -18,17 +19,8 @@ const MAX_COMMAND_CHARS = 200;
 const SAFE_ID = /^[A-Za-z0-9._:/@+=-]{1,200}$/;
 const MARKER = /<!-- patchbay:task=([A-Za-z0-9._:/@+=-]+) conversation=([A-Za-z0-9._:/@+=-]+) -->/g;
 
-export interface PullRequestBodyInput {
-  taskId: string;
-  conversation: string;
-  /** From the agent's `finish`: model output, so untrusted. */
-  summary: string;
-  origin: Origin;
-  checks: CheckResult[];
-  usage: Usage;
-  steps: number;
-  durationMs: number;
-}
+/** What the body shows of a task's pull request draft (the rest goes in the API call). */
+export type PullRequestBodyInput = Omit<PullRequestDraft, 'repo' | 'branch' | 'base' | 'title' | 'draft'>;
 
 /**
  * The id as it appears in the marker: itself when it is made of safe characters, else
