@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { buildIntegrations } from './build-integrations.js';
 import { buildGitHubAccess, buildWorkerDeps, type GitHubAccess } from './build-worker-deps.js';
 import type { Config } from './config/load-config.js';
+import { toTaskPageUrl } from './config/task-page-links.js';
 import { PatchbayError } from './domain/errors.js';
 import type { Reporter } from './domain/events.js';
 import type { Clock } from './lib/clock.js';
@@ -115,7 +116,15 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   if (opts.server) {
     const http = createHttpServer({ log });
     registerHealthRoutes(http, { pingRedis: () => redis.ping() });
-    registerApiRoutes(http, { token: env.PATCHBAY_API_TOKEN, ...tasks });
+    registerApiRoutes(http, {
+      token: env.PATCHBAY_API_TOKEN,
+      pageUrl: toTaskPageUrl(env.PATCHBAY_PUBLIC_URL),
+      ...tasks,
+    });
+    if (!env.PATCHBAY_PUBLIC_URL)
+      log.info(
+        'Task pages are not linked from Slack, Linear, pull requests or the API: PATCHBAY_PUBLIC_URL is not set',
+      );
     for (const integration of integrations) integration.registerRoutes?.(http);
     log.info(env.PATCHBAY_API_TOKEN ? 'HTTP API on' : 'HTTP API off: PATCHBAY_API_TOKEN is not set');
     port = await http.listen(env.PORT);

@@ -20,7 +20,10 @@ const SAFE_ID = /^[A-Za-z0-9._:/@+=-]{1,200}$/;
 const MARKER = /<!-- patchbay:task=([A-Za-z0-9._:/@+=-]+) conversation=([A-Za-z0-9._:/@+=-]+) -->/g;
 
 /** What the body shows of a task's pull request draft (the rest goes in the API call). */
-export type PullRequestBodyInput = Omit<PullRequestDraft, 'repo' | 'branch' | 'base' | 'title' | 'draft'>;
+export type PullRequestBodyInput = Omit<PullRequestDraft, 'repo' | 'branch' | 'base' | 'title' | 'draft'> & {
+  /** The task's page on Patchbay, linked from the footer. */
+  pageUrl?: string;
+};
 
 /**
  * The id as it appears in the marker: itself when it is made of safe characters, else
@@ -149,7 +152,8 @@ function renderFooter(input: PullRequestBodyInput): string {
   const tokens = `${formatCount(usage.promptTokens)} prompt tokens (${formatCount(usage.cachedTokens)} cached), ${formatCount(usage.completionTokens)} completion tokens`;
   const cost = usage.usd === null ? 'no price configured' : `$${usage.usd.toFixed(2)}`;
   const steps = `${input.steps} ${input.steps === 1 ? 'step' : 'steps'}`;
-  return `---\n<sub>Patchbay · ${steps} · ${tokens} · ${cost} · ${formatDuration(input.durationMs)}</sub>`;
+  const page = isHttpUrl(input.pageUrl) ? ` · [task page](${input.pageUrl})` : '';
+  return `---\n<sub>Patchbay · ${steps} · ${tokens} · ${cost} · ${formatDuration(input.durationMs)}${page}</sub>`;
 }
 
 /**
