@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { buildIntegrations } from './build-integrations.js';
+import { buildSignIn } from './build-sign-in.js';
 import { buildGitHubAccess, buildWorkerDeps, type GitHubAccess } from './build-worker-deps.js';
 import type { Config } from './config/load-config.js';
 import { toTaskPageUrl } from './config/task-page-links.js';
@@ -23,6 +24,7 @@ import { registerApiRoutes } from './server/api-routes.js';
 import { registerHealthRoutes } from './server/health-routes.js';
 import { createHttpServer } from './server/http-server.js';
 import type { TaskServices } from './server/integration.js';
+import { deriveSessionKey } from './server/sessions.js';
 import { cancelTask } from './tasks/cancel-task.js';
 import { createConversationDoor } from './tasks/conversation-door.js';
 import { handleAttempt, recordGiveUp } from './tasks/handle-attempt.js';
@@ -110,11 +112,24 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     log,
   });
   const stops: Array<() => Promise<void>> = [];
-  const redact = createRedactor(secretValues(env));
+  const sessionKey = deriveSessionKey({
+    apiToken: env.PATCHBAY_API_TOKEN,
+    clientSecret: env.GITHUB_CLIENT_SECRET,
+  });
+  const redact = createRedactor(secretValues(env, sessionKey));
 
   let port: number | undefined;
   if (opts.server) {
     const http = createHttpServer({ log });
+    const signIn = buildSignIn({
+      config,
+      kv: createRedisKeyValue({ redis, prefix, namespace: 'auth' }),
+      sessionKey,
+      githubAccess,
+      log,
+      clock: opts.clock,
+    });
+    signIn.registerRoutes(http);
     registerHealthRoutes(http, { pingRedis: () => redis.ping() });
     registerApiRoutes(http, {
       token: env.PATCHBAY_API_TOKEN,
@@ -188,8 +203,10 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
 }
 
 /** Every configured credential: none of them may appear in a stored or reported error. */
-function secretValues(env: Config['env']): Array<string | undefined> {
+function secretValues(env: Config['env'], sessionKey: string | undefined): Array<string | undefined> {
   return [
+    sessionKey,
+    env.GITHUB_CLIENT_SECRET,
     env.GITHUB_TOKEN,
     env.GITHUB_APP_PRIVATE_KEY,
     env.GITHUB_WEBHOOK_SECRET,
