@@ -29,6 +29,8 @@ import { cancelTask } from './tasks/cancel-task.js';
 import { createConversationDoor } from './tasks/conversation-door.js';
 import { handleAttempt, recordGiveUp } from './tasks/handle-attempt.js';
 import { createLogReporter } from './tasks/log-reporter.js';
+import { createMemoryDiffs, createMemoryTimeline } from './tasks/memory-stores.js';
+import { retryTask } from './tasks/retry-task.js';
 import { createEventRouter } from './tasks/route-events.js';
 import { runTask } from './tasks/run-task.js';
 import { submitTask } from './tasks/submit-task.js';
@@ -82,8 +84,12 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   const cancels = createRedisCancelBus({ redis, prefix });
   const queue = createTaskQueue({ connection: redis, name: queueName, retry: opts.retry });
   const cancel = (id: string) => cancelTask({ store, conversations, queue, cancels }, id);
+  const submitDeps = { config, store, conversations, idempotency, queue, log };
+  // The timeline and diffs each task keeps (replaced by their Redis versions with the timeline's writer).
+  const timeline = createMemoryTimeline();
+  const diffs = createMemoryDiffs();
   const tasks: TaskServices = {
-    submit: (input) => submitTask({ config, store, conversations, idempotency, queue, log }, input),
+    submit: (input) => submitTask(submitDeps, input),
     cancel,
     getTask: (id) => store.get(id),
     conversations: createConversationDoor({ store, conversations, cancel }),
@@ -131,10 +137,18 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     });
     signIn.registerRoutes(http);
     registerHealthRoutes(http, { pingRedis: () => redis.ping() });
+    const stopping = new AbortController();
     registerApiRoutes(http, {
-      token: env.PATCHBAY_API_TOKEN,
-      pageUrl: toTaskPageUrl(env.PATCHBAY_PUBLIC_URL),
       ...tasks,
+      on: Boolean(env.PATCHBAY_API_TOKEN || env.GITHUB_CLIENT_ID),
+      viewerOf: signIn.viewerOf,
+      publicUrl: signIn.publicUrl,
+      pageUrl: toTaskPageUrl(env.PATCHBAY_PUBLIC_URL),
+      retry: (id) => retryTask(submitDeps, id),
+      index: store.index,
+      timeline,
+      diffs,
+      stopping: stopping.signal,
     });
     if (!env.PATCHBAY_PUBLIC_URL)
       log.info(
@@ -144,7 +158,10 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     log.info(env.PATCHBAY_API_TOKEN ? 'HTTP API on' : 'HTTP API off: PATCHBAY_API_TOKEN is not set');
     port = await http.listen(env.PORT);
     log.info({ port }, 'server listening');
-    stops.push(() => http.close());
+    stops.push(async () => {
+      stopping.abort();
+      await http.close();
+    });
   }
 
   let sandboxDescription: string | undefined;
