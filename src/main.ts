@@ -1,7 +1,9 @@
 import { Redis } from 'ioredis';
 import { buildIntegrations } from './build-integrations.js';
+import { buildSignIn } from './build-sign-in.js';
 import { buildGitHubAccess, buildWorkerDeps, type GitHubAccess } from './build-worker-deps.js';
 import type { Config } from './config/load-config.js';
+import { toTaskPageUrl } from './config/task-page-links.js';
 import { PatchbayError } from './domain/errors.js';
 import type { Reporter } from './domain/events.js';
 import { type Clock, systemClock } from './lib/clock.js';
@@ -31,6 +33,7 @@ import { createHttpServer } from './server/http-server.js';
 import type { TaskServices } from './server/integration.js';
 import { createMetricsRegistry } from './server/metrics-registry.js';
 import { registerMetricsRoute } from './server/metrics-route.js';
+import { deriveSessionKey } from './server/sessions.js';
 import { timeWebhooks } from './server/webhook-timing.js';
 import { cancelTask } from './tasks/cancel-task.js';
 import { createConversationDoor } from './tasks/conversation-door.js';
@@ -129,7 +132,11 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     },
     githubAccess,
   );
-  const redact = createRedactor(secretValues(env));
+  const sessionKey = deriveSessionKey({
+    apiToken: env.PATCHBAY_API_TOKEN,
+    clientSecret: env.GITHUB_CLIENT_SECRET,
+  });
+  const redact = createRedactor(secretValues(env, sessionKey));
   const reporter = createEventRouter({
     audience: (taskId) => store.audience(taskId),
     places: integrations.flatMap((i) => (i.reporter ? [i.reporter] : [])),
@@ -143,8 +150,25 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   let port: number | undefined;
   if (opts.server) {
     const http = createHttpServer({ log });
+    const signIn = buildSignIn({
+      config,
+      kv: createRedisKeyValue({ redis, prefix, namespace: 'auth' }),
+      sessionKey,
+      githubAccess,
+      log,
+      clock: opts.clock,
+    });
+    signIn.registerRoutes(http);
     registerHealthRoutes(http, { pingRedis: () => redis.ping() });
-    registerApiRoutes(http, { token: env.PATCHBAY_API_TOKEN, ...tasks });
+    registerApiRoutes(http, {
+      token: env.PATCHBAY_API_TOKEN,
+      pageUrl: toTaskPageUrl(env.PATCHBAY_PUBLIC_URL),
+      ...tasks,
+    });
+    if (!env.PATCHBAY_PUBLIC_URL)
+      log.info(
+        'Task pages are not linked from Slack, Linear, pull requests or the API: PATCHBAY_PUBLIC_URL is not set',
+      );
     const timed = timeWebhooks(http, { observe: metrics.observeWebhook, clock, log });
     for (const integration of integrations) integration.registerRoutes?.(timed);
     log.info(env.PATCHBAY_API_TOKEN ? 'HTTP API on' : 'HTTP API off: PATCHBAY_API_TOKEN is not set');
@@ -224,8 +248,10 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
 }
 
 /** Every configured credential: none of them may appear in a stored or reported error. */
-function secretValues(env: Config['env']): Array<string | undefined> {
+function secretValues(env: Config['env'], sessionKey: string | undefined): Array<string | undefined> {
   return [
+    sessionKey,
+    env.GITHUB_CLIENT_SECRET,
     env.GITHUB_TOKEN,
     env.GITHUB_APP_PRIVATE_KEY,
     env.GITHUB_WEBHOOK_SECRET,

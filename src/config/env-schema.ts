@@ -52,6 +52,9 @@ export const EnvConfig = z.object({
   GITHUB_APP_ID: optionalSecret,
   GITHUB_APP_PRIVATE_KEY: optionalSecret,
   GITHUB_WEBHOOK_SECRET: optionalSecret,
+  /** Sign-in with GitHub: the GitHub App's own client id and secret (user authorization), or an OAuth app's. */
+  GITHUB_CLIENT_ID: optionalSecret,
+  GITHUB_CLIENT_SECRET: optionalSecret,
   GITHUB_API_URL: url('https://api.github.com'),
   GITHUB_SERVER_URL: url('https://github.com'),
   OPENAI_API_KEY: optionalSecret,

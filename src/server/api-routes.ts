@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
+import type { TaskPageUrl } from '../config/task-page-links.js';
 import { PatchbayError, toPatchbayError } from '../domain/errors.js';
 import type { TaskRecord } from '../domain/task.js';
 import { RepoName } from '../domain/task-request.js';
@@ -30,14 +31,17 @@ const STATUS_BY_CODE: Partial<Record<string, number>> = {
 
 export interface ApiDeps extends Pick<TaskServices, 'submit' | 'cancel' | 'getTask'> {
   token: string | undefined;
+  /** Links each task to its page (`pageUrl`); none without PATCHBAY_PUBLIC_URL. */
+  pageUrl?: TaskPageUrl;
 }
 
 const API_PREFIX = 'api:';
 
 /** What the API shows of a task: no request text, no transcript. */
-export function toTaskView(task: TaskRecord) {
+export function toTaskView(task: TaskRecord, pageUrl?: string) {
   return {
     id: task.id,
+    pageUrl,
     conversation: task.conversation.startsWith(API_PREFIX)
       ? task.conversation.slice(API_PREFIX.length)
       : task.conversation,
@@ -138,7 +142,7 @@ export function registerApiRoutes(http: HttpServer, deps: ApiDeps): void {
         origin: { source: 'api', label: 'HTTP API' },
         deliveryId,
       });
-      const view = toTaskView(task);
+      const view = toTaskView(task, deps.pageUrl?.(task.id));
       // A repeat answers like the first request did, with the task as it is now.
       sendJson(res, 202, {
         id: view.id,
@@ -155,7 +159,7 @@ export function registerApiRoutes(http: HttpServer, deps: ApiDeps): void {
     guard(async (_req, res, params) => {
       const task = await deps.getTask(params.id ?? '');
       if (!task) throw new PatchbayError('task_not_found', `no task ${params.id}`);
-      sendJson(res, 200, toTaskView(task));
+      sendJson(res, 200, toTaskView(task, deps.pageUrl?.(task.id)));
     }),
   );
 
@@ -164,7 +168,7 @@ export function registerApiRoutes(http: HttpServer, deps: ApiDeps): void {
     '/api/tasks/:id/cancel',
     guard(async (_req, res, params) => {
       const task = await deps.cancel(params.id ?? '');
-      sendJson(res, 202, toTaskView(task));
+      sendJson(res, 202, toTaskView(task, deps.pageUrl?.(task.id)));
     }),
   );
 }
