@@ -37,6 +37,7 @@ const SDKS = {
   openai: 'agent',
   bullmq: 'queue',
   ioredis: 'queue',
+  'prom-client': 'server',
 };
 
 const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');

@@ -6,7 +6,7 @@ import type { Config } from './config/load-config.js';
 import { toTaskPageUrl } from './config/task-page-links.js';
 import { PatchbayError } from './domain/errors.js';
 import type { Reporter } from './domain/events.js';
-import type { Clock } from './lib/clock.js';
+import { type Clock, systemClock } from './lib/clock.js';
 import { settleWithin } from './lib/deadline.js';
 import type { Logger } from './lib/logger.js';
 import { createRedactor } from './lib/redact.js';
@@ -15,21 +15,32 @@ import { createRedisCancelBus } from './queue/redis-cancel-bus.js';
 import { createRedisConversationStore } from './queue/redis-conversation-store.js';
 import { createRedisIdempotencyStore } from './queue/redis-idempotency-store.js';
 import { createRedisKeyValue } from './queue/redis-key-value.js';
+import { createRedisMetrics } from './queue/redis-metrics.js';
 import { createRedisTaskStore } from './queue/redis-task-store.js';
 import { createTaskQueue } from './queue/task-queue.js';
 import { createTaskWorker } from './queue/task-worker.js';
+import { startWorkerHeartbeat } from './queue/worker-heartbeat.js';
 import { createSandbox } from './sandbox/create-sandbox.js';
 import { probeSandbox } from './sandbox/probe-sandbox.js';
 import { registerApiRoutes } from './server/api-routes.js';
+import {
+  type DashboardStats,
+  type DashboardStatsOptions,
+  readDashboardStats,
+} from './server/dashboard-stats.js';
 import { registerHealthRoutes } from './server/health-routes.js';
 import { createHttpServer } from './server/http-server.js';
 import type { TaskServices } from './server/integration.js';
+import { createMetricsRegistry } from './server/metrics-registry.js';
+import { registerMetricsRoute } from './server/metrics-route.js';
 import { deriveSessionKey } from './server/sessions.js';
+import { timeWebhooks } from './server/webhook-timing.js';
 import { cancelTask } from './tasks/cancel-task.js';
 import { createConversationDoor } from './tasks/conversation-door.js';
 import { handleAttempt, recordGiveUp } from './tasks/handle-attempt.js';
 import { createLogReporter } from './tasks/log-reporter.js';
 import { createMemoryDiffs, createMemoryTimeline } from './tasks/memory-stores.js';
+import { countCancelled, createMetricsObserver } from './tasks/metrics-observer.js';
 import { retryTask } from './tasks/retry-task.js';
 import { createEventRouter } from './tasks/route-events.js';
 import { runTask } from './tasks/run-task.js';
@@ -49,7 +60,8 @@ export interface StartOptions {
   reporters?: Partial<Record<string, Reporter>>;
   /**
    * The clock the integrations' own timers run on: the reporters' edit spacing and coalescing, and
-   * Linear's first-thought and webhook-answer deadlines (default the system's; tests may hold it still).
+   * Linear's first-thought and webhook-answer deadlines; and the metrics' (stage and webhook timings,
+   * heartbeats, days of spend). Default the system's; tests may hold it still.
    */
   clock?: Clock;
 }
@@ -57,6 +69,8 @@ export interface StartOptions {
 export interface Running {
   port: number | undefined;
   sandboxDescription: string | undefined;
+  /** The dashboard's numbers (tasks running and queued, workers alive, queue wait, spend, failures). */
+  dashboardStats(opts?: DashboardStatsOptions): Promise<DashboardStats>;
   /** Graceful stop: no new work, running tasks back to the queue, connections closed. */
   stop(): Promise<void>;
 }
@@ -83,7 +97,21 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   const idempotency = createRedisIdempotencyStore({ redis, prefix });
   const cancels = createRedisCancelBus({ redis, prefix });
   const queue = createTaskQueue({ connection: redis, name: queueName, retry: opts.retry });
-  const cancel = (id: string) => cancelTask({ store, conversations, queue, cancels }, id);
+  const clock = opts.clock ?? systemClock;
+  const metrics = createRedisMetrics({
+    redis,
+    prefix,
+    clock,
+    retentionDays,
+    jobCounts: () => queue.queue.getJobCounts(),
+  });
+  const cancel = async (id: string) => {
+    const task = await cancelTask({ store, conversations, queue, cancels }, id);
+    await countCancelled(metrics, env.PATCHBAY_MODEL, task).catch((err: Error) =>
+      log.warn({ taskId: id, err: err.message }, 'could not count the cancelled task'),
+    );
+    return task;
+  };
   const submitDeps = { config, store, conversations, idempotency, queue, log };
   // The timeline and diffs each task keeps (replaced by their Redis versions with the timeline's writer).
   const timeline = createMemoryTimeline();
@@ -110,19 +138,20 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     },
     githubAccess,
   );
-  const reporter = createEventRouter({
-    audience: (taskId) => store.audience(taskId),
-    places: integrations.flatMap((i) => (i.reporter ? [i.reporter] : [])),
-    fallback: createLogReporter(log),
-    bySource: opts.reporters,
-    log,
-  });
-  const stops: Array<() => Promise<void>> = [];
   const sessionKey = deriveSessionKey({
     apiToken: env.PATCHBAY_API_TOKEN,
     clientSecret: env.GITHUB_CLIENT_SECRET,
   });
   const redact = createRedactor(secretValues(env, sessionKey));
+  const reporter = createEventRouter({
+    audience: (taskId) => store.audience(taskId),
+    places: integrations.flatMap((i) => (i.reporter ? [i.reporter] : [])),
+    fallback: createLogReporter(log),
+    bySource: opts.reporters,
+    observers: [createMetricsObserver({ metrics, model: env.PATCHBAY_MODEL, clock, redact })],
+    log,
+  });
+  const stops: Array<() => Promise<void>> = [];
 
   let port: number | undefined;
   if (opts.server) {
@@ -154,8 +183,18 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
       log.info(
         'Task pages are not linked from Slack, Linear, pull requests or the API: PATCHBAY_PUBLIC_URL is not set',
       );
-    for (const integration of integrations) integration.registerRoutes?.(http);
+    const timed = timeWebhooks(http, { observe: metrics.observeWebhook, clock, log });
+    for (const integration of integrations) integration.registerRoutes?.(timed);
     log.info(env.PATCHBAY_API_TOKEN ? 'HTTP API on' : 'HTTP API off: PATCHBAY_API_TOKEN is not set');
+    const metricsToken = env.PATCHBAY_METRICS_TOKEN;
+    if (metricsToken) {
+      registerMetricsRoute(http, {
+        token: metricsToken,
+        registry: createMetricsRegistry({ reader: metrics }),
+        log,
+      });
+    }
+    log.info(metricsToken ? 'metrics on: GET /metrics' : 'metrics off: PATCHBAY_METRICS_TOKEN is not set');
     port = await http.listen(env.PORT);
     log.info({ port }, 'server listening');
     stops.push(async () => {
@@ -191,9 +230,14 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
         ),
     });
     worker.start();
-    log.info({ concurrency: env.PATCHBAY_CONCURRENCY, sandbox: probe.description }, 'worker started');
+    const heartbeat = await startWorkerHeartbeat({ redis, prefix, clock, log });
+    log.info(
+      { concurrency: env.PATCHBAY_CONCURRENCY, sandbox: probe.description, workerId: heartbeat.id },
+      'worker started',
+    );
     stops.push(async () => {
       await worker.stop();
+      await heartbeat.stop().catch(() => undefined);
       workerConnection.disconnect();
       // A refill writes under the data dir until it ends; SIGTERM's grace bounds the wait.
       await settleWithin(workerDeps.workspaces.poolIdle(), 1_500);
@@ -208,6 +252,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   return {
     port,
     sandboxDescription,
+    dashboardStats: (statsOpts) => readDashboardStats({ source: metrics, clock }, statsOpts),
     async stop() {
       for (const stop of stops)
         await stop().catch((err) => log.warn({ err: err.message }, 'stop step failed'));
@@ -229,6 +274,7 @@ function secretValues(env: Config['env'], sessionKey: string | undefined): Array
     env.GITHUB_WEBHOOK_SECRET,
     env.OPENAI_API_KEY,
     env.PATCHBAY_API_TOKEN,
+    env.PATCHBAY_METRICS_TOKEN,
     env.SLACK_BOT_TOKEN,
     env.SLACK_SIGNING_SECRET,
     env.SLACK_APP_TOKEN,

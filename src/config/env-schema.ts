@@ -17,6 +17,11 @@ export const EnvConfig = z.object({
     .string()
     .min(16, 'must be at least 16 characters (use `openssl rand -hex 32`)')
     .optional(),
+  /** Bearer token for `GET /metrics` (Prometheus); without it the route does not exist. */
+  PATCHBAY_METRICS_TOKEN: z
+    .string()
+    .min(16, 'must be at least 16 characters (use `openssl rand -hex 32`)')
+    .optional(),
   PATCHBAY_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   PATCHBAY_SANDBOX: z.enum(['bwrap', 'none']).default('bwrap'),
   /** How long a dead worker can hold a job or a conversation before another takes over (ms). */
