@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TaskTimeline } from '../domain/ports.js';
 import type { StoredTimelineEntry } from '../domain/timeline.js';
-import { type Clock, systemClock } from '../lib/clock.js';
+import { type CancelTimer, type Clock, systemClock } from '../lib/clock.js';
 
 /** A comment line keeps proxies from closing a quiet stream. */
 const KEEP_ALIVE_MS = 15_000;
@@ -34,7 +34,7 @@ export async function streamTimeline(
     'x-accel-buffering': 'no',
   });
   res.write('retry: 2000\n\n');
-  let cancelKeepAlive = () => undefined as void;
+  let cancelKeepAlive: CancelTimer = () => undefined;
   const keepAlive = () => {
     cancelKeepAlive = clock.setTimer(() => {
       if (done.signal.aborted) return;
