@@ -26,7 +26,7 @@ const FOLDERS = {
   server: { imports: [...COMMON, 'config'], types: ['tasks'] },
 };
 
-const ROOTS = '^src/(main|build-integrations|build-worker-deps|cli|run-local)[.]ts$';
+const ROOTS = '^src/(main|build-integrations|build-sign-in|build-worker-deps|cli|run-local)[.]ts$';
 const DEMO = '^src/demo/';
 
 // The composition roots build the SDK clients (DESIGN.md), so they may import any SDK.
@@ -37,6 +37,7 @@ const SDKS = {
   openai: 'agent',
   bullmq: 'queue',
   ioredis: 'queue',
+  'prom-client': 'server',
 };
 
 const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');

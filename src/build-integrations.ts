@@ -1,6 +1,7 @@
 import { buildGitHubAccess, type GitHubAccess } from './build-worker-deps.js';
 import type { Config } from './config/load-config.js';
 import { type RepositoryRules, toRepositoryRules } from './config/repository-rules.js';
+import { type TaskPageUrl, toTaskPageUrl } from './config/task-page-links.js';
 import type { KeyValueStore } from './domain/ports.js';
 import { createGitHubIntegration } from './integrations/github/create-github-integration.js';
 import { createLinearIntegration } from './integrations/linear/create-linear-integration.js';
@@ -35,10 +36,11 @@ export function buildIntegrations(
 ): Integration[] {
   const { config, log } = wiring;
   const repositories = toRepositoryRules(config);
+  const pageUrl = toTaskPageUrl(config.env.PATCHBAY_PUBLIC_URL);
   const integrations: Integration[] = [];
-  const slack = buildSlack(wiring, repositories);
+  const slack = buildSlack(wiring, repositories, pageUrl);
   if (slack) integrations.push(slack);
-  const linear = buildLinear(wiring, repositories);
+  const linear = buildLinear(wiring, repositories, pageUrl);
   if (linear) integrations.push(linear);
   const github = buildGitHub(wiring, repositories, githubAccess);
   if (github) integrations.push(github);
@@ -46,7 +48,11 @@ export function buildIntegrations(
   return integrations;
 }
 
-function buildSlack(wiring: IntegrationWiring, repositories: RepositoryRules): Integration | undefined {
+function buildSlack(
+  wiring: IntegrationWiring,
+  repositories: RepositoryRules,
+  pageUrl: TaskPageUrl,
+): Integration | undefined {
   const { config } = wiring;
   const settings = readSlackSettings(config.env);
   if (!settings) return undefined;
@@ -58,6 +64,7 @@ function buildSlack(wiring: IntegrationWiring, repositories: RepositoryRules): I
       slack: config.file.slack,
       budget: config.file.budget,
       retentionDays: config.file.retention_days,
+      pageUrl,
     },
     clients: createSlackClients(settings, log),
     tasks: wiring.tasks,
@@ -67,7 +74,11 @@ function buildSlack(wiring: IntegrationWiring, repositories: RepositoryRules): I
   });
 }
 
-function buildLinear(wiring: IntegrationWiring, repositories: RepositoryRules): Integration | undefined {
+function buildLinear(
+  wiring: IntegrationWiring,
+  repositories: RepositoryRules,
+  pageUrl: TaskPageUrl,
+): Integration | undefined {
   const { config } = wiring;
   const settings = readLinearSettings(config.env);
   if ('off' in settings) {
@@ -94,7 +105,7 @@ function buildLinear(wiring: IntegrationWiring, repositories: RepositoryRules): 
   const apiKey = settings.assignment?.apiKey;
   return createLinearIntegration({
     settings,
-    rules: { repositories, linear: config.file.linear },
+    rules: { repositories, linear: config.file.linear, pageUrl },
     install,
     agentClientFor: install?.clientFor ?? (fixed ? async () => fixed : undefined),
     assignmentClient: apiKey ? createLinearClient({ apiKey, apiUrl: settings.apiUrl }) : undefined,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { createAgent } from './agent/create-agent.js';
 import type { Config } from './config/load-config.js';
+import { toTaskPageUrl } from './config/task-page-links.js';
 import { PatchbayError } from './domain/errors.js';
 import { createBotLogin, lookUpTokenLogin } from './integrations/github/bot-login.js';
 import { createGitHubAppAuth } from './integrations/github/create-github-app-auth.js';
@@ -36,7 +37,8 @@ export function buildWorkerDeps(
     pool: { size: opts.poolSize ?? env.PATCHBAY_CONCURRENCY },
   });
   const pulls = createPullRequests({ octokit: github.clients, log });
-  const publisher = createPullRequestPublisher({ host: createPullRequestHost(pulls), workspaces, log });
+  const host = createPullRequestHost(pulls, toTaskPageUrl(env.PATCHBAY_PUBLIC_URL));
+  const publisher = createPullRequestPublisher({ host, workspaces, log });
   return { workspaces, agent, publisher };
 }
 

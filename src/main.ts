@@ -1,10 +1,12 @@
 import { Redis } from 'ioredis';
 import { buildIntegrations } from './build-integrations.js';
+import { buildSignIn } from './build-sign-in.js';
 import { buildGitHubAccess, buildWorkerDeps, type GitHubAccess } from './build-worker-deps.js';
 import type { Config } from './config/load-config.js';
+import { toTaskPageUrl } from './config/task-page-links.js';
 import { PatchbayError } from './domain/errors.js';
 import type { Reporter } from './domain/events.js';
-import type { Clock } from './lib/clock.js';
+import { type Clock, systemClock } from './lib/clock.js';
 import { settleWithin } from './lib/deadline.js';
 import type { Logger } from './lib/logger.js';
 import { createRedactor } from './lib/redact.js';
@@ -13,21 +15,34 @@ import { createRedisCancelBus } from './queue/redis-cancel-bus.js';
 import { createRedisConversationStore } from './queue/redis-conversation-store.js';
 import { createRedisIdempotencyStore } from './queue/redis-idempotency-store.js';
 import { createRedisKeyValue } from './queue/redis-key-value.js';
+import { createRedisMetrics } from './queue/redis-metrics.js';
 import { createRedisTaskDiffs } from './queue/redis-task-diffs.js';
 import { createRedisTaskStore } from './queue/redis-task-store.js';
 import { createRedisTaskTimeline } from './queue/redis-task-timeline.js';
 import { createTaskQueue } from './queue/task-queue.js';
 import { createTaskWorker } from './queue/task-worker.js';
+import { startWorkerHeartbeat } from './queue/worker-heartbeat.js';
 import { createSandbox } from './sandbox/create-sandbox.js';
 import { probeSandbox } from './sandbox/probe-sandbox.js';
 import { registerApiRoutes } from './server/api-routes.js';
+import {
+  type DashboardStats,
+  type DashboardStatsOptions,
+  readDashboardStats,
+} from './server/dashboard-stats.js';
 import { registerHealthRoutes } from './server/health-routes.js';
 import { createHttpServer } from './server/http-server.js';
 import type { TaskServices } from './server/integration.js';
+import { createMetricsRegistry } from './server/metrics-registry.js';
+import { registerMetricsRoute } from './server/metrics-route.js';
+import { deriveSessionKey } from './server/sessions.js';
+import { timeWebhooks } from './server/webhook-timing.js';
 import { cancelTask } from './tasks/cancel-task.js';
 import { createConversationDoor } from './tasks/conversation-door.js';
 import { handleAttempt, recordGiveUp } from './tasks/handle-attempt.js';
 import { createLogReporter } from './tasks/log-reporter.js';
+import { countCancelled, createMetricsObserver } from './tasks/metrics-observer.js';
+import { retryTask } from './tasks/retry-task.js';
 import { createEventRouter } from './tasks/route-events.js';
 import { runTask } from './tasks/run-task.js';
 import { submitTask } from './tasks/submit-task.js';
@@ -47,7 +62,8 @@ export interface StartOptions {
   reporters?: Partial<Record<string, Reporter>>;
   /**
    * The clock the integrations' own timers run on: the reporters' edit spacing and coalescing, and
-   * Linear's first-thought and webhook-answer deadlines (default the system's; tests may hold it still).
+   * Linear's first-thought and webhook-answer deadlines; and the metrics' (stage and webhook timings,
+   * heartbeats, days of spend). Default the system's; tests may hold it still.
    */
   clock?: Clock;
 }
@@ -55,6 +71,8 @@ export interface StartOptions {
 export interface Running {
   port: number | undefined;
   sandboxDescription: string | undefined;
+  /** The dashboard's numbers (tasks running and queued, workers alive, queue wait, spend, failures). */
+  dashboardStats(opts?: DashboardStatsOptions): Promise<DashboardStats>;
   /** Graceful stop: no new work, running tasks back to the queue, connections closed. */
   stop(): Promise<void>;
 }
@@ -81,15 +99,34 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   const idempotency = createRedisIdempotencyStore({ redis, prefix });
   const cancels = createRedisCancelBus({ redis, prefix });
   const queue = createTaskQueue({ connection: redis, name: queueName, retry: opts.retry });
-  const redact = createRedactor(secretValues(env));
+  const clock = opts.clock ?? systemClock;
+  const metrics = createRedisMetrics({
+    redis,
+    prefix,
+    clock,
+    retentionDays,
+    jobCounts: () => queue.queue.getJobCounts(),
+  });
+  const sessionKey = deriveSessionKey({
+    apiToken: env.PATCHBAY_API_TOKEN,
+    clientSecret: env.GITHUB_CLIENT_SECRET,
+  });
+  const redact = createRedactor(secretValues(env, sessionKey));
+  // The timeline and diff each task keeps, written by the worker (redacted), read by any server.
   const capBytes = config.file.limits.timeline_kb * 1024;
   const timeline = createRedisTaskTimeline({ redis, prefix, retentionDays, capBytes, log });
   const diffs = createRedisTaskDiffs({ redis, prefix, retentionDays });
   const writer = createTimelineWriter({ timeline, diffs, redact, capBytes, log });
-  const cancel = (id: string) => cancelTask({ store, conversations, queue, cancels, timeline: writer }, id);
+  const cancel = async (id: string) => {
+    const task = await cancelTask({ store, conversations, queue, cancels, timeline: writer }, id);
+    await countCancelled(metrics, env.PATCHBAY_MODEL, task).catch((err: Error) =>
+      log.warn({ taskId: id, err: err.message }, 'could not count the cancelled task'),
+    );
+    return task;
+  };
+  const submitDeps = { config, store, conversations, idempotency, queue, timeline: writer, log };
   const tasks: TaskServices = {
-    submit: (input) =>
-      submitTask({ config, store, conversations, idempotency, queue, timeline: writer, log }, input),
+    submit: (input) => submitTask(submitDeps, input),
     cancel,
     getTask: (id) => store.get(id),
     conversations: createConversationDoor({ store, conversations, cancel }),
@@ -115,7 +152,10 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     places: integrations.flatMap((i) => (i.reporter ? [i.reporter] : [])),
     fallback: createLogReporter(log),
     bySource: opts.reporters,
-    observers: [writer.observer],
+    observers: [
+      writer.observer,
+      createMetricsObserver({ metrics, model: env.PATCHBAY_MODEL, clock, redact }),
+    ],
     log,
   });
   const stops: Array<() => Promise<void>> = [];
@@ -123,13 +163,51 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   let port: number | undefined;
   if (opts.server) {
     const http = createHttpServer({ log });
+    const signIn = buildSignIn({
+      config,
+      kv: createRedisKeyValue({ redis, prefix, namespace: 'auth' }),
+      sessionKey,
+      githubAccess,
+      log,
+      clock: opts.clock,
+    });
+    signIn.registerRoutes(http);
     registerHealthRoutes(http, { pingRedis: () => redis.ping() });
-    registerApiRoutes(http, { token: env.PATCHBAY_API_TOKEN, ...tasks });
-    for (const integration of integrations) integration.registerRoutes?.(http);
+    const stopping = new AbortController();
+    registerApiRoutes(http, {
+      ...tasks,
+      on: Boolean(env.PATCHBAY_API_TOKEN || env.GITHUB_CLIENT_ID),
+      viewerOf: signIn.viewerOf,
+      publicUrl: signIn.publicUrl,
+      pageUrl: toTaskPageUrl(env.PATCHBAY_PUBLIC_URL),
+      retry: (id) => retryTask(submitDeps, id),
+      index: store.index,
+      timeline,
+      diffs,
+      stopping: stopping.signal,
+    });
+    if (!env.PATCHBAY_PUBLIC_URL)
+      log.info(
+        'Task pages are not linked from Slack, Linear, pull requests or the API: PATCHBAY_PUBLIC_URL is not set',
+      );
+    const timed = timeWebhooks(http, { observe: metrics.observeWebhook, clock, log });
+    for (const integration of integrations) integration.registerRoutes?.(timed);
     log.info(env.PATCHBAY_API_TOKEN ? 'HTTP API on' : 'HTTP API off: PATCHBAY_API_TOKEN is not set');
+    const metricsToken = env.PATCHBAY_METRICS_TOKEN;
+    if (metricsToken) {
+      registerMetricsRoute(http, {
+        token: metricsToken,
+        registry: createMetricsRegistry({ reader: metrics }),
+        log,
+      });
+    }
+    log.info(metricsToken ? 'metrics on: GET /metrics' : 'metrics off: PATCHBAY_METRICS_TOKEN is not set');
     port = await http.listen(env.PORT);
     log.info({ port }, 'server listening');
-    stops.push(() => http.close());
+    stops.push(async () => {
+      stopping.abort();
+      await http.close();
+    });
   }
 
   let sandboxDescription: string | undefined;
@@ -161,9 +239,14 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
         ),
     });
     worker.start();
-    log.info({ concurrency: env.PATCHBAY_CONCURRENCY, sandbox: probe.description }, 'worker started');
+    const heartbeat = await startWorkerHeartbeat({ redis, prefix, clock, log });
+    log.info(
+      { concurrency: env.PATCHBAY_CONCURRENCY, sandbox: probe.description, workerId: heartbeat.id },
+      'worker started',
+    );
     stops.push(async () => {
       await worker.stop();
+      await heartbeat.stop().catch(() => undefined);
       workerConnection.disconnect();
       // A refill writes under the data dir until it ends; SIGTERM's grace bounds the wait.
       await settleWithin(workerDeps.workspaces.poolIdle(), 1_500);
@@ -178,6 +261,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   return {
     port,
     sandboxDescription,
+    dashboardStats: (statsOpts) => readDashboardStats({ source: metrics, clock }, statsOpts),
     async stop() {
       for (const stop of stops)
         await stop().catch((err) => log.warn({ err: err.message }, 'stop step failed'));
@@ -192,13 +276,16 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
 }
 
 /** Every configured credential: none of them may appear in a stored or reported error, nor in a timeline. */
-export function secretValues(env: Config['env']): Array<string | undefined> {
+export function secretValues(env: Config['env'], sessionKey: string | undefined): Array<string | undefined> {
   return [
+    sessionKey,
+    env.GITHUB_CLIENT_SECRET,
     env.GITHUB_TOKEN,
     env.GITHUB_APP_PRIVATE_KEY,
     env.GITHUB_WEBHOOK_SECRET,
     env.OPENAI_API_KEY,
     env.PATCHBAY_API_TOKEN,
+    env.PATCHBAY_METRICS_TOKEN,
     env.SLACK_BOT_TOKEN,
     env.SLACK_SIGNING_SECRET,
     env.SLACK_APP_TOKEN,

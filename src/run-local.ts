@@ -64,7 +64,8 @@ export async function runLocal(opts: {
     const timeline = createTimelineWriter({
       timeline: createMemoryTimeline(),
       diffs: createMemoryDiffs(),
-      redact: createRedactor(secretValues(config.env)),
+      // No sessions here, so no session key to hide.
+      redact: createRedactor(secretValues(config.env, undefined)),
       capBytes: config.file.limits.timeline_kb * 1024,
       log: opts.log,
     });

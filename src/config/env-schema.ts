@@ -17,6 +17,11 @@ export const EnvConfig = z.object({
     .string()
     .min(16, 'must be at least 16 characters (use `openssl rand -hex 32`)')
     .optional(),
+  /** Bearer token for `GET /metrics` (Prometheus); without it the route does not exist. */
+  PATCHBAY_METRICS_TOKEN: z
+    .string()
+    .min(16, 'must be at least 16 characters (use `openssl rand -hex 32`)')
+    .optional(),
   PATCHBAY_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   PATCHBAY_SANDBOX: z.enum(['bwrap', 'none']).default('bwrap'),
   /** How long a dead worker can hold a job or a conversation before another takes over (ms). */
@@ -47,6 +52,9 @@ export const EnvConfig = z.object({
   GITHUB_APP_ID: optionalSecret,
   GITHUB_APP_PRIVATE_KEY: optionalSecret,
   GITHUB_WEBHOOK_SECRET: optionalSecret,
+  /** Sign-in with GitHub: the GitHub App's own client id and secret (user authorization), or an OAuth app's. */
+  GITHUB_CLIENT_ID: optionalSecret,
+  GITHUB_CLIENT_SECRET: optionalSecret,
   GITHUB_API_URL: url('https://api.github.com'),
   GITHUB_SERVER_URL: url('https://github.com'),
   OPENAI_API_KEY: optionalSecret,

@@ -1,5 +1,5 @@
 import { notFound } from './github-stand-in-replies.js';
-import type { HttpStandIn, RecordedCall, StandInHandler } from './http-stand-in.js';
+import type { HttpStandIn, RecordedCall, StandInHandler, StandInReply } from './http-stand-in.js';
 
 /** A reaction the stand-in recorded: on an issue comment or on a pull request review comment. */
 export interface StandInReaction {
@@ -50,11 +50,11 @@ export function createReviewState(opts: { login: string; appSlug: string }) {
       guard: (h: StandInHandler) => StandInHandler,
       appGuard: ((h: StandInHandler) => StandInHandler) | undefined,
       hasPull: (c: RecordedCall) => boolean,
+      /** Who a person's own token is (sign-in), before the token of Patchbay itself is checked. */
+      userOf: (c: RecordedCall) => StandInReply | undefined = () => undefined,
     ) {
-      http.on(
-        'GET /user',
-        guard(() => ({ json: { login: opts.login, id: 1, type: 'User' } })),
-      );
+      const self = guard(() => ({ json: { login: opts.login, id: 1, type: 'User' } }));
+      http.on('GET /user', (c) => userOf(c) ?? self(c));
       if (appGuard) {
         http.on(
           'GET /app',

@@ -1,4 +1,5 @@
 import { createAppState, type StandInApp, type StandInInstallationToken } from './github-app-stand-in.js';
+import { createOAuthState, type StandInOAuthApp, type StandInUserToken } from './github-oauth-stand-in.js';
 import {
   createPullState,
   type StandInComment,
@@ -14,11 +15,21 @@ import { DOCS } from './github-stand-in-replies.js';
 import type { RecordedCall, StandInHandler, StandInReply } from './http-stand-in.js';
 import { startHttpStandIn } from './http-stand-in.js';
 
-export type { StandInApp, StandInComment, StandInInstallationToken, StandInPull, StandInRepo };
+export type {
+  StandInApp,
+  StandInComment,
+  StandInInstallationToken,
+  StandInOAuthApp,
+  StandInPull,
+  StandInRepo,
+  StandInUserToken,
+};
 
 export interface GitHubStandIn {
   /** The REST base URL (`GITHUB_API_URL`). */
   url: string;
+  /** The web host without the REST prefix (`GITHUB_SERVER_URL` for sign-in): `/login/oauth/*`. */
+  serverUrl: string;
   calls: RecordedCall[];
   /** Requests no route matched; a test asserts this stays empty. */
   unmatched: RecordedCall[];
@@ -37,6 +48,13 @@ export interface GitHubStandIn {
   comments: StandInComment[];
   /** Installation tokens issued through `POST /app/installations/:id/access_tokens`, in order. */
   installationTokens: StandInInstallationToken[];
+  /**
+   * Who consents at GitHub's next sign-in page (`GET /login/oauth/authorize`, with `oauth` set); null
+   * declines, as a person pressing Cancel does.
+   */
+  signInAs(login: string | null): void;
+  /** User tokens issued at `POST /login/oauth/access_token`, in order. */
+  userTokens: StandInUserToken[];
   /** Why App JWTs were refused (bad signature, wrong `iss`, expired…), in order. */
   jwtRejections: string[];
   /** True for an installation token this stand-in issued that has not expired (for the git server). */
@@ -82,6 +100,8 @@ export async function startGitHubStandIn(opts: {
    * routes accept its unexpired installation tokens for the repositories of their installation.
    */
   app?: StandInApp;
+  /** Sign-in with GitHub: the client id and secret the token endpoint accepts. */
+  oauth?: StandInOAuthApp;
 }): Promise<GitHubStandIn> {
   const http = await startHttpStandIn({ prefix: opts.prefix });
   const state = createPullState(http.url, opts.login ?? 'patchbay[bot]', opts.repos);
@@ -89,6 +109,7 @@ export async function startGitHubStandIn(opts: {
   const apps = createAppState(opts.app);
   const login = opts.login ?? 'patchbay[bot]';
   const review = createReviewState({ login, appSlug: login.replace(/\[bot\]$/, '') });
+  const oauth = createOAuthState(opts.oauth);
 
   const guard =
     (handler: StandInHandler): StandInHandler =>
@@ -134,10 +155,18 @@ export async function startGitHubStandIn(opts: {
     'POST /repos/:owner/:repo/issues/:number/comments',
     guard((c) => state.createComment(c)),
   );
-  review.register(http, guard, opts.app ? appGuard : undefined, (c) => state.getPull(c).status === undefined);
+  review.register(
+    http,
+    guard,
+    opts.app ? appGuard : undefined,
+    (c) => state.getPull(c).status === undefined,
+    oauth.userOf,
+  );
+  oauth.register(http, (handler) => (call) => injectedFailure(failures, call) ?? handler(call));
 
   return {
     url: http.url,
+    serverUrl: new URL(http.url).origin,
     calls: http.calls,
     unmatched: http.unmatched,
     pulls: state.pulls,
@@ -146,6 +175,8 @@ export async function startGitHubStandIn(opts: {
     setPermission: review.setPermission,
     setReviewComments: review.setReviewComments,
     addPull: state.addPull,
+    signInAs: oauth.signInAs,
+    userTokens: oauth.tokens,
     installationTokens: apps.tokens,
     jwtRejections: apps.jwtRejections,
     isInstallationToken: (token) => apps.liveToken(token) !== undefined,

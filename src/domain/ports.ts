@@ -1,6 +1,6 @@
 import type { ConversationState } from './conversation.js';
 import type { ReplyAddress } from './reply-address.js';
-import type { CheckResult, PullRequestRef, TaskRecord, Usage } from './task.js';
+import type { CheckResult, PullRequestRef, TaskRecord, TaskStatus, TaskSummary, Usage } from './task.js';
 import type { Origin } from './task-request.js';
 import type { StoredTimelineEntry, TimelineEntry } from './timeline.js';
 
@@ -145,4 +145,26 @@ export interface TaskDiff {
 export interface TaskDiffs {
   put(taskId: string, diff: TaskDiff): Promise<void>;
   get(taskId: string): Promise<TaskDiff | null>;
+}
+
+/** What a list of tasks may be narrowed to (the dashboard's filters, `GET /api/tasks`). */
+export interface TaskFilter {
+  status?: TaskStatus;
+  repo?: string;
+  source?: string;
+  requester?: string;
+}
+
+/** Tasks newest first, for lists: every retained task, and each conversation's. */
+export interface TaskIndex {
+  /**
+   * A page of tasks matching `filter` whose repository `visible` allows, newest first; `next` is the
+   * cursor of the page after it, absent on the last.
+   */
+  list(
+    filter: TaskFilter,
+    page: { cursor?: string; limit: number; visible?: (repo: string) => Promise<boolean> },
+  ): Promise<{ tasks: TaskSummary[]; next?: string }>;
+  /** The tasks of a conversation, oldest first (follow-ups, answers, retries). */
+  ofConversation(conversation: string): Promise<TaskSummary[]>;
 }

@@ -80,8 +80,62 @@ export const TaskRecord = z.object({
   updatedAt: z.string(),
   startedAt: z.string().optional(),
   finishedAt: z.string().optional(),
+  /** A task started again from this one's page (Retry) links both ways. */
+  retryOf: z.string().optional(),
+  retriedBy: z.string().optional(),
 });
 export type TaskRecord = z.infer<typeof TaskRecord>;
+
+/**
+ * What lists of tasks show of one (the dashboard, `GET /api/tasks`, a conversation's other tasks):
+ * small, kept beside the record and rewritten with it.
+ */
+export const TaskSummary = z.object({
+  id: z.string(),
+  conversation: z.string(),
+  repo: z.string(),
+  source: z.string(),
+  requester: z.string().optional(),
+  /** The instruction's first line, cut short: lists are not the place for the whole request. */
+  headline: z.string(),
+  status: TaskStatus,
+  title: z.string().optional(),
+  steps: z.number(),
+  usd: z.number().nullable(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  pullRequest: PullRequestRef.optional(),
+  question: z.string().optional(),
+  retryOf: z.string().optional(),
+  retriedBy: z.string().optional(),
+  createdAt: z.string(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+});
+export type TaskSummary = z.infer<typeof TaskSummary>;
+
+export function toTaskSummary(task: TaskRecord): TaskSummary {
+  const firstLine = task.request.instruction.split('\n').find((l) => l.trim()) ?? '';
+  return {
+    id: task.id,
+    conversation: task.conversation,
+    repo: task.request.repo,
+    source: task.request.origin.source,
+    requester: task.request.origin.requester,
+    headline: firstLine.length > 160 ? `${firstLine.slice(0, 159)}…` : firstLine,
+    status: task.status,
+    title: task.title,
+    steps: task.steps,
+    usd: task.usage.usd,
+    error: task.error ? { code: task.error.code, message: task.error.message.slice(0, 300) } : undefined,
+    pullRequest: task.pullRequest,
+    question: task.question?.slice(0, 500),
+    retryOf: task.retryOf,
+    retriedBy: task.retriedBy,
+    createdAt: task.createdAt,
+    startedAt: task.startedAt,
+    finishedAt: task.finishedAt,
+  };
+}
 
 /** A task as it is first stored: queued, run 1, nothing spent. */
 export function newTaskRecord(id: string, request: TaskRequest, now = new Date()): TaskRecord {

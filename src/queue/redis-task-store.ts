@@ -1,8 +1,9 @@
 import type { Redis } from 'ioredis';
 import { PatchbayError } from '../domain/errors.js';
-import type { TaskStore } from '../domain/ports.js';
+import type { TaskIndex, TaskStore } from '../domain/ports.js';
 import { TaskRecord } from '../domain/task.js';
 import { createRedisTaskAudience } from './redis-task-audience.js';
+import { createRedisTaskIndex } from './redis-task-index.js';
 import { createRedisTranscript } from './redis-transcript.js';
 
 const MAX_TRIES = 20;
@@ -20,11 +21,12 @@ export function createRedisTaskStore({
   redis: Redis;
   prefix: string;
   retentionDays: number;
-}): TaskStore & { close(): Promise<void> } {
+}): TaskStore & { index: TaskIndex; close(): Promise<void> } {
   const ttl = retentionDays * 86_400;
   const key = (id: string) => `${prefix}task:${id}`;
   const audience = createRedisTaskAudience({ redis, prefix, ttlSeconds: ttl });
   const transcript = createRedisTranscript({ redis, prefix, ttlSeconds: ttl });
+  const index = createRedisTaskIndex({ redis, prefix, ttlSeconds: ttl });
 
   async function get(id: string): Promise<TaskRecord | null> {
     const raw = await redis.get(key(id));
@@ -58,19 +60,23 @@ export function createRedisTaskStore({
       await audience.keepLegacy(id, stored);
       const current = TaskRecord.parse(stored);
       const next: TaskRecord = { ...current, ...change(current), updatedAt: new Date().toISOString() };
-      const done = await conn.multi().set(key(id), JSON.stringify(next), 'EX', ttl).exec();
+      const tx = conn.multi().set(key(id), JSON.stringify(next), 'EX', ttl);
+      index.onUpdate(tx, next);
+      const done = await tx.exec();
       if (done) return next;
     }
     throw new PatchbayError('internal', `task ${id} changed too often to update`);
   }
 
   return {
+    index: { list: index.list, ofConversation: index.ofConversation },
     async close() {
       txConn?.disconnect();
     },
     async create(record, places) {
       const tx = redis.multi().set(key(record.id), JSON.stringify(TaskRecord.parse(record)), 'EX', ttl);
       tx.rpush(audience.key(record.id), ...audience.entries(places)).expire(audience.key(record.id), ttl);
+      index.onCreate(tx, record);
       await tx.exec();
     },
     get,

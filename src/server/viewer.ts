@@ -15,6 +15,8 @@ export interface Viewer {
   mayAccess(repo: string): Promise<boolean>;
   /** How the request proved who it is: a cookie needs the cross-site checks, a bearer does not. */
   readonly via: 'bearer' | 'session';
+  /** A session's CSRF token, for the hidden `csrf` field of its forms (server/cross-site.ts). */
+  readonly csrfToken?: string;
 }
 
 /** Finds the viewer of a request, or null when it is signed out. */

@@ -2,7 +2,7 @@ import { type Config, findRepository } from '../config/load-config.js';
 import type { ConversationState } from '../domain/conversation.js';
 import { PatchbayError } from '../domain/errors.js';
 import type { ConversationStore, IdempotencyStore, TaskQueue, TaskStore } from '../domain/ports.js';
-import { audienceOf } from '../domain/reply-address.js';
+import { audienceOf, type ReplyAddress } from '../domain/reply-address.js';
 import { newTaskRecord, type TaskRecord } from '../domain/task.js';
 import { TaskRequest } from '../domain/task-request.js';
 import { newTaskId } from '../lib/ids.js';
@@ -140,27 +140,36 @@ async function answerOrCreate(
   const waiting = waitingId ? await deps.store.get(waitingId) : null;
   if (waiting?.status === 'waiting_for_input') return answer(deps, request, id, waiting);
   const task = newTaskRecord(id, request);
-  await deps.store.create(task, audienceOf(request.replyTo, conversation?.beganIn));
-  await noteQueued(deps, task, 'new', request);
+  return queueNew(deps, task, audienceOf(request.replyTo, conversation?.beganIn));
+}
+
+/** Stores a new task with its audience and queues its first run (a retry's too). */
+export async function queueNew(
+  deps: Pick<SubmitDeps, 'store' | 'conversations' | 'queue' | 'timeline' | 'log'>,
+  task: TaskRecord,
+  audience: ReplyAddress[],
+): Promise<Submitted> {
+  await deps.store.create(task, audience);
+  await noteQueued(deps, task, task.retryOf ? 'retry' : 'new', task.request);
   try {
-    await deps.conversations.setLatest(request.conversation, id);
+    await deps.conversations.setLatest(task.conversation, task.id);
     await deps.queue.enqueue(task, 1);
   } catch (err) {
-    await deps.store.update(id, () => ({
+    await deps.store.update(task.id, () => ({
       status: 'failed',
       error: { code: 'internal', message: 'could not queue' },
     }));
     throw new PatchbayError('internal', 'the queue is unavailable', { cause: err, permanent: false });
   }
-  deps.log.info({ taskId: id, conversation: request.conversation, repo: request.repo }, 'task queued');
+  deps.log.info({ taskId: task.id, conversation: task.conversation, repo: task.request.repo }, 'task queued');
   return { task, kind: 'new' };
 }
 
 /** Written before the job is queued, so that it comes before anything a worker writes of this run. */
 async function noteQueued(
-  deps: SubmitDeps,
+  deps: Pick<SubmitDeps, 'timeline'>,
   task: TaskRecord,
-  kind: 'new' | 'answer',
+  kind: 'new' | 'answer' | 'retry',
   request: TaskRequest,
 ): Promise<void> {
   await deps.timeline?.writeNow(task.id, {

@@ -168,6 +168,13 @@ export async function startHarness(opts: HarnessOptions) {
         redis.disconnect();
       }
     },
+    /** A GET of the API with the bearer token: its status and its JSON body. */
+    // biome-ignore lint/suspicious/noExplicitAny: tests read whatever shape the route answers
+    async get(path: string): Promise<{ status: number; body: any }> {
+      const res = await fetch(`${base}${path}`, { headers });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : undefined };
+    },
     async getTask(id: string) {
       const res = await fetch(`${base}/api/tasks/${id}`, { headers });
       return (await res.json()) as TaskView;

@@ -34,6 +34,7 @@ const notInSessionMode = async (): Promise<never> => {
 function recordingApi(fail = false) {
   const posted: Array<{ sessionId: string; content: ActivityContent; id?: string }> = [];
   const plans: PlanStep[][] = [];
+  const links: Array<Array<{ label: string; url: string }>> = [];
   const api: LinearApi = {
     async postActivity(sessionId, content, id) {
       if (fail) throw new Error('linear is down');
@@ -42,6 +43,7 @@ function recordingApi(fail = false) {
     async updateSession(_sessionId, input) {
       if (fail) throw new Error('linear is down');
       if (input.plan) plans.push(input.plan);
+      if (input.externalUrls) links.push(input.externalUrls);
     },
     fetchIssue: notInSessionMode,
     fetchIssueStates: notInSessionMode,
@@ -51,10 +53,26 @@ function recordingApi(fail = false) {
     moveIssue: notInSessionMode,
     attachUrl: notInSessionMode,
   };
-  return { posted, plans, apis: { agent: () => api }, kv: createMemoryKeyValue() };
+  return { posted, plans, links, apis: { agent: () => api }, kv: createMemoryKeyValue() };
 }
 
 describe('LinearReporter', () => {
+  it('points the session at the task page until the pull request exists, then at both', async () => {
+    const { apis, kv, links } = recordingApi();
+    const pageUrl = (id: string) => `https://patchbay.acme.example/tasks/${id}`;
+    const reporter = createLinearReporter({ apis, kv, log, clock: createManualClock(), pageUrl });
+    const task = aTask();
+    const pullRequest = { number: 7, url: 'https://github.com/acme/web/pull/7' };
+
+    await reporter.report({ type: 'started', task, stage: 'clone' }, [SESSION]);
+    await reporter.report({ type: 'stage', task, stage: 'agent' }, [SESSION]);
+    await reporter.report({ type: 'finished', task, summary: 'Fixed.', pullRequest, checks: [] }, [SESSION]);
+    await reporter.idle();
+
+    const page = { label: 'Task page', url: 'https://patchbay.acme.example/tasks/t1' };
+    expect(links).toEqual([[page], [{ label: 'Pull request #7', url: pullRequest.url }, page]]);
+  });
+
   it('posts the first step at once, coalesces the next into one action, and ends with the PR response', async () => {
     const { apis, kv, posted, plans } = recordingApi();
     const reporter = createLinearReporter({ apis, kv, log, clock: createManualClock() }); // time stands still

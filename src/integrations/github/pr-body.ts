@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { type CheckResult, checkOutcome, type Usage } from '../../domain/task.js';
+import type { PullRequestDraft } from '../../domain/ports.js';
+import { type CheckResult, checkOutcome } from '../../domain/task.js';
 import type { Origin } from '../../domain/task-request.js';
 
 /** The start of the hidden marker that makes a pull request Patchbay's (with its branch and author). */
@@ -18,17 +19,11 @@ const MAX_COMMAND_CHARS = 200;
 const SAFE_ID = /^[A-Za-z0-9._:/@+=-]{1,200}$/;
 const MARKER = /<!-- patchbay:task=([A-Za-z0-9._:/@+=-]+) conversation=([A-Za-z0-9._:/@+=-]+) -->/g;
 
-export interface PullRequestBodyInput {
-  taskId: string;
-  conversation: string;
-  /** From the agent's `finish`: model output, so untrusted. */
-  summary: string;
-  origin: Origin;
-  checks: CheckResult[];
-  usage: Usage;
-  steps: number;
-  durationMs: number;
-}
+/** What the body shows of a task's pull request draft (the rest goes in the API call). */
+export type PullRequestBodyInput = Omit<PullRequestDraft, 'repo' | 'branch' | 'base' | 'title' | 'draft'> & {
+  /** The task's page on Patchbay, linked from the footer. */
+  pageUrl?: string;
+};
 
 /**
  * The id as it appears in the marker: itself when it is made of safe characters, else
@@ -157,7 +152,8 @@ function renderFooter(input: PullRequestBodyInput): string {
   const tokens = `${formatCount(usage.promptTokens)} prompt tokens (${formatCount(usage.cachedTokens)} cached), ${formatCount(usage.completionTokens)} completion tokens`;
   const cost = usage.usd === null ? 'no price configured' : `$${usage.usd.toFixed(2)}`;
   const steps = `${input.steps} ${input.steps === 1 ? 'step' : 'steps'}`;
-  return `---\n<sub>Patchbay · ${steps} · ${tokens} · ${cost} · ${formatDuration(input.durationMs)}</sub>`;
+  const page = isHttpUrl(input.pageUrl) ? ` · [task page](${input.pageUrl})` : '';
+  return `---\n<sub>Patchbay · ${steps} · ${tokens} · ${cost} · ${formatDuration(input.durationMs)}${page}</sub>`;
 }
 
 /**

@@ -24,6 +24,8 @@ export interface CommentSinkDeps {
   /** The clock edits are spaced by (default the system's). */
   clock?: Clock;
   log?: Logger;
+  /** The task's page, linked from the progress comment. */
+  pageUrl?: string;
 }
 
 /**
@@ -72,7 +74,9 @@ export function createCommentSink(deps: CommentSinkDeps): LinearSink {
   return {
     flush: () => edits.flushNow(),
     progress(event, stage) {
-      edits.update(progressText(event.task, stage, event.type === 'step' ? event.step : undefined));
+      edits.update(
+        progressText(event.task, stage, event.type === 'step' ? event.step : undefined, deps.pageUrl),
+      );
     },
     async end(event) {
       const ended = endedText(event);

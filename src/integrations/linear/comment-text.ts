@@ -11,11 +11,12 @@ const STAGE_TEXT: Record<TaskStage, string> = {
 };
 
 /** The progress comment while the run goes: stage, steps so far, the last step. */
-export function progressText(task: TaskRecord, stage: TaskStage, step?: StepInfo): string {
+export function progressText(task: TaskRecord, stage: TaskStage, step?: StepInfo, pageUrl?: string): string {
   const head = `⚙️ Working: \`${task.request.repo}\`, task \`${task.id}\` — ${STAGE_TEXT[stage]}`;
-  if (!step) return `${head}.`;
+  const page = pageUrl ? `\n\n[Task page](${pageUrl})` : '';
+  if (!step) return `${head}.${page}`;
   const detail = step.detail.replace(/\s+/g, ' ').slice(0, 200);
-  return `${head}, step ${step.step}.\n\nLast: \`${detail.replace(/`/g, "'")}\``;
+  return `${head}, step ${step.step}.\n\nLast: \`${detail.replace(/`/g, "'")}\`${page}`;
 }
 
 /** The progress comment's last version; the details go in the reply. */

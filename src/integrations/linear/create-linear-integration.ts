@@ -48,6 +48,7 @@ export function createLinearIntegration(deps: LinearIntegrationDeps): Integratio
   const reporter = createLinearReporter({
     apis,
     kv,
+    pageUrl: rules.pageUrl,
     log,
     actionIntervalMs: deps.actionIntervalMs,
     editIntervalMs: deps.editIntervalMs,

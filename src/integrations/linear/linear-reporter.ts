@@ -1,3 +1,4 @@
+import type { TaskPageUrl } from '../../config/task-page-links.js';
 import type { PlaceReporter, TaskEvent, TaskStage } from '../../domain/events.js';
 import type { KeyValueStore } from '../../domain/ports.js';
 import type { TaskRecord } from '../../domain/task.js';
@@ -30,6 +31,8 @@ export interface LinearReporterDeps {
   /** How long a final report may hold up the task (default 15 s); the rest goes on in the background. */
   finalWaitMs?: number;
   clock?: Clock;
+  /** Task pages, linked from sessions and progress comments (none without PATCHBAY_PUBLIC_URL). */
+  pageUrl?: TaskPageUrl;
 }
 
 export interface LinearReporter extends PlaceReporter {
@@ -86,6 +89,7 @@ export function createLinearReporter(deps: LinearReporterDeps): LinearReporter {
         chain,
         actionIntervalMs: deps.actionIntervalMs ?? 5_000,
         clock,
+        pageUrl: deps.pageUrl?.(task.id),
       });
     }
     return createCommentSink({
@@ -98,6 +102,7 @@ export function createLinearReporter(deps: LinearReporterDeps): LinearReporter {
       botHandle: await deps.apis.botHandle?.().catch(() => undefined),
       clock,
       log,
+      pageUrl: deps.pageUrl?.(task.id),
     });
   }
 

@@ -1,12 +1,15 @@
 import type { EnvConfig } from '../../config/env-schema.js';
 import type { FileConfig } from '../../config/file-schema.js';
 import type { RepositoryRules } from '../../config/repository-rules.js';
+import type { TaskPageUrl } from '../../config/task-page-links.js';
 import { PatchbayError } from '../../domain/errors.js';
 
 /** What Linear's handlers need of `patchbay.yml`. */
 export interface LinearRules {
   repositories: RepositoryRules;
   linear: FileConfig['linear'];
+  /** Links sessions and progress comments to the task's page. */
+  pageUrl?: TaskPageUrl;
 }
 
 export interface LinearSettings {

@@ -11,7 +11,7 @@ import { toPlan } from './session-plan.js';
  * An agent session: the agent's steps as `action` activities, at most one per `actionIntervalMs`
  * (the steps in between coalesced into one), the plan updated as the stages advance, and at the end
  * a `response`, `elicitation` or `error` activity, the final plan and the pull request as the
- * session's external URL.
+ * session's external URL (the task's page until then, when Patchbay has a public URL).
  */
 export function createSessionSink(deps: {
   sessionId: string;
@@ -20,6 +20,8 @@ export function createSessionSink(deps: {
   chain: CallChain;
   actionIntervalMs: number;
   clock?: Clock;
+  /** The task's page: the session's external link until the pull request exists. */
+  pageUrl?: string;
 }): LinearSink {
   const { sessionId, api, chain, task } = deps;
   const clock = deps.clock ?? systemClock;
@@ -30,6 +32,7 @@ export function createSessionSink(deps: {
   let lastActionAt = 0;
   let cancelTimer: CancelTimer | undefined;
   let planned: string | undefined;
+  let linked = false;
 
   function flushSteps(): void {
     cancelTimer?.();
@@ -59,7 +62,13 @@ export function createSessionSink(deps: {
     const key = JSON.stringify(steps);
     if (key === planned && !pr) return Promise.resolve();
     planned = key;
-    const externalUrls = pr ? [{ label: `Pull request #${pr.number}`, url: pr.url }] : undefined;
+    const page = deps.pageUrl ? [{ label: 'Task page', url: deps.pageUrl }] : [];
+    const externalUrls = pr
+      ? [{ label: `Pull request #${pr.number}`, url: pr.url }, ...page]
+      : !linked && page.length
+        ? page
+        : undefined;
+    linked = linked || Boolean(externalUrls);
     return chain.run('session plan', () =>
       api.updateSession(sessionId, externalUrls ? { plan: steps, externalUrls } : { plan: steps }),
     );

@@ -45,6 +45,7 @@ export function createSlackIntegration(deps: SlackIntegrationDeps): Integration 
     actions,
     kv,
     budget: rules.budget,
+    pageUrl: rules.pageUrl,
     retentionDays,
     log,
     editIntervalMs: deps.editIntervalMs,

@@ -1,4 +1,5 @@
 import type { FileConfig } from '../../config/file-schema.js';
+import type { TaskPageUrl } from '../../config/task-page-links.js';
 import type { PlaceReporter, TaskEvent, TaskStage } from '../../domain/events.js';
 import type { KeyValueStore } from '../../domain/ports.js';
 import type { SlackThreadAddress } from '../../domain/reply-address.js';
@@ -21,6 +22,8 @@ export interface SlackReporterDeps {
   /** How long a final report may hold up the task (default 15 s); the rest goes on in the background. */
   finalWaitMs?: number;
   clock?: Clock;
+  /** The task's page, linked from the status message (none without PATCHBAY_PUBLIC_URL). */
+  pageUrl?: TaskPageUrl;
 }
 
 interface RunState {
@@ -108,7 +111,7 @@ export function createSlackReporter(deps: SlackReporterDeps): SlackReporter {
   }
 
   async function end(run: RunState, event: TaskEvent): Promise<void> {
-    void run.status.final(endedText(event, deps.budget));
+    void run.status.final(endedText(event, deps.budget, Date.now(), deps.pageUrl?.(event.task.id)));
     void enqueue(run, () => deps.actions.post(run.thread, resultText(event)).then(() => undefined), 'reply');
     const messageTs = run.messageTs;
     if (event.type !== 'question' && messageTs) {
@@ -134,13 +137,23 @@ export function createSlackReporter(deps: SlackReporterDeps): SlackReporter {
         run.stage = event.stage;
         break;
       case 'step':
-        run.status.update(progressText(event.task, { stage: run.stage, step: event.step }, deps.budget));
+        run.status.update(
+          progressText(
+            event.task,
+            { stage: run.stage, step: event.step },
+            deps.budget,
+            Date.now(),
+            deps.pageUrl?.(event.task.id),
+          ),
+        );
         return;
       default:
         await end(run, event);
         return;
     }
-    run.status.update(progressText(event.task, { stage: run.stage }, deps.budget));
+    run.status.update(
+      progressText(event.task, { stage: run.stage }, deps.budget, Date.now(), deps.pageUrl?.(event.task.id)),
+    );
   }
 
   async function settled(): Promise<void> {

@@ -1,6 +1,7 @@
 import type { EnvConfig } from '../../config/env-schema.js';
 import type { FileConfig } from '../../config/file-schema.js';
 import type { RepositoryRules } from '../../config/repository-rules.js';
+import type { TaskPageUrl } from '../../config/task-page-links.js';
 import { PatchbayError } from '../../domain/errors.js';
 
 /** What Slack's handlers and reporter need of `patchbay.yml`. */
@@ -9,6 +10,8 @@ export interface SlackRules {
   slack: FileConfig['slack'];
   budget: FileConfig['budget'];
   retentionDays: number;
+  /** Links status messages to the task's page. */
+  pageUrl?: TaskPageUrl;
 }
 
 export interface SlackSettings {

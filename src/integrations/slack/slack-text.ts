@@ -35,14 +35,21 @@ function elapsed(task: TaskRecord, now: number): string {
   return formatDuration(now - started);
 }
 
+/** The status message's first line: repository and task, linked to the task's page when it has one. */
+function headOf(task: TaskRecord, pageUrl: string | undefined): string {
+  const page = pageUrl ? ` · <${pageUrl}|task page>` : '';
+  return `\`${task.request.repo}\` · task \`${task.id}\`${page}`;
+}
+
 /** The one status message of a run, edited in place: stage or step, elapsed time, spend. */
 export function progressText(
   task: TaskRecord,
   progress: { stage: TaskStage; step?: StepInfo },
   budget: Budget,
   now = Date.now(),
+  pageUrl?: string,
 ): string {
-  const head = `\`${task.request.repo}\` · task \`${task.id}\``;
+  const head = headOf(task, pageUrl);
   const timing = `${elapsed(task, now)} elapsed · ${formatSpend(task.usage.usd, budget)}`;
   if (progress.step) {
     const detail = escapeForSlack(progress.step.detail.slice(0, 150)).replace(/`/g, "'");
@@ -52,9 +59,9 @@ export function progressText(
 }
 
 /** The status message once a run is over (or paused on a question). */
-export function endedText(event: TaskEvent, budget: Budget, now = Date.now()): string {
+export function endedText(event: TaskEvent, budget: Budget, now = Date.now(), pageUrl?: string): string {
   const { task } = event;
-  const head = `\`${task.request.repo}\` · task \`${task.id}\``;
+  const head = headOf(task, pageUrl);
   const tally = `${task.steps} steps · ${elapsed(task, now)} · ${formatSpend(task.usage.usd, budget)}`;
   if (event.type === 'question') return `❓ ${head}\nWaiting for your answer · ${tally}`;
   if (event.type === 'finished') return `✅ ${head}\nDone · ${tally}`;
