@@ -65,6 +65,30 @@ function followUntil(
   });
 }
 
+/** The task's events as a page gets them: Server-Sent Events from the server, until `done` holds. */
+async function streamUntil(h: Harness, taskId: string, done: (entries: TimelineEntry[]) => boolean) {
+  const controller = new AbortController();
+  const res = await fetch(`${h.base}/api/tasks/${taskId}/events`, {
+    headers: { authorization: `Bearer ${h.secrets.apiToken}`, accept: 'text/event-stream' },
+    signal: controller.signal,
+  });
+  const seen: StoredTimelineEntry[] = [];
+  let buffer = '';
+  const decoder = new TextDecoder();
+  for await (const chunk of res.body ?? []) {
+    buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+    const events = buffer.split('\n\n');
+    buffer = events.pop() ?? '';
+    for (const event of events) {
+      const data = event.split('\n').find((line) => line.startsWith('data: '));
+      if (data) seen.push(JSON.parse(data.slice(6)) as StoredTimelineEntry);
+    }
+    if (done(seen.map((e) => e.entry))) break;
+  }
+  controller.abort();
+  return seen;
+}
+
 const label = (e: TimelineEntry) => {
   if (e.type === 'stage' || e.type === 'stage_ended') return `${e.type}:${e.stage}`;
   if (e.type === 'tool_call') return `tool_call:${e.tool}`;
@@ -102,10 +126,17 @@ describe('a task’s timeline', () => {
     const reader = readerFor(h);
 
     const created = await h.createTask({ instruction: 'greet() is missing a comma' });
-    const entries = (await followUntil(reader.timeline, created.body.id, ended('succeeded'))).map(
-      (e) => e.entry,
-    );
+    const streamed = streamUntil(h, created.body.id, ended('succeeded'));
+    const stored = await followUntil(reader.timeline, created.body.id, ended('succeeded'));
+    const entries = stored.map((e) => e.entry);
     const task = await h.waitFor(created.body.id, isFinal);
+    const headers = { authorization: `Bearer ${h.secrets.apiToken}` };
+    const json = (await (
+      await fetch(`${h.base}/api/tasks/${created.body.id}/events`, { headers })
+    ).json()) as {
+      events: StoredTimelineEntry[];
+    };
+    const patch = await (await fetch(`${h.base}/api/tasks/${created.body.id}/diff`, { headers })).text();
 
     expect(entries.map(label)).toEqual([
       'queued:new',
@@ -150,9 +181,13 @@ describe('a task’s timeline', () => {
     expect(diff?.files.sort()).toEqual(['notes.txt', 'src/greet.js']);
     expect(diff?.patch).toContain('+token=[redacted]');
     expect(diff?.patch).toContain('+export const greet = (name) => `Hello, ${name}`;');
-    const stored = await reader.raw(created.body.id);
-    expect(stored).not.toContain(secret);
-    for (const other of Object.values(h.secrets)) expect(stored).not.toContain(other);
+    const raw = await reader.raw(created.body.id);
+    expect(raw).not.toContain(secret);
+    for (const other of Object.values(h.secrets)) expect(raw).not.toContain(other);
+    expect((await streamed).map((e) => e.id)).toEqual(stored.map((e) => e.id));
+    expect(json.events).toEqual(stored);
+    expect(patch).toContain('+token=[redacted]');
+    expect(patch).not.toContain(secret);
   });
 
   it('keeps the question, the answer and the resumed run; the transcript is appended and resumes from its checkpoint', async () => {
