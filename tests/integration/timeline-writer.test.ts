@@ -2,15 +2,25 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FileConfig } from '../../src/config/file-schema.js';
+import { buildConfig, parseEnv } from '../../src/config/load-config.js';
 import type { TaskEvent } from '../../src/domain/events.js';
-import type { TaskTimeline } from '../../src/domain/ports.js';
+import type { TaskQueue, TaskTimeline } from '../../src/domain/ports.js';
 import { newTaskRecord, type TaskRecord } from '../../src/domain/task.js';
 import type { TimelineEntry } from '../../src/domain/timeline.js';
 import { createLogger, createSilentLogger } from '../../src/lib/logger.js';
 import { createRedactor } from '../../src/lib/redact.js';
+import { createRedisIdempotencyStore } from '../../src/queue/redis-idempotency-store.js';
 import { createRedisTaskDiffs } from '../../src/queue/redis-task-diffs.js';
 import { createRedisTaskTimeline } from '../../src/queue/redis-task-timeline.js';
-import { createMemoryDiffs, createMemoryTimeline } from '../../src/tasks/memory-stores.js';
+import {
+  createMemoryConversationStore,
+  createMemoryDiffs,
+  createMemoryTaskStore,
+  createMemoryTimeline,
+} from '../../src/tasks/memory-stores.js';
+import { retryTask } from '../../src/tasks/retry-task.js';
+import { submitTask } from '../../src/tasks/submit-task.js';
 import { createTimelineWriter } from '../../src/tasks/timeline-writer.js';
 import { createManualClock } from '../fakes/manual-clock.js';
 import { REDIS_URL } from '../fakes/redis.js';
@@ -252,5 +262,52 @@ describe('the timeline writer', () => {
       attempt: 2,
       error: { code: 'model_error', message: '503' },
     });
+  });
+
+  it('hears from submit of a new task, its answer and its retry, each before its job is queued', async () => {
+    const { writer, timeline } = memoryWriter();
+    const seenAtEnqueue: string[][] = [];
+    const queue: TaskQueue = {
+      async enqueue(task) {
+        seenAtEnqueue.push((await timeline.read(task.id)).map(({ entry }) => entry.type));
+      },
+      withdraw: async () => false,
+    };
+    const deps = {
+      config: buildConfig(parseEnv({}), FileConfig.parse({ repositories: [{ name: 'acme/web' }] })),
+      store: createMemoryTaskStore(),
+      conversations: createMemoryConversationStore(),
+      idempotency: createRedisIdempotencyStore({ redis, prefix }),
+      queue,
+      timeline: writer,
+      log: createSilentLogger(),
+    };
+    const request = {
+      repo: 'acme/web',
+      conversation: 'api:c1',
+      origin: { source: 'api' as const, label: 'HTTP API', requester: 'alice' },
+    };
+
+    const { task } = await submitTask(deps, { ...request, instruction: `fix it with ${secret}` });
+    await deps.store.update(task.id, () => ({ status: 'waiting_for_input', question: 'Blue?' }));
+    await deps.conversations.setWaiting('api:c1', task.id);
+    await submitTask(deps, { ...request, instruction: 'blue' });
+    await deps.store.update(task.id, () => ({ status: 'failed' }));
+    const retry = await retryTask(deps, task.id);
+
+    expect(seenAtEnqueue).toEqual([['queued'], ['queued', 'queued'], ['queued']]);
+    expect((await timeline.read(task.id)).map(({ entry }) => entry)).toEqual([
+      expect.objectContaining({
+        kind: 'new',
+        run: 1,
+        source: 'api',
+        requester: 'alice',
+        text: 'fix it with [redacted]',
+      }),
+      expect.objectContaining({ kind: 'answer', run: 2, text: 'blue' }),
+    ]);
+    expect((await timeline.read(retry.task.id)).map(({ entry }) => entry)).toEqual([
+      expect.objectContaining({ type: 'queued', kind: 'retry', run: 1, text: 'fix it with [redacted]' }),
+    ]);
   });
 });
