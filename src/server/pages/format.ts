@@ -70,5 +70,6 @@ export function firstLine(text: string, max = 100): string {
   if (line.length <= max) return line;
   const cut = line.slice(0, max - 1);
   const space = cut.lastIndexOf(' ');
-  return `${(space > max / 2 ? cut.slice(0, space) : cut).replace(/[\s,;:(–-]+$/, '')}…`;
+  const atWord = line[max - 1] === ' ' || space <= max / 2;
+  return `${(atWord ? cut : cut.slice(0, space)).replace(/[\s,;:(–-]+$/, '')}…`;
 }

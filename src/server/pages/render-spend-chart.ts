@@ -52,7 +52,7 @@ export function renderSpendChart(spend: DashboardStats['spend']): Html {
   const total = totals.reduce((a, b) => a + b, 0);
   return html`<figure class="chart" id="spend-chart">
     <svg viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-label="Spend per day over the last ${days.length} days, by repository: ${formatUsd(total)} in all">${grid}${bars}</svg>
-    <figcaption><ul class="legend">${series.map(
+    <figcaption><ul class="legend"><li class="legend-total">${formatUsd(total)} in all</li>${series.map(
       (s) =>
         html`<li><span class="key ${s.className}"></span>${s.name} <span class="meta">${formatUsd(s.total)}</span></li>`,
     )}</ul>${series.length === 0 ? html`<p class="empty">Nothing spent in the last ${days.length} days.</p>` : ''}</figcaption>

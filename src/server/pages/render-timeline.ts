@@ -3,7 +3,7 @@ import { checkOutcome } from '../../domain/task.js';
 import type { StoredTimelineEntry, TimelineEntry, TimelineStage } from '../../domain/timeline.js';
 import { formatBytes, formatDuration, formatOffset, formatTokens, formatUsd, since } from './format.js';
 import { type Html, html, safeUrl } from './html.js';
-import { STAGE_LABELS, STATUS_LABELS } from './labels.js';
+import { SOURCE_LABELS, STAGE_LABELS, STATUS_LABELS } from './labels.js';
 
 /*
  * The timeline as the server renders it when the page opens. The page's script renders the entries
@@ -83,7 +83,7 @@ function renderQueued(entry: Entry<'queued'>): Html {
   const who = entry.requester ? ` · ${entry.requester}` : '';
   // A new task's text is the instruction, shown at the top of the page already.
   const text = entry.kind === 'answer' ? html`<p class="entry-text">${entry.text}</p>` : '';
-  return html`<div class="entry-body"><p class="entry-title">${QUEUED_TITLES[entry.kind]} <span class="meta">${entry.source}${who}</span></p>${text}</div>`;
+  return html`<div class="entry-body"><p class="entry-title">${QUEUED_TITLES[entry.kind]} <span class="meta">${SOURCE_LABELS[entry.source]}${who}</span></p>${text}</div>`;
 }
 
 function renderModelTurn(entry: Entry<'model_turn'>): Html {

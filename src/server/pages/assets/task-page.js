@@ -70,6 +70,8 @@ const STAGE_LABELS = {
   pull_request: 'Pull request',
 };
 /** @type {Record<string, string>} */
+const SOURCE_LABELS = { api: 'API', cli: 'CLI', slack: 'Slack', linear: 'Linear', github: 'GitHub' };
+/** @type {Record<string, string>} */
 const QUEUED_TITLES = { new: 'Queued', answer: 'Answered, queued again', retry: 'Queued again (retry)' };
 /** Sections the server renders from the task's record, fetched again when the task ends or opens a PR. */
 const REFRESHED = ['outcome', 'changes', 'checks', 'pull-request', 'conversation', 'section-nav', 'stages'];
@@ -192,7 +194,7 @@ function renderEntry(id, entry, createdAt) {
         'p',
         { class: 'entry-title' },
         `${QUEUED_TITLES[entry.kind ?? 'new'] ?? 'Queued'} `,
-        h('span', { class: 'meta' }, `${entry.source ?? ''}${who}`),
+        h('span', { class: 'meta' }, `${SOURCE_LABELS[entry.source ?? ''] ?? entry.source}${who}`),
       );
       return item(
         'queued',
