@@ -86,14 +86,20 @@ describe('assets', () => {
     const answers = await Promise.all(urls.map((u) => get(u)));
 
     expect(urls.map((u) => u.replace(/\.[0-9a-f]{10}\./, '.HASH.'))).toEqual([
+      '/assets/base.HASH.css',
+      '/assets/diff.HASH.css',
       '/assets/icon.HASH.svg',
-      '/assets/pages.HASH.css',
+      '/assets/side.HASH.css',
+      '/assets/task-page.HASH.css',
       '/assets/task-page.HASH.js',
+      '/assets/timeline.HASH.css',
     ]);
     expect(answers.map((r) => r.headers.get('content-type'))).toEqual([
+      ...Array(2).fill('text/css; charset=utf-8'),
       'image/svg+xml',
-      'text/css; charset=utf-8',
+      ...Array(2).fill('text/css; charset=utf-8'),
       'text/javascript; charset=utf-8',
+      'text/css; charset=utf-8',
     ]);
     expect(
       answers.every((r) => r.headers.get('cache-control') === 'public, max-age=31536000, immutable'),
@@ -101,15 +107,16 @@ describe('assets', () => {
   });
 
   it('answers the plain name too, revalidated by ETag, and 404 for any other name', async () => {
-    const first = await get('/assets/task-page.js');
+    // What the page's module imports is asked for by its plain name.
+    const first = await get('/assets/timeline-entry.js');
     const etag = first.headers.get('etag') ?? '';
-    const again = await get('/assets/task-page.js', { 'if-none-match': etag });
+    const again = await get('/assets/timeline-entry.js', { 'if-none-match': etag });
     const other = await get('/assets/../../package.json');
     const unknown = await get('/assets/nope.js');
 
     expect(first.status).toBe(200);
     expect(first.headers.get('cache-control')).toBe('no-cache');
-    expect(await first.text()).toContain('new EventSource(');
+    expect(await first.text()).toContain('export function renderEntry(');
     expect(again.status).toBe(304);
     expect([other.status, unknown.status]).toEqual([404, 404]);
   });

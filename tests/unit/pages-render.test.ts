@@ -11,12 +11,19 @@ import type { DashboardView } from '../../src/server/pages/view-models.js';
 import { aTask, BUDGET, emptyStats, NOW } from '../fakes/page-data.js';
 import { outcome, stage, toolCall } from '../fakes/timeline-entries.js';
 
-const ASSETS: AssetUrls = {
-  css: '/assets/pages.1.css',
-  icon: '/assets/icon.1.svg',
-  taskPage: '/assets/task-page.1.js',
-  dashboard: '/assets/dashboard.1.js',
-};
+const ASSETS: AssetUrls = Object.fromEntries(
+  [
+    'base.css',
+    'task-page.css',
+    'timeline.css',
+    'diff.css',
+    'side.css',
+    'dashboard.css',
+    'icon.svg',
+    'task-page.js',
+    'dashboard.js',
+  ].map((name) => [name, `/assets/${name}`]),
+);
 const EVIL = `<script>alert(1)</script><img src=x onerror=alert(2)>`;
 
 function stored(entries: TimelineEntry[]): StoredTimelineEntry[] {

@@ -20,7 +20,14 @@ export function renderDashboard(view: DashboardView, assets: AssetUrls): string 
       ${renderPager(view)}
     </section>
   </div>`;
-  return renderLayout({ title: 'Tasks', body, viewer: view.viewer, assets, script: assets.dashboard });
+  return renderLayout({
+    title: 'Tasks',
+    body,
+    viewer: view.viewer,
+    assets,
+    styles: ['dashboard.css'],
+    script: 'dashboard.js',
+  });
 }
 
 function renderCounts(stats: DashboardStats): Html {

@@ -49,7 +49,8 @@ export function renderTaskPage(view: TaskPageView, assets: AssetUrls): string {
     body,
     viewer: view.viewer,
     assets,
-    script: assets.taskPage,
+    styles: ['task-page.css', 'timeline.css', 'diff.css', 'side.css'],
+    script: 'task-page.js',
   });
 }
 
