@@ -6,6 +6,7 @@
  * time and the budget. Nothing here parses HTML made from the stream's data.
  */
 import { compareIds, formatDuration, formatTokens, formatUsd, STATUS_LABELS } from './format.js';
+import { setupActions } from './task-actions.js';
 import { renderEntry } from './timeline-entry.js';
 
 /** @typedef {import('./timeline-entry.js').Entry} Entry */
@@ -284,79 +285,6 @@ function follow(state) {
   });
 }
 
-// ---- Stop and Retry ----
-
-/**
- * @param {string} url
- * @returns {Promise<{ ok: boolean, status: number, body: any }>}
- */
-async function postJson(url) {
-  const res = await fetch(url, {
-    method: 'POST',
-    credentials: 'same-origin',
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
-    body: '{}',
-  });
-  let body = null;
-  try {
-    body = await res.json();
-  } catch {
-    body = null;
-  }
-  return { ok: res.ok, status: res.status, body };
-}
-
-/** @param {{ status: number, body: any }} answer */
-function describeFailure(answer) {
-  const message = answer.body?.error?.message;
-  return typeof message === 'string' ? message : `the server answered ${answer.status}`;
-}
-
-/** @param {PageState} state */
-function setupActions(state) {
-  const result = byId('action-result');
-  const stop = byId('stop');
-  const retry = byId('retry');
-  /** @param {string} text @param {'ok' | 'bad' | ''} tone */
-  const say = (text, tone) => {
-    if (!result) return;
-    result.textContent = text;
-    result.dataset.tone = tone;
-  };
-  const base = `/api/tasks/${encodeURIComponent(state.taskId)}`;
-  stop?.addEventListener('click', async () => {
-    if (!(stop instanceof HTMLButtonElement)) return;
-    stop.disabled = true;
-    say('Stopping…', '');
-    try {
-      const answer = await postJson(`${base}/cancel`);
-      if (answer.ok) say('Stop requested: the task stops at its next step.', 'ok');
-      else say(`Could not stop: ${describeFailure(answer)}.`, 'bad');
-    } catch {
-      say('Could not stop: Patchbay did not answer.', 'bad');
-    }
-    stop.disabled = false;
-  });
-  retry?.addEventListener('click', async () => {
-    if (!(retry instanceof HTMLButtonElement)) return;
-    retry.disabled = true;
-    say('Starting a new task…', '');
-    try {
-      const answer = await postJson(`${base}/retry`);
-      const id = answer.body?.id;
-      if (answer.ok && typeof id === 'string') {
-        say(`Retrying as ${id}…`, 'ok');
-        window.location.assign(`/tasks/${encodeURIComponent(id)}`);
-        return;
-      }
-      say(`Could not retry: ${describeFailure(answer)}.`, 'bad');
-    } catch {
-      say('Could not retry: Patchbay did not answer.', 'bad');
-    }
-    retry.disabled = false;
-  });
-}
-
 function start() {
   const root = byId('task');
   if (!root) return;
@@ -374,7 +302,7 @@ function start() {
     usage: JSON.parse(d.usage ?? '{}'),
     source: null,
   };
-  setupActions(state);
+  setupActions(state.taskId);
   if (FINAL.has(state.status)) return;
   updateElapsed(state);
   setInterval(() => updateElapsed(state), 1000);
