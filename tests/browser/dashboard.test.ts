@@ -56,6 +56,8 @@ describe('the dashboard', () => {
     expect(await tab.page.locator('#spend-chart svg rect title').first().textContent()).toMatch(
       /^\d{4}-\d\d-\d\d · acme\/\w+: \$\d+\.\d\d$/,
     );
+    const key = await tab.page.locator('#spend-chart .legend .key').first().boundingBox();
+    expect(key?.width).toBeGreaterThan(0);
     expect(await tab.page.locator('#failures tbody tr').count()).toBe(3);
     expect(await tab.page.locator('#failures tbody tr').first().textContent()).toContain('checks_failed');
     expect(await tab.page.locator('#tasks tbody tr').count()).toBe(24);

@@ -63,6 +63,7 @@ describe('the task page of a running task', () => {
         .evaluate((m) => (m as unknown as { value: number }).value),
     ).toBe(7);
     expect(await tab.page.locator('[data-meter="tokens"] .meter-value').textContent()).toBe('57.9k');
+    expect(await tab.page.locator('[data-meter="time"] .meter-value').textContent()).toBe('21.7 s of 30 min');
     expect(await tab.page.locator('#stages .stage.current').textContent()).toBe('Agent');
     expect(await tab.page.locator('#task-status').textContent()).toBe('Running');
     expect(await tab.page.locator('#stop').isVisible()).toBe(true);

@@ -21,9 +21,9 @@ export function renderBudget(steps: number, usage: Usage, budget: TaskBudget): H
           budget.usd,
           `${formatUsd(usage.usd)} of ${formatUsd(budget.usd)}`,
         );
-  return html`<div class="budget" id="budget-meters" data-budget-steps="${budget.steps}" data-budget-ms="${limitMs}" data-budget-usd="${budget.usd ?? ''}">
+  return html`<div class="budget" id="budget-meters" data-budget-steps="${budget.steps}" data-budget-minutes="${budget.minutes}" data-budget-usd="${budget.usd ?? ''}">
     ${meter('steps', 'Steps', steps, budget.steps, `${steps} of ${budget.steps}`)}
-    ${meter('time', 'Agent time', usage.agentMs, limitMs, `${formatDuration(usage.agentMs)} of ${formatDuration(limitMs)}`)}
+    ${meter('time', 'Agent time', usage.agentMs, limitMs, `${formatDuration(usage.agentMs)} of ${budget.minutes} min`)}
     ${cost}
     ${renderTokens(usage)}
   </div>`;

@@ -43,9 +43,12 @@ export function renderSpendChart(spend: DashboardStats['spend']): Html {
       base += usd;
       return rect;
     });
+    // Every seventh day is labelled, counting back from today; today's label ends at the edge.
+    const last = i === days.length - 1;
+    const labelX = last ? WIDTH - PLOT.right : PLOT.left + i * slot + slot / 2;
     const label =
       i % 7 === (days.length - 1) % 7
-        ? html`<text class="axis" x="${(PLOT.left + i * slot + slot / 2).toFixed(1)}" y="${HEIGHT - 6}" text-anchor="middle">${shortDay(day)}</text>`
+        ? html`<text class="axis" x="${labelX.toFixed(1)}" y="${HEIGHT - 6}" text-anchor="${last ? 'end' : 'middle'}">${shortDay(day)}</text>`
         : '';
     return html`${segments}${label}`;
   });

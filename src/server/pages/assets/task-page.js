@@ -85,9 +85,8 @@ function updateBudget(state) {
     const label = row?.querySelector('.meter-value');
     if (label) label.textContent = text;
   };
-  const budgetMs = Number(box.dataset.budgetMs);
   set('steps', steps, `${steps} of ${box.dataset.budgetSteps}`);
-  set('time', usage.agentMs, `${formatDuration(usage.agentMs)} of ${formatDuration(budgetMs)}`);
+  set('time', usage.agentMs, `${formatDuration(usage.agentMs)} of ${box.dataset.budgetMinutes} min`);
   const budgetUsd = box.dataset.budgetUsd ? Number(box.dataset.budgetUsd) : null;
   set(
     'usd',
