@@ -150,6 +150,40 @@ describe('renderTaskPage', () => {
   });
 });
 
+describe('the conversation card', () => {
+  it("lists the conversation's tasks oldest first, this one marked, with the question and its answer", () => {
+    const first = aTask('t1', {
+      status: 'succeeded',
+      createdAt: '2026-05-14T10:00:00.000Z',
+      question: 'Which locale?',
+      answer: 'German',
+      request: { instruction: 'Translate the emails' },
+    });
+    const followUp = aTask('t2', {
+      status: 'running',
+      createdAt: '2026-05-14T12:00:00.000Z',
+      request: {
+        instruction: 'Also the subject lines',
+        origin: { source: 'slack', label: 'x', requester: 'maria' },
+      },
+    });
+
+    const out = page(followUp, { conversation: [{ task: followUp }, { task: first }] });
+
+    const card = out.slice(out.indexOf('id="conversation"'));
+    expect(card.indexOf('Translate the emails')).toBeLessThan(card.indexOf('Also the subject lines'));
+    expect(card).toContain('<a href="/tasks/t1">Translate the emails</a>');
+    expect(card).toContain('<strong>Also the subject lines</strong>');
+    expect(card).toContain('<span class="qa-label">Asked</span> Which locale?');
+    expect(card).toContain('<span class="qa-label">Answer</span> German');
+    expect(card).toContain('Running · 3 h ago · maria');
+  });
+
+  it("leaves the card out when the task is the conversation's only one", () => {
+    expect(page(aTask('t1'))).toContain('<div id="conversation"></div>');
+  });
+});
+
 describe('renderDashboard', () => {
   function dashboard(more: Partial<DashboardView>): string {
     return renderDashboard(
