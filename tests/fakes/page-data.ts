@@ -64,7 +64,7 @@ export function emptyStats(): DashboardStats {
     queued: 0,
     waitingForInput: 0,
     workersAlive: 1,
-    queueWait: { medianMs: null, oldestMs: null },
+    queueWait: { medianMs: null, p90Ms: null },
     spend: { days: 30, today: new Date(NOW).toISOString().slice(0, 10), points: [] },
     failures: [],
   };

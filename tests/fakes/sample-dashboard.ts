@@ -109,7 +109,7 @@ export function sampleStats(): DashboardStats {
     queued: 3,
     waitingForInput: 1,
     workersAlive: 2,
-    queueWait: { medianMs: 8_400, oldestMs: 42_000 },
+    queueWait: { medianMs: 8_400, p90Ms: 42_000 },
     spend: { days: 30, today: new Date(NOW).toISOString().slice(0, 10), points: spendPoints() },
     failures: [
       {

@@ -11,6 +11,7 @@ import { renderLayout } from './render-layout.js';
 import { renderTaskPage } from './render-task-page.js';
 import { parseTaskQuery, toTaskListItem } from './to-dashboard-view.js';
 import { toTaskPageView } from './to-task-page-view.js';
+import type { ViewerView } from './view-models.js';
 
 /**
  * The policy every page is sent with: the pages' own scripts, styles and images only, no inline
@@ -65,7 +66,7 @@ export function registerPageRoutes(http: HttpServer, deps: PageDeps): void {
       ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
       ...(cursor ? { cursor } : {}),
       stats,
-      viewer: { name: viewer.name, operator: viewer.operator },
+      viewer: toViewerView(viewer),
       now: new Date(clock.now()).toISOString(),
     };
     sendPage(res, 200, renderDashboard(view, assets.urls));
@@ -96,7 +97,7 @@ export function registerPageRoutes(http: HttpServer, deps: PageDeps): void {
       conversation,
       budget: deps.budgetOf(task),
       ...links,
-      viewer: { name: viewer.name, operator: viewer.operator },
+      viewer: toViewerView(viewer),
       // Viewer.mayAccess is the one rule for both: who may see a task may stop or retry it.
       mayAct: true,
       now: new Date(clock.now()),
@@ -139,8 +140,16 @@ function sendNotFound(res: ServerResponse, assets: PageAssets, viewer: Viewer | 
   const page = renderLayout({
     title: 'Not found',
     body,
-    viewer: viewer ? { name: viewer.name, operator: viewer.operator } : null,
+    viewer: viewer ? toViewerView(viewer) : null,
     assets: assets.urls,
   });
   sendPage(res, 404, page);
+}
+
+function toViewerView(viewer: Viewer): ViewerView {
+  return {
+    name: viewer.name,
+    operator: viewer.operator,
+    ...(viewer.csrfToken ? { csrf: viewer.csrfToken } : {}),
+  };
 }

@@ -43,9 +43,9 @@ function renderCounts(stats: DashboardStats): Html {
       'stat-wait',
       'Queue wait',
       wait.medianMs === null ? '—' : formatDuration(wait.medianMs),
-      wait.oldestMs === null
-        ? 'median; nothing queued'
-        : `median; oldest queued ${formatDuration(wait.oldestMs)}`,
+      wait.p90Ms === null
+        ? 'median; no task started lately'
+        : `median; 90th percentile ${formatDuration(wait.p90Ms)}`,
     )}
   </div>`;
 }
@@ -57,7 +57,7 @@ function renderFailures(view: DashboardView): Html {
     (
       f,
     ) => html`<tr><td class="num">${f.count}×</td><td><code>${f.code}</code><p class="failure-message">${f.message}</p></td>
-      <td class="nowrap"><a href="/tasks/${f.lastTaskId}" title="${formatUtc(f.lastAt)}">${formatAgo(since(f.lastAt, view.now))}</a></td></tr>`,
+      <td class="nowrap">${f.lastTaskId && f.lastAt ? html`<a href="/tasks/${f.lastTaskId}" title="${formatUtc(f.lastAt)}">${formatAgo(since(f.lastAt, view.now))}</a>` : ''}</td></tr>`,
   );
   return html`<table class="failures"><thead><tr><th class="num">Times</th><th>Reason</th><th>Last</th></tr></thead><tbody>${rows}</tbody></table>`;
 }

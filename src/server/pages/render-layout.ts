@@ -34,7 +34,11 @@ export function renderLayout(input: LayoutInput): string {
   const who = viewer
     ? html`<div class="viewer"><span class="viewer-name">${viewer.name}</span>${
         viewer.operator ? html`<span class="badge">operator</span>` : ''
-      }<form method="post" action="/logout"><button type="submit" class="link-button">Sign out</button></form></div>`
+      }${
+        viewer.csrf
+          ? html`<form method="post" action="/logout"><input type="hidden" name="csrf" value="${viewer.csrf}"><button type="submit" class="link-button">Sign out</button></form>`
+          : ''
+      }</div>`
     : '';
   return html`<!doctype html>
 <html lang="en">

@@ -80,6 +80,8 @@ export interface ConversationTaskView {
 export interface ViewerView {
   name: string;
   operator: boolean;
+  /** The session's form token, for the sign-out form (a bearer viewer has none, and no cookie to end). */
+  csrf?: string;
 }
 
 /** The dashboard's filters, as `GET /tasks` takes them in its query. */
@@ -118,10 +120,11 @@ export interface SpendPoint {
 export interface FailureReason {
   code: string;
   count: number;
-  /** The newest failure's message and task. */
+  /** The failure's message (the newest one's, when they differ). */
   message: string;
-  lastTaskId: string;
-  lastAt: string;
+  /** The newest failed task of this reason and when it failed, when known. */
+  lastTaskId?: string;
+  lastAt?: string;
 }
 
 /** What the dashboard shows of the whole installation (the viewer's repositories only). */
@@ -131,8 +134,8 @@ export interface DashboardStats {
   waitingForInput: number;
   /** Worker processes with a fresh heartbeat. */
   workersAlive: number;
-  /** Median time from queued to started of recently started tasks, and how long the oldest queued task has waited. */
-  queueWait: { medianMs: number | null; oldestMs: number | null };
+  /** Median and 90th percentile of the time from queued to started of recently started tasks. */
+  queueWait: { medianMs: number | null; p90Ms: number | null };
   /** Spend per day and repository over the last `days` days, newest day `today`. */
   spend: { days: number; today: string; points: SpendPoint[] };
   /** Most frequent first. */
