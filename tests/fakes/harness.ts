@@ -39,6 +39,8 @@ export interface HarnessOptions {
   githubAuth?: 'token' | 'app';
   /** The clock the integrations' own timers run on (StartOptions.clock); a test may hold it still. */
   clock?: Clock;
+  /** Sign-in with GitHub on (GITHUB_CLIENT_ID/SECRET, the stand-in's OAuth app; git's host serves /login/). */
+  signIn?: boolean;
 }
 
 export const APP_ID = '4242';
@@ -54,8 +56,12 @@ export async function startHarness(opts: HarnessOptions) {
   const openaiKey = `sk-${randomBytes(12).toString('hex')}`;
   const apiToken = randomBytes(16).toString('hex');
   const appKeys = opts.githubAuth === 'app' ? generateAppKeys() : undefined;
+  const oauth = opts.signIn
+    ? { clientId: `Iv1.${randomBytes(8).toString('hex')}`, clientSecret: randomBytes(20).toString('hex') }
+    : undefined;
   const github = await startGitHubStandIn({
     repos: [{ name: REPO }],
+    ...(oauth ? { oauth } : {}),
     ...(appKeys
       ? {
           app: {
@@ -68,6 +74,7 @@ export async function startHarness(opts: HarnessOptions) {
   });
   const git = await startGitHttpServer({
     root: join(dir, 'remote'),
+    ...(oauth ? { webHost: github.serverUrl } : {}),
     ...(appKeys ? { acceptToken: (t: string) => github.isInstallationToken(t) } : { token: githubToken }),
   });
   await git.createRepo(REPO, REPO_FILES);
@@ -89,6 +96,7 @@ export async function startHarness(opts: HarnessOptions) {
     GITHUB_API_URL: github.url,
     GITHUB_SERVER_URL: git.url,
     OPENAI_API_KEY: openaiKey,
+    ...(oauth ? { GITHUB_CLIENT_ID: oauth.clientId, GITHUB_CLIENT_SECRET: oauth.clientSecret } : {}),
     OPENAI_BASE_URL: model.url,
     LOG_LEVEL: 'warn',
     ...opts.env,
