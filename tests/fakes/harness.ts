@@ -149,6 +149,15 @@ export async function startHarness(opts: HarnessOptions) {
       PATCHBAY_REDIS_PREFIX: prefix,
     },
     startWorker: () => start({ server: false, worker: true }),
+    /**
+     * Stops the first process (the server, with or without its worker) and starts a server alone in its
+     * place: on the same port when the harness was given one (env PORT), as a restart would.
+     */
+    async restartServer() {
+      const first = running.shift();
+      await first?.stop();
+      return start({ server: true, worker: false });
+    },
     post: (path: string, body: unknown, extra: Record<string, string> = {}) =>
       fetch(`${base}${path}`, {
         method: 'POST',
