@@ -31,7 +31,7 @@ async function freePort(): Promise<number> {
 
 /** A turn the model sends only once the test lets it. */
 function gate(): { release: () => void; until: Promise<void> } {
-  let release = () => undefined as void;
+  let release: () => void = () => undefined;
   const until = new Promise<void>((resolve) => {
     release = resolve;
   });
