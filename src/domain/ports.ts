@@ -167,4 +167,6 @@ export interface TaskIndex {
   ): Promise<{ tasks: TaskSummary[]; next?: string }>;
   /** The tasks of a conversation, oldest first (follow-ups, answers, retries). */
   ofConversation(conversation: string): Promise<TaskSummary[]>;
+  /** Every task waiting for an answer whose repository `visible` allows. */
+  waiting(visible?: (repo: string) => Promise<boolean>): Promise<TaskSummary[]>;
 }

@@ -20,6 +20,8 @@ export function createRedisTaskIndex(deps: { redis: Redis; prefix: string; ttlSe
   const allKey = `${prefix}tasks`;
   const conversationKey = (conversation: string) => `${prefix}conv-tasks:${conversation}`;
   const summaryKey = (id: string) => `${prefix}task-summary:${id}`;
+  /** The tasks waiting for an answer, so that the dashboard counts them without reading every task. */
+  const waitingKey = `${prefix}tasks-waiting`;
 
   /** Adds what a new task's MULTI must write besides its record. */
   function onCreate(tx: ChainableCommander, task: TaskRecord): void {
@@ -36,6 +38,8 @@ export function createRedisTaskIndex(deps: { redis: Redis; prefix: string; ttlSe
   /** Adds what an update's MULTI must write besides the record. */
   function onUpdate(tx: ChainableCommander, task: TaskRecord): void {
     tx.set(summaryKey(task.id), JSON.stringify(toTaskSummary(task)), 'EX', ttlSeconds);
+    if (task.status === 'waiting_for_input') tx.sadd(waitingKey, task.id).expire(waitingKey, ttlSeconds);
+    else tx.srem(waitingKey, task.id);
   }
 
   async function summaries(ids: string[]): Promise<TaskSummary[]> {
@@ -62,6 +66,16 @@ export function createRedisTaskIndex(deps: { redis: Redis; prefix: string; ttlSe
         if (batch.length < BATCH || !last) return { tasks: found };
         from = `(${last}`;
       }
+    },
+    async waiting(visible) {
+      const ids = await redis.smembers(waitingKey);
+      const tasks = await summaries(ids);
+      const gone = ids.filter((id) => !tasks.some((t) => t.id === id));
+      if (gone.length) await redis.srem(waitingKey, ...gone);
+      const shown: TaskSummary[] = [];
+      for (const t of tasks)
+        if (t.status === 'waiting_for_input' && (!visible || (await visible(t.repo)))) shown.push(t);
+      return shown;
     },
     async ofConversation(conversation) {
       const ids = await redis.zrange(conversationKey(conversation), 0, -1);

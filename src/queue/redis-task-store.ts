@@ -69,7 +69,7 @@ export function createRedisTaskStore({
   }
 
   return {
-    index: { list: index.list, ofConversation: index.ofConversation },
+    index: { list: index.list, ofConversation: index.ofConversation, waiting: index.waiting },
     async close() {
       txConn?.disconnect();
     },

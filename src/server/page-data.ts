@@ -6,9 +6,6 @@ import type { PageDeps } from './pages/page-deps.js';
 import type { DashboardStats } from './pages/view-models.js';
 import type { Viewer } from './viewer.js';
 
-/** How many waiting tasks the dashboard counts before it says "100+". */
-const WAITING_COUNT_CAP = 100;
-
 /**
  * The pages' data from Patchbay's stores: records, their timeline and diff, the task index, and the
  * dashboard's numbers. A person who is not the operator sees the numbers of the repositories they
@@ -46,19 +43,13 @@ export function createPageData(deps: {
         limit: query.limit,
         visible: visibleOf(viewer),
       });
-      return { tasks: await records(page.tasks.map((t) => t.id)), nextCursor: page.next };
+      return { tasks: page.tasks, nextCursor: page.next };
     },
     async dashboardStats(viewer) {
-      const [stored, waiting] = await Promise.all([
-        deps.stats(),
-        deps.index.list(
-          { status: 'waiting_for_input' },
-          { limit: WAITING_COUNT_CAP, visible: visibleOf(viewer) },
-        ),
-      ]);
+      const [stored, waiting] = await Promise.all([deps.stats(), deps.index.waiting(visibleOf(viewer))]);
       const visible = new Set<string>();
       for (const repo of deps.repositories) if (await viewer.mayAccess(repo)) visible.add(repo.toLowerCase());
-      return toPageStats(stored, waiting.tasks.length, viewer.operator ? undefined : visible);
+      return toPageStats(stored, waiting.length, viewer.operator ? undefined : visible);
     },
     async repositories(viewer) {
       const shown: string[] = [];

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { TaskRecord } from '../../src/domain/task.js';
+import { type TaskRecord, toTaskSummary } from '../../src/domain/task.js';
 import type { TaskRequest } from '../../src/domain/task-request.js';
 import type { TimelineEntry } from '../../src/domain/timeline.js';
 import type { Clock } from '../../src/lib/clock.js';
@@ -107,7 +107,10 @@ export function createPageData() {
     const start = query.cursor ? newestFirst.findIndex((t) => t.id === query.cursor) + 1 : 0;
     const page = newestFirst.slice(start, start + query.limit);
     const more = start + query.limit < newestFirst.length;
-    return { tasks: page, ...(more && page.length > 0 ? { nextCursor: page.at(-1)?.id } : {}) };
+    return {
+      tasks: page.map(toTaskSummary),
+      ...(more && page.length > 0 ? { nextCursor: page.at(-1)?.id } : {}),
+    };
   }
 
   /** The pages' deps; the viewer is whoever `viewerOf` says (everyone is `alice`, operator, by default). */

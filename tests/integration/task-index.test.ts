@@ -93,6 +93,25 @@ describe('the list of tasks', () => {
     ).rejects.toThrow(/cursor/);
   });
 
+  it('counts the tasks waiting for an answer without reading the others, and forgets ones that ended', async () => {
+    const store = aStore();
+    for (const [id, repo] of [
+      ['t1', 'acme/web'],
+      ['t2', 'acme/api'],
+      ['t3', 'acme/web'],
+    ] as const) {
+      await store.create(aTask(id, 1, { repo }), []);
+      await store.update(id, () => ({ status: 'waiting_for_input', question: 'which?' }));
+    }
+    await store.update('t3', () => ({ status: 'queued', question: undefined }));
+
+    const all = await store.index.waiting();
+    const web = await store.index.waiting(async (repo) => repo === 'acme/web');
+
+    expect(all.map((t) => t.id).sort()).toEqual(['t1', 't2']);
+    expect(web.map((t) => t.id)).toEqual(['t1']);
+  });
+
   it('lists a conversation’s tasks oldest first', async () => {
     const store = aStore();
     await store.create(aTask('t1', 1, { conversation: 'slack:T:C:1' }), []);

@@ -1,5 +1,5 @@
 import type { TaskDiffs, TaskTimeline } from '../../domain/ports.js';
-import type { TaskRecord } from '../../domain/task.js';
+import type { TaskRecord, TaskSummary } from '../../domain/task.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Viewer, ViewerOf } from '../viewer.js';
 import type { DashboardStats, TaskBudget, TaskFilters } from './view-models.js';
@@ -12,8 +12,8 @@ export interface TaskListQuery {
 }
 
 export interface TaskListPage {
-  /** Newest first. */
-  tasks: TaskRecord[];
+  /** Newest first: what a list shows of each task. */
+  tasks: TaskSummary[];
   /** Set when older tasks follow. */
   nextCursor?: string;
 }

@@ -1,6 +1,6 @@
-import { type TaskRecord, TaskStatus } from '../../domain/task.js';
+import { TaskStatus, type TaskSummary } from '../../domain/task.js';
 import { TaskSource } from '../../domain/task-request.js';
-import { taskTitle } from './to-task-page-view.js';
+import { firstLine } from './format.js';
 import type { TaskFilters, TaskListItem } from './view-models.js';
 
 const MAX_PARAM = 200;
@@ -31,20 +31,20 @@ export function parseTaskQuery(query: URLSearchParams): { filters: TaskFilters; 
   };
 }
 
-/** One row of the dashboard's list. */
-export function toTaskListItem(task: TaskRecord): TaskListItem {
-  const origin = task.request.origin;
+/** One row of the dashboard's list, from what the task index keeps of a task. */
+export function toTaskListItem(task: TaskSummary): TaskListItem {
+  const source = TaskSource.safeParse(task.source);
   return {
     id: task.id,
-    title: taskTitle(task),
+    title: task.title ?? firstLine(task.headline, 90),
     status: task.status,
-    repo: task.request.repo,
-    source: origin.source,
-    ...(origin.requester ? { requester: origin.requester } : {}),
+    repo: task.repo,
+    source: source.success ? source.data : 'api',
+    ...(task.requester ? { requester: task.requester } : {}),
     createdAt: task.createdAt,
     ...(task.finishedAt ? { finishedAt: task.finishedAt } : {}),
     steps: task.steps,
-    usd: task.usage.usd,
+    usd: task.usd,
     ...(task.pullRequest ? { pullRequest: task.pullRequest } : {}),
     ...(task.error ? { errorCode: task.error.code } : {}),
   };
