@@ -1,0 +1,170 @@
+import type { CgroupReading, TaskCgroup } from './cgroup-tree.js';
+import { type HeldScratch, holdScratch, measureSandboxMemory, measureTree } from './disk-usage.js';
+import { formatBytes, killedBy, ranInto } from './limit-messages.js';
+import type { LimitHit, TaskLimits } from './types.js';
+
+/** How often the cheap counters (cgroup files, statfs of the scratch space) are read during a run. */
+const TICK_MS = 100;
+/** The disk walk runs at most every second, and never takes more than a tenth of the time. */
+const MIN_DISK_INTERVAL_MS = 1_000;
+const DISK_COST_SHARE = 10;
+/** How long to keep trying to hold the scratch mounts once the sandbox exists (it makes them in ms). */
+const HOLD_SCRATCH_MS = 1_000;
+
+export interface RunWatchDeps {
+  limits: TaskLimits;
+  /** The task's cgroup; absent without cgroups, then memory is sampled from the sandbox's /proc. */
+  group: TaskCgroup | undefined;
+  /** The group's counters before the run: what grew during it is this command's doing. */
+  before: CgroupReading | undefined;
+  workdir: string;
+  /** `du`; absent → the clone is not measured (the scratch space still is). */
+  du: string | undefined;
+  /** The clone's size when the run started; a run that only shrinks it is never killed for disk. */
+  diskBefore: number | undefined;
+  /** Called once, at the first limit crossed while the command runs: the caller kills the run. */
+  onHit(hit: LimitHit): void;
+}
+
+export interface RunWatchResult {
+  /** The limit that stopped the command, or one it ran into without being killed. */
+  hit: LimitHit | undefined;
+  peakMemoryBytes: number | null;
+  /** Clone plus scratch at their highest during the run, and the clone alone at its end. */
+  peakDiskBytes: number | null;
+  cloneBytesAfter: number | undefined;
+}
+
+/**
+ * Watches one command against the task's limits while it runs: the cgroup's OOM and process-limit
+ * counters (or, without cgroups, the sandbox's memory), the scratch file systems, and the clone's
+ * size; the first limit crossed calls `onHit` once. `stop()` takes the last readings after the command
+ * ended, which also catches a limit it crossed between two readings.
+ */
+export function startRunWatch(deps: RunWatchDeps) {
+  const state = {
+    hit: undefined as LimitHit | undefined,
+    tmpFull: false,
+    peakMemory: null as number | null,
+    peakDisk: null as number | null,
+    scratch: 0,
+    clone: deps.diskBefore,
+    nextDiskAt: performance.now() + MIN_DISK_INTERVAL_MS,
+    stopped: false,
+  };
+  const walk = new AbortController();
+  let ticking: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  let sandboxPid: number | undefined;
+  let scratch: HeldScratch | undefined;
+  let holding: Promise<void> = Promise.resolve();
+
+  const raise = (hit: LimitHit) => {
+    if (state.hit) return;
+    state.hit = hit;
+    deps.onHit(hit);
+  };
+  const notePeaks = (memory: number | null | undefined) => {
+    if (memory != null) state.peakMemory = Math.max(state.peakMemory ?? 0, memory);
+    if (state.clone !== undefined)
+      state.peakDisk = Math.max(state.peakDisk ?? 0, state.clone + state.scratch);
+  };
+
+  async function measureScratch(): Promise<void> {
+    if (!scratch) return;
+    const used = await scratch.measure();
+    state.scratch = used.total;
+    state.tmpFull ||= used.tmpFull;
+  }
+
+  async function tick(): Promise<void> {
+    const memory = await readMemory(deps, sandboxPid, raise);
+    await measureScratch();
+    if (deps.du && performance.now() >= state.nextDiskAt) await walkClone();
+    notePeaks(memory);
+    const total = (state.clone ?? 0) + state.scratch;
+    const grew = deps.diskBefore === undefined || (state.clone ?? 0) > deps.diskBefore || state.scratch > 0;
+    if (total > deps.limits.diskBytes && grew) {
+      raise(killedBy('disk', deps.limits, `${formatBytes(total)} in the clone and scratch space`));
+    }
+  }
+
+  async function walkClone(): Promise<void> {
+    const started = performance.now();
+    const size = await measureTree(deps.du as string, deps.workdir, walk.signal);
+    if (size !== undefined) state.clone = size;
+    const took = performance.now() - started;
+    state.nextDiskAt = performance.now() + Math.max(MIN_DISK_INTERVAL_MS, took * DISK_COST_SHARE);
+  }
+
+  const schedule = () => {
+    if (state.stopped) return;
+    timer = setTimeout(() => {
+      ticking = tick()
+        .catch(() => undefined)
+        .finally(schedule);
+    }, TICK_MS);
+  };
+  schedule();
+
+  async function stop(): Promise<RunWatchResult> {
+    state.stopped = true;
+    clearTimeout(timer);
+    await ticking;
+    const memory = await readMemory(deps, undefined, raise);
+    await holding;
+    await measureScratch();
+    await scratch?.close();
+    if (deps.du) await walkClone();
+    notePeaks(memory);
+    const total = (state.clone ?? 0) + state.scratch;
+    if (!state.hit && total > deps.limits.diskBytes && (state.clone ?? 0) > (deps.diskBefore ?? 0)) {
+      state.hit = ranInto('disk', deps.limits, `${formatBytes(total)} in use; delete files before going on`);
+    }
+    if (!state.hit && state.tmpFull) {
+      state.hit = ranInto(
+        'tmp',
+        deps.limits,
+        '/tmp was full, so writes to it failed (No space left on device)',
+      );
+    }
+    walk.abort();
+    return {
+      hit: state.hit,
+      peakMemoryBytes: state.peakMemory,
+      peakDiskBytes: state.peakDisk,
+      cloneBytesAfter: state.clone,
+    };
+  }
+
+  /** bwrap said which process is inside the sandbox: its root shows the sandbox's mounts and /proc. */
+  function sandboxStarted(pid: number): void {
+    sandboxPid = pid;
+    scratch = holdScratch(pid, deps.limits.tmpBytes);
+    holding = scratch.hold(HOLD_SCRATCH_MS);
+  }
+
+  return { sandboxStarted, stop };
+}
+
+/**
+ * Memory against the limit: with a cgroup, whether the OOM killer or the process limit struck since
+ * the run began (the kernel enforces both; Patchbay kills the rest of the command); without one, the
+ * sandbox's own sum, killed by Patchbay when it passes the limit.
+ */
+async function readMemory(
+  deps: RunWatchDeps,
+  pid: number | undefined,
+  raise: (hit: LimitHit) => void,
+): Promise<number | null | undefined> {
+  if (deps.group && deps.before) {
+    const now = await deps.group.read();
+    if (now.oomKills > deps.before.oomKills) raise(killedBy('memory', deps.limits));
+    if (now.processLimitHits > deps.before.processLimitHits) raise(killedBy('processes', deps.limits));
+    return now.peakMemoryBytes ?? now.memoryBytes;
+  }
+  if (pid === undefined) return undefined;
+  const used = await measureSandboxMemory(pid);
+  if (used !== undefined && used > deps.limits.memoryBytes) raise(killedBy('memory', deps.limits));
+  return used;
+}
