@@ -3,14 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { buildAgent, buildWorkerDeps } from './build-worker-deps.js';
+import { buildAgent, buildWorkerDeps, buildWorkerSandbox } from './build-worker-deps.js';
 import { FileConfig } from './config/file-schema.js';
 import { buildConfig, type Config } from './config/load-config.js';
 import { newTaskRecord, type TaskRecord } from './domain/task.js';
 import { newTaskId } from './lib/ids.js';
 import type { Logger } from './lib/logger.js';
-import { createSandbox } from './sandbox/create-sandbox.js';
-import { probeSandbox } from './sandbox/probe-sandbox.js';
 import { handleAttempt } from './tasks/handle-attempt.js';
 import { createMemoryConversationStore, createMemoryTaskStore } from './tasks/memory-stores.js';
 import { createPushOnlyPublisher } from './tasks/publish-changes.js';
@@ -36,10 +34,10 @@ export async function runLocal(opts: {
   signal: AbortSignal;
 }): Promise<TaskRecord> {
   const local = existsSync(opts.repo);
-  const probe = await probeSandbox({ mode: opts.config.env.PATCHBAY_SANDBOX });
-  opts.out.write(`sandbox: ${probe.description}\n`);
-  if (probe.warning) opts.out.write(`WARNING: ${probe.warning}\n`);
-  const sandbox = createSandbox({ mode: probe.mode, log: opts.log });
+  const worker = await buildWorkerSandbox(opts.config, opts.log);
+  opts.out.write(`sandbox: ${worker.description}\nlimits: ${worker.limits}\n`);
+  if (worker.warning) opts.out.write(`WARNING: ${worker.warning}\n`);
+  const { sandbox } = worker;
   const scratch = await mkdtemp(join(tmpdir(), 'patchbay-run-'));
   try {
     const { config, deps, repoName } = local
@@ -68,6 +66,7 @@ export async function runLocal(opts: {
     }
   } finally {
     await rm(scratch, { recursive: true, force: true });
+    await worker.close();
   }
 }
 

@@ -1,6 +1,7 @@
+import { formatBytes } from '../lib/format-bytes.js';
 import type { CgroupReading, TaskCgroup } from './cgroup-tree.js';
 import { type HeldScratch, holdScratch, measureSandboxMemory, measureTree } from './disk-usage.js';
-import { formatBytes, killedBy, ranInto } from './limit-messages.js';
+import { killedBy, ranInto } from './limit-messages.js';
 import type { LimitHit, TaskLimits } from './types.js';
 
 /** How often the cheap counters (cgroup files, statfs of the scratch space) are read during a run. */
