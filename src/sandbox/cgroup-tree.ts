@@ -53,7 +53,7 @@ export async function ownWorkerName(): Promise<string> {
 
 /** Whether the worker that made this directory still runs (a name not ours counts as alive). */
 export async function isWorkerAlive(name: string): Promise<boolean> {
-  const match = /^w(\d+)-(\d+)$/.exec(name);
+  const match = /^w(\d+)-(\d+)(-[a-z]+)?$/.exec(name);
   if (!match) return true;
   const start = await readStartTime(Number(match[1]));
   return start !== undefined && start === match[2];

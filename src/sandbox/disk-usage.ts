@@ -81,11 +81,16 @@ export function holdScratch(sandboxPid: number, sizeBytes: number) {
 export type HeldScratch = ReturnType<typeof holdScratch>;
 
 /**
- * Anonymous memory of every process in the sandbox's pid namespace, read through its own /proc: what
- * stands for the cgroup's count where there is no cgroup. Sampled, so a fast allocation can overshoot
- * between samples; RLIMIT_AS bounds each process meanwhile.
+ * The sandbox's processes read through its own /proc: anonymous memory and tasks (threads count, as
+ * for RLIMIT_NPROC) of every process in its pid namespace; what stands for the cgroup's counters where
+ * there is no cgroup. Sampled, so a fast allocation or fork can overshoot between samples (RLIMIT_AS
+ * and RLIMIT_NPROC bound it meanwhile). Stops reading once `maxTasks` is reached: a fork bomb must not
+ * make the watchdog slow.
  */
-export async function measureSandboxMemory(sandboxPid: number): Promise<number | undefined> {
+export async function measureSandbox(
+  sandboxPid: number,
+  maxTasks: number,
+): Promise<{ memoryBytes: number; tasks: number } | undefined> {
   const proc = `/proc/${sandboxPid}/root/proc`;
   let names: string[];
   try {
@@ -93,11 +98,13 @@ export async function measureSandboxMemory(sandboxPid: number): Promise<number |
   } catch {
     return undefined;
   }
-  let total = 0;
+  if (names.length >= maxTasks) return { memoryBytes: 0, tasks: names.length };
+  let memoryBytes = 0;
+  let tasks = 0;
   for (const name of names) {
     const status = await readFile(path.join(proc, name, 'status'), 'utf8').catch(() => '');
-    const match = /^RssAnon:\s+(\d+) kB/m.exec(status);
-    if (match) total += Number(match[1]) * 1024;
+    memoryBytes += Number(/^RssAnon:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024;
+    tasks += Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? 1);
   }
-  return total;
+  return { memoryBytes, tasks };
 }

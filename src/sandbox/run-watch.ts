@@ -1,6 +1,6 @@
 import { formatBytes } from '../lib/format-bytes.js';
 import type { CgroupReading, TaskCgroup } from './cgroup-tree.js';
-import { type HeldScratch, holdScratch, measureSandboxMemory, measureTree } from './disk-usage.js';
+import { type HeldScratch, holdScratch, measureSandbox, measureTree } from './disk-usage.js';
 import { killedBy, ranInto } from './limit-messages.js';
 import type { LimitHit, TaskLimits } from './types.js';
 
@@ -149,9 +149,9 @@ export function startRunWatch(deps: RunWatchDeps) {
 }
 
 /**
- * Memory against the limit: with a cgroup, whether the OOM killer or the process limit struck since
- * the run began (the kernel enforces both; Patchbay kills the rest of the command); without one, the
- * sandbox's own sum, killed by Patchbay when it passes the limit.
+ * Memory and processes against their limits: with a cgroup, whether the OOM killer struck or a fork
+ * was refused since the run began (the kernel enforces both; Patchbay then kills the rest of the
+ * command); without one, the sandbox's own sums, and Patchbay kills the command that reaches them.
  */
 async function readMemory(
   deps: RunWatchDeps,
@@ -165,7 +165,9 @@ async function readMemory(
     return now.peakMemoryBytes ?? now.memoryBytes;
   }
   if (pid === undefined) return undefined;
-  const used = await measureSandboxMemory(pid);
-  if (used !== undefined && used > deps.limits.memoryBytes) raise(killedBy('memory', deps.limits));
-  return used;
+  const used = await measureSandbox(pid, deps.limits.processes);
+  if (!used) return undefined;
+  if (used.tasks >= deps.limits.processes) raise(killedBy('processes', deps.limits));
+  if (used.memoryBytes > deps.limits.memoryBytes) raise(killedBy('memory', deps.limits));
+  return used.memoryBytes || undefined;
 }

@@ -26,8 +26,12 @@ export interface TaskSandboxDeps {
   log: Logger;
 }
 
-/** What a process says when RLIMIT_AS refused it memory (without cgroups nothing else tells). */
+/**
+ * What a command says when an rlimit refused it: without cgroups nothing else tells, since the kernel
+ * keeps no count of refusals. RLIMIT_AS refuses memory; RLIMIT_NPROC refuses forks with EAGAIN.
+ */
 const OUT_OF_MEMORY = /out of memory|cannot allocate memory|bad_alloc|MemoryError|allocation failed|ENOMEM/i;
+const FORK_REFUSED = /fork: (retry: )?Resource temporarily unavailable|spawn EAGAIN|can(no|')t fork/i;
 
 /** A task may run again on this worker (a retry) while its previous group is still being removed. */
 let groupCount = 0;
@@ -84,7 +88,7 @@ export async function openTaskSandbox(deps: TaskSandboxDeps, opts: OpenTaskOptio
     notePeaks(seen);
     if ('error' in outcome) throw outcome.error;
     checkLaunched(outcome.result);
-    const hit = seen.hit ?? (group ? undefined : outOfMemory(outcome.result));
+    const hit = seen.hit ?? (group ? undefined : refusedByRlimit(outcome.result));
     if (!hit || valid.signal?.aborted) return outcome.result;
     count(hit);
     return killed.signal.aborted
@@ -100,7 +104,10 @@ export async function openTaskSandbox(deps: TaskSandboxDeps, opts: OpenTaskOptio
       peaks.peakDiskBytes = Math.max(peaks.peakDiskBytes ?? 0, seen.peakDiskBytes);
   }
 
-  function outOfMemory(result: SandboxRunResult): LimitHit | undefined {
+  function refusedByRlimit(result: SandboxRunResult): LimitHit | undefined {
+    if (FORK_REFUSED.test(result.output)) {
+      return ranInto('processes', limits, 'a new process was refused (Resource temporarily unavailable)');
+    }
     if (result.exitCode === 0 || !OUT_OF_MEMORY.test(result.output)) return undefined;
     return ranInto(
       'memory',
