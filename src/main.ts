@@ -89,6 +89,10 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   const prefix = opts.prefix ?? env.PATCHBAY_REDIS_PREFIX;
   const queueName = opts.queueName ?? env.PATCHBAY_QUEUE;
   const retentionDays = config.file.retention_days;
+  // First: a worker refused its sandbox or its limits (PATCHBAY_REQUIRE_LIMITS) opens nothing.
+  const workerSandbox = opts.worker
+    ? await buildWorkerSandbox(config, log, { cgroups: opts.cgroups })
+    : undefined;
   const redis = new Redis(env.REDIS_URL, {
     maxRetriesPerRequest: 2,
     enableOfflineQueue: false,
@@ -212,8 +216,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
 
   let sandboxDescription: string | undefined;
   let limitsDescription: string | undefined;
-  if (opts.worker) {
-    const workerSandbox = await buildWorkerSandbox(config, log, { cgroups: opts.cgroups });
+  if (workerSandbox) {
     const { sandbox } = workerSandbox;
     sandboxDescription = workerSandbox.description;
     limitsDescription = workerSandbox.limits;

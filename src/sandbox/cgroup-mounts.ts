@@ -92,5 +92,6 @@ function resolveIn(mount: Mount, cgroupPath: string): string | undefined {
   if (cgroupPath.endsWith(' (deleted)')) return undefined;
   const root = mount.root === '/' ? '' : mount.root;
   if (root && cgroupPath !== root && !cgroupPath.startsWith(`${root}/`)) return undefined;
-  return path.join(mount.mountPoint, cgroupPath.slice(root.length));
+  const dir = path.join(mount.mountPoint, cgroupPath.slice(root.length));
+  return dir.length > 1 ? dir.replace(/\/+$/, '') : dir;
 }
