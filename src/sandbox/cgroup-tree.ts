@@ -55,15 +55,21 @@ export async function ownWorkerName(): Promise<string> {
 export async function isWorkerAlive(name: string): Promise<boolean> {
   const match = /^w(\d+)-(\d+)(-[a-z]+)?$/.exec(name);
   if (!match) return true;
-  const start = await readStartTime(Number(match[1]));
-  return start !== undefined && start === match[2];
+  const stat = await readStat(Number(match[1]));
+  // A zombie (killed, not yet reaped by its parent) is as dead as a worker gets.
+  return stat !== undefined && stat.start === match[2] && stat.state !== 'Z' && stat.state !== 'X';
 }
 
 async function readStartTime(pid: number): Promise<string | undefined> {
+  return (await readStat(pid))?.start;
+}
+
+async function readStat(pid: number): Promise<{ state: string; start: string } | undefined> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may hold spaces and parentheses; the fields after its last ')' are fixed.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0] ?? '', start: fields[19] ?? '' };
   } catch {
     return undefined;
   }

@@ -25,6 +25,12 @@ export function measureTree(du: string, dir: string, signal?: AbortSignal): Prom
   });
 }
 
+/** Bytes in use on the whole file system holding `dir` (one statfs: cheap, but counts everyone's writes). */
+export async function fileSystemUsed(dir: string): Promise<number | undefined> {
+  const stats = await statfs(dir).catch(() => undefined);
+  return stats ? (stats.blocks - stats.bfree) * stats.bsize : undefined;
+}
+
 const TMPFS_MAGIC = 0x01021994;
 
 /**
@@ -37,6 +43,7 @@ const TMPFS_MAGIC = 0x01021994;
 export function holdScratch(sandboxPid: number, sizeBytes: number) {
   const held = new Map<string, FileHandle>();
   let closed = false;
+  let giveUp = false;
 
   async function tryHold(): Promise<boolean> {
     for (const mount of SCRATCH_MOUNTS) {
@@ -55,9 +62,13 @@ export function holdScratch(sandboxPid: number, sizeBytes: number) {
     /** Tries to hold them for up to `ms` (the sandbox makes its mounts within milliseconds). */
     async hold(ms: number): Promise<void> {
       const until = performance.now() + ms;
-      while (!closed && !(await tryHold()) && performance.now() < until) {
+      while (!closed && !giveUp && !(await tryHold()) && performance.now() < until) {
         await new Promise((resolve) => setTimeout(resolve, 2));
       }
+    },
+    /** Stops trying to hold more (the command ended); what is held stays until close(). */
+    stopHolding(): void {
+      giveUp = true;
     },
     /** Bytes used in all of them, and whether /tmp is full. */
     async measure(): Promise<{ total: number; tmpFull: boolean }> {

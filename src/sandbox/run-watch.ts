@@ -1,6 +1,6 @@
 import { formatBytes } from '../lib/format-bytes.js';
 import type { CgroupReading, TaskCgroup } from './cgroup-tree.js';
-import { type HeldScratch, holdScratch, measureSandbox, measureTree } from './disk-usage.js';
+import { fileSystemUsed, type HeldScratch, holdScratch, measureSandbox, measureTree } from './disk-usage.js';
 import { killedBy, ranInto } from './limit-messages.js';
 import type { LimitHit, TaskLimits } from './types.js';
 
@@ -51,6 +51,10 @@ export function startRunWatch(deps: RunWatchDeps) {
     scratch: 0,
     clone: deps.diskBefore,
     nextDiskAt: performance.now() + MIN_DISK_INTERVAL_MS,
+    /** The walk's cost share allows the next one from here, if the file system says it may be due. */
+    earliestDiskAt: performance.now(),
+    /** What the clone's whole file system used when the clone was last walked. */
+    fsUsedAtWalk: undefined as number | undefined,
     stopped: false,
   };
   const walk = new AbortController();
@@ -81,7 +85,7 @@ export function startRunWatch(deps: RunWatchDeps) {
   async function tick(): Promise<void> {
     const memory = await readMemory(deps, sandboxPid, raise);
     await measureScratch();
-    if (deps.du && performance.now() >= state.nextDiskAt) await walkClone();
+    if (deps.du && (await diskWalkDue())) await walkClone();
     notePeaks(memory);
     const total = (state.clone ?? 0) + state.scratch;
     const grew = deps.diskBefore === undefined || (state.clone ?? 0) > deps.diskBefore || state.scratch > 0;
@@ -90,12 +94,33 @@ export function startRunWatch(deps: RunWatchDeps) {
     }
   }
 
+  /**
+   * A walk is due every second (or ten times its own cost), and sooner when the clone's file system
+   * grew, for whatever reason, by more than the task has left: a fast writer is caught within a tick.
+   */
+  async function diskWalkDue(): Promise<boolean> {
+    const now = performance.now();
+    if (now >= state.nextDiskAt) return true;
+    if (now < state.earliestDiskAt || state.fsUsedAtWalk === undefined) return false;
+    const left = deps.limits.diskBytes - (state.clone ?? 0) - state.scratch;
+    return ((await fileSystemUsed(deps.workdir)) ?? 0) - state.fsUsedAtWalk > left;
+  }
+
   async function walkClone(): Promise<void> {
     const started = performance.now();
+    state.fsUsedAtWalk = await fileSystemUsed(deps.workdir);
     const size = await measureTree(deps.du as string, deps.workdir, walk.signal);
     if (size !== undefined) state.clone = size;
     const took = performance.now() - started;
     state.nextDiskAt = performance.now() + Math.max(MIN_DISK_INTERVAL_MS, took * DISK_COST_SHARE);
+    state.earliestDiskAt = performance.now() + took * DISK_COST_SHARE;
+  }
+
+  // The clone was measured when the last command ended: the file system's use now is its baseline.
+  if (deps.du) {
+    void fileSystemUsed(deps.workdir).then((used) => {
+      state.fsUsedAtWalk ??= used;
+    });
   }
 
   const schedule = () => {
@@ -113,6 +138,7 @@ export function startRunWatch(deps: RunWatchDeps) {
     clearTimeout(timer);
     await ticking;
     const memory = await readMemory(deps, undefined, raise);
+    scratch?.stopHolding();
     await holding;
     await measureScratch();
     await scratch?.close();

@@ -82,6 +82,8 @@ export async function openTaskSandbox(deps: TaskSandboxDeps, opts: OpenTaskOptio
       (result) => ({ result }),
       (error: unknown) => ({ error }),
     );
+    // A limit may also be found only once the command has ended (its last readings): then it was not killed.
+    const killedWhileRunning = killed.signal.aborted;
     const seen = await watch.stop();
     // bwrap's pid namespace dies with the command; the group is emptied as well, in case.
     await group?.killAll();
@@ -91,7 +93,7 @@ export async function openTaskSandbox(deps: TaskSandboxDeps, opts: OpenTaskOptio
     const hit = seen.hit ?? (group ? undefined : refusedByRlimit(outcome.result));
     if (!hit || valid.signal?.aborted) return outcome.result;
     count(hit);
-    return killed.signal.aborted
+    return killedWhileRunning
       ? { ...outcome.result, exitCode: null, aborted: false, limit: hit }
       : { ...outcome.result, limit: hit };
   }

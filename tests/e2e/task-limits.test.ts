@@ -21,6 +21,11 @@ const HOLD = `perl -e 'my $n = 200 << 20; my $x = "a" x $n; sleep 600'`;
 const MEMORY_HOG = `${HOLD} & ${HOLD} & wait`;
 const MEMORY_KILLED = "killed: the task's memory limit of 256 MiB was reached";
 
+/**
+ * A fork bomb whose shell stays: it ends only when something stops it (with `wait` instead, the
+ * shell can exit, taking the whole sandbox with it, before the bomb reached the limit).
+ */
+const BOMB = ':(){ :|:& };:; sleep 60';
 const bash = (command: string): ScriptedTurn => ({ tool: 'bash', args: { command, timeout_s: 120 } });
 const finish = (title: string): ScriptedTurn => ({ tool: 'finish', args: { title, summary: `${title}.` } });
 const writeFile = (path: string): ScriptedTurn => ({ tool: 'write_file', args: { path, content: 'x\n' } });
@@ -57,7 +62,7 @@ describe('task limits through the worker', () => {
       const task = taskOf(req);
       const turn = req.messages.filter((m) => (m as { role: string }).role === 'assistant').length;
       if (task.includes('bomb')) {
-        if (turn === 0) return { ...bash(':(){ :|:& };:; wait'), until: bStarted.opened };
+        if (turn === 0) return { ...bash(BOMB), until: bStarted.opened };
         bombTold.open();
         return finish('Gave up on the bomb');
       }

@@ -66,6 +66,11 @@ const MODES: Array<{ name: string; tree: CgroupTree | string | undefined; marker
   { name: 'without cgroups', tree: undefined, marker: '600.701' },
 ];
 
+/**
+ * A fork bomb whose shell stays: it ends only when something stops it (with `wait` instead, the
+ * shell can exit, taking the whole sandbox with it, before the bomb reached the limit).
+ */
+const BOMB = ':(){ :|:& };:; sleep 60';
 /** A perl that takes 200 MiB and keeps it: two of them pass a 256 MiB limit together. */
 const HOLD_200_MIB = `perl -e 'my $n = 200 << 20; my $x = "a" x $n; sleep 600'`;
 
@@ -134,7 +139,7 @@ for (const mode of MODES) {
       const bomb = await openTask('tbomb');
       const waiting = other.run('while [ ! -e go ]; do sleep 0.05; done; echo other finished');
 
-      const bombed = await bomb.run(':(){ :|:& };:; wait');
+      const bombed = await bomb.run(BOMB);
       await writeFile(path.join(other.dir, 'go'), '');
       const finished = await waiting;
 
@@ -307,7 +312,9 @@ describe('the start-up sweep', () => {
       await processStarted('600.811');
       const childWorker = `w${child.pid}-`;
       const before = await workerDirs();
+      const dead = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGKILL');
+      await dead;
 
       await probeLimits({ require: false, log });
       const after = await workerDirs();
