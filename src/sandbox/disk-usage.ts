@@ -66,6 +66,10 @@ export function holdScratch(sandboxPid: number, sizeBytes: number) {
         await new Promise((resolve) => setTimeout(resolve, 2));
       }
     },
+    /** Whether the sandbox's own mounts were seen: its root is no longer the host's. */
+    inside(): boolean {
+      return held.size > 0;
+    },
     /** Stops trying to hold more (the command ended); what is held stays until close(). */
     stopHolding(): void {
       giveUp = true;

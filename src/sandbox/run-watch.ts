@@ -83,7 +83,9 @@ export function startRunWatch(deps: RunWatchDeps) {
   }
 
   async function tick(): Promise<void> {
-    const memory = await readMemory(deps, sandboxPid, raise);
+    // Until the sandbox has its own mounts, /proc/<pid>/root is the host's: its /proc is not the sandbox's.
+    const inside = scratch?.inside() ? sandboxPid : undefined;
+    const memory = await readMemory(deps, inside, raise);
     await measureScratch();
     if (deps.du && (await diskWalkDue())) await walkClone();
     notePeaks(memory);
@@ -193,7 +195,8 @@ async function readMemory(
   if (pid === undefined) return undefined;
   const used = await measureSandbox(pid, deps.limits.processes);
   if (!used) return undefined;
-  if (used.tasks >= deps.limits.processes) raise(killedBy('processes', deps.limits));
+  // bwrap's own two processes in the namespace count toward RLIMIT_NPROC but are not the command's.
+  if (used.tasks >= deps.limits.processes - 2) raise(killedBy('processes', deps.limits));
   if (used.memoryBytes > deps.limits.memoryBytes) raise(killedBy('memory', deps.limits));
   return used.memoryBytes || undefined;
 }
