@@ -21,7 +21,9 @@ import { createRedisConversationStore } from './queue/redis-conversation-store.j
 import { createRedisIdempotencyStore } from './queue/redis-idempotency-store.js';
 import { createRedisKeyValue } from './queue/redis-key-value.js';
 import { createRedisMetrics } from './queue/redis-metrics.js';
+import { createRedisTaskDiffs } from './queue/redis-task-diffs.js';
 import { createRedisTaskStore } from './queue/redis-task-store.js';
+import { createRedisTaskTimeline } from './queue/redis-task-timeline.js';
 import { createTaskQueue } from './queue/task-queue.js';
 import { createTaskWorker } from './queue/task-worker.js';
 import { startWorkerHeartbeat } from './queue/worker-heartbeat.js';
@@ -36,18 +38,20 @@ import { createHttpServer } from './server/http-server.js';
 import type { TaskServices } from './server/integration.js';
 import { createMetricsRegistry } from './server/metrics-registry.js';
 import { registerMetricsRoute } from './server/metrics-route.js';
+import { createPageData } from './server/page-data.js';
+import { registerPageRoutes } from './server/pages/register-page-routes.js';
 import { deriveSessionKey } from './server/sessions.js';
 import { timeWebhooks } from './server/webhook-timing.js';
 import { cancelTask } from './tasks/cancel-task.js';
 import { createConversationDoor } from './tasks/conversation-door.js';
 import { handleAttempt, recordGiveUp } from './tasks/handle-attempt.js';
 import { createLogReporter } from './tasks/log-reporter.js';
-import { createMemoryDiffs, createMemoryTimeline } from './tasks/memory-stores.js';
 import { countCancelled, createMetricsObserver } from './tasks/metrics-observer.js';
 import { retryTask } from './tasks/retry-task.js';
 import { createEventRouter } from './tasks/route-events.js';
 import { runTask } from './tasks/run-task.js';
 import { submitTask } from './tasks/submit-task.js';
+import { createTimelineWriter } from './tasks/timeline-writer.js';
 
 export interface StartOptions {
   config: Config;
@@ -116,17 +120,24 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     retentionDays,
     jobCounts: () => queue.queue.getJobCounts(),
   });
+  const sessionKey = deriveSessionKey({
+    apiToken: env.PATCHBAY_API_TOKEN,
+    clientSecret: env.GITHUB_CLIENT_SECRET,
+  });
+  const redact = createRedactor(secretValues(env, sessionKey));
+  // The timeline and diff each task keeps, written by the worker (redacted), read by any server.
+  const capBytes = config.file.limits.timeline_kb * 1024;
+  const timeline = createRedisTaskTimeline({ redis, prefix, retentionDays, capBytes, log });
+  const diffs = createRedisTaskDiffs({ redis, prefix, retentionDays });
+  const writer = createTimelineWriter({ timeline, diffs, redact, capBytes, log });
   const cancel = async (id: string) => {
-    const task = await cancelTask({ store, conversations, queue, cancels }, id);
+    const task = await cancelTask({ store, conversations, queue, cancels, timeline: writer }, id);
     await countCancelled(metrics, env.PATCHBAY_MODEL, task).catch((err: Error) =>
       log.warn({ taskId: id, err: err.message }, 'could not count the cancelled task'),
     );
     return task;
   };
-  const submitDeps = { config, store, conversations, idempotency, queue, log };
-  // The timeline and diffs each task keeps (replaced by their Redis versions with the timeline's writer).
-  const timeline = createMemoryTimeline();
-  const diffs = createMemoryDiffs();
+  const submitDeps = { config, store, conversations, idempotency, queue, timeline: writer, log };
   const tasks: TaskServices = {
     submit: (input) => submitTask(submitDeps, input),
     cancel,
@@ -149,17 +160,15 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     },
     githubAccess,
   );
-  const sessionKey = deriveSessionKey({
-    apiToken: env.PATCHBAY_API_TOKEN,
-    clientSecret: env.GITHUB_CLIENT_SECRET,
-  });
-  const redact = createRedactor(secretValues(env, sessionKey));
   const reporter = createEventRouter({
     audience: (taskId) => store.audience(taskId),
     places: integrations.flatMap((i) => (i.reporter ? [i.reporter] : [])),
     fallback: createLogReporter(log),
     bySource: opts.reporters,
-    observers: [createMetricsObserver({ metrics, model: env.PATCHBAY_MODEL, clock, redact })],
+    observers: [
+      writer.observer,
+      createMetricsObserver({ metrics, model: env.PATCHBAY_MODEL, clock, redact }),
+    ],
     log,
   });
   const stops: Array<() => Promise<void>> = [];
@@ -189,6 +198,19 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
       timeline,
       diffs,
       stopping: stopping.signal,
+    });
+    registerPageRoutes(http, {
+      viewerOf: signIn.viewerOf,
+      ...createPageData({
+        store,
+        index: store.index,
+        timeline,
+        diffs,
+        stats: () => readDashboardStats({ source: metrics, clock }, { failureDays: 30 }),
+        repositories: config.file.repositories.map((r) => r.name),
+        budget: config.file.budget,
+      }),
+      clock,
     });
     if (!env.PATCHBAY_PUBLIC_URL)
       log.info(
@@ -227,7 +249,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     if (removed) log.info({ removed }, 'removed clones left by dead processes');
     const workerConnection = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
     const locks = createConversationLock({ redis, prefix, ttlMs: env.PATCHBAY_LOCK_MS, log });
-    const run = { config, store, conversations, sandbox, reporter, log, ...workerDeps };
+    const run = { config, store, conversations, sandbox, reporter, timeline: writer, log, ...workerDeps };
     const worker = createTaskWorker({
       connection: workerConnection,
       name: queueName,
@@ -238,8 +260,10 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
       log,
       onGiveUp: (taskId, err) => recordGiveUp({ store, reporter }, taskId, err),
       handle: ({ taskId, signal, lastAttempt }) =>
-        handleAttempt({ store, conversations, reporter, log, redact }, { taskId, signal, lastAttempt }, () =>
-          runTask(run, { taskId, signal }),
+        handleAttempt(
+          { store, conversations, reporter, timeline: writer, log, redact },
+          { taskId, signal, lastAttempt },
+          () => runTask(run, { taskId, signal }),
         ),
     });
     worker.start();
@@ -271,6 +295,8 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     async stop() {
       for (const stop of stops)
         await stop().catch((err) => log.warn({ err: err.message }, 'stop step failed'));
+      await writer.flushAll(1_500);
+      await timeline.close();
       await cancels.close();
       await store.close();
       await queue.close().catch(() => undefined);
@@ -279,8 +305,8 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   };
 }
 
-/** Every configured credential: none of them may appear in a stored or reported error. */
-function secretValues(env: Config['env'], sessionKey: string | undefined): Array<string | undefined> {
+/** Every configured credential: none of them may appear in a stored or reported error, nor in a timeline. */
+export function secretValues(env: Config['env'], sessionKey: string | undefined): Array<string | undefined> {
   return [
     sessionKey,
     env.GITHUB_CLIENT_SECRET,

@@ -6,15 +6,24 @@ import { createInterface } from 'node:readline/promises';
 import { buildAgent, buildWorkerDeps, buildWorkerSandbox } from './build-worker-deps.js';
 import { FileConfig } from './config/file-schema.js';
 import { buildConfig, type Config } from './config/load-config.js';
+import type { TaskEvent } from './domain/events.js';
 import { newTaskRecord, type TaskRecord } from './domain/task.js';
 import { newTaskId } from './lib/ids.js';
 import type { Logger } from './lib/logger.js';
+import { createRedactor } from './lib/redact.js';
+import { secretValues } from './main.js';
 import { handleAttempt } from './tasks/handle-attempt.js';
-import { createMemoryConversationStore, createMemoryTaskStore } from './tasks/memory-stores.js';
+import {
+  createMemoryConversationStore,
+  createMemoryDiffs,
+  createMemoryTaskStore,
+  createMemoryTimeline,
+} from './tasks/memory-stores.js';
 import { createPushOnlyPublisher } from './tasks/publish-changes.js';
 import { runTask } from './tasks/run-task.js';
 import { resumeWithAnswer } from './tasks/submit-task.js';
 import { createTerminalReporter } from './tasks/terminal-reporter.js';
+import { createTimelineWriter } from './tasks/timeline-writer.js';
 import { createWorkspaces } from './workspace/create-workspaces.js';
 import { noCredentials } from './workspace/types.js';
 
@@ -50,13 +59,27 @@ export async function runLocal(opts: {
         };
     const store = createMemoryTaskStore();
     const conversations = createMemoryConversationStore();
-    const reporter = createTerminalReporter(opts.out);
+    const timeline = createTimelineWriter({
+      timeline: createMemoryTimeline(),
+      diffs: createMemoryDiffs(),
+      // No sessions here, so no session key to hide.
+      redact: createRedactor(secretValues(config.env, undefined)),
+      capBytes: config.file.limits.timeline_kb * 1024,
+      log: opts.log,
+    });
+    const terminal = createTerminalReporter(opts.out);
+    const reporter = {
+      report: async (event: TaskEvent) => {
+        await timeline.observer.report(event);
+        await terminal.report(event);
+      },
+    };
     const task = newRecord(repoName, opts.instruction, opts.base);
     await store.create(task, []);
-    const run = { config, store, conversations, sandbox, reporter, log: opts.log, ...deps };
+    const run = { config, store, conversations, sandbox, reporter, timeline, log: opts.log, ...deps };
     for (;;) {
       const ctx = { taskId: task.id, signal: opts.signal, lastAttempt: true };
-      await handleAttempt({ store, conversations, reporter, log: opts.log }, ctx, () =>
+      await handleAttempt({ store, conversations, reporter, timeline, log: opts.log }, ctx, () =>
         runTask(run, { taskId: task.id, signal: opts.signal }),
       ).catch(() => undefined);
       const current = await store.get(task.id);

@@ -1,7 +1,14 @@
 import type { Usage } from '../domain/task.js';
 import type { Logger } from '../lib/logger.js';
 import { type BudgetHit, checkBudget, noTokens, type TokenCounts, totalUsage } from './budget.js';
-import type { AgentOutcome, AgentResult, AgentRunInput, ChatMessage, Pricing } from './types.js';
+import type {
+  AgentActivity,
+  AgentOutcome,
+  AgentResult,
+  AgentRunInput,
+  ChatMessage,
+  Pricing,
+} from './types.js';
 
 /** The mutable state of one run of the loop. `steps` is the task's total, earlier runs included. */
 export interface AgentSession {
@@ -28,7 +35,8 @@ export function createSession(opts: {
   return {
     ...opts,
     startedAt: Date.now(),
-    persistedLength: -1,
+    // What the caller stored is the transcript the run began with; only what the run adds is handed back.
+    persistedLength: opts.input.transcript.length,
     steps: opts.input.usedBefore.steps,
     tokens: noTokens(),
     malformedInRow: 0,
@@ -49,11 +57,23 @@ export function timeLeftMs(s: AgentSession): number {
   return Math.max(0, s.input.budget.ms - sessionUsage(s).agentMs);
 }
 
-/** Hands the transcript to the caller when it changed; the caller stores it between runs. */
+/** Hands the messages added since the last call to the caller, which appends them to what it stored. */
 export async function persist(s: AgentSession): Promise<void> {
   if (s.persistedLength === s.messages.length) return;
-  await s.input.onTranscript([...s.messages]);
+  await s.input.onMessages(s.messages.slice(s.persistedLength));
   s.persistedLength = s.messages.length;
+}
+
+/** Tells the caller what the agent did; the caller only queues it, and its failure never stops the run. */
+export function reportActivity(s: AgentSession, activity: AgentActivity): void {
+  try {
+    s.input.onActivity?.(activity);
+  } catch (err) {
+    s.log.warn(
+      { activity: activity.type, error: err instanceof Error ? err.name : typeof err },
+      'activity report failed',
+    );
+  }
 }
 
 export async function endRun(s: AgentSession, outcome: AgentOutcome): Promise<AgentResult> {

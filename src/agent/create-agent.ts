@@ -6,11 +6,12 @@ import {
   createSession,
   endRun,
   persist,
+  reportActivity,
   sessionBudgetHit,
   sessionUsage,
   timeLeftMs,
 } from './agent-session.js';
-import { addTokens, formatMs } from './budget.js';
+import { addTokens, formatMs, priceTokens } from './budget.js';
 import { startTranscript } from './build-prompt.js';
 import { callModel } from './call-model.js';
 import { readAgentsMd } from './read-agents-md.js';
@@ -70,10 +71,18 @@ export function createAgent(deps: AgentDeps): { run(input: AgentRunInput): Promi
       return endRun(s, { kind: 'budget', ...(sessionBudgetHit(s) ?? timeHit(s)) });
     }
     s.tokens = addTokens(s.tokens, reply.tokens);
-    s.log.info(
-      { turn: s.turns, ms: Date.now() - started, ...reply.tokens, toolCalls: reply.toolCalls.length },
-      'model turn',
-    );
+    const ms = Date.now() - started;
+    s.log.info({ turn: s.turns, ms, ...reply.tokens, toolCalls: reply.toolCalls.length }, 'model turn');
+    reportActivity(s, {
+      type: 'model_turn',
+      turn: s.turns,
+      model: deps.model,
+      text: reply.content?.trim() ? reply.content : undefined,
+      toolCalls: reply.toolCalls.length,
+      ...reply.tokens,
+      usd: priceTokens(reply.tokens, s.pricing),
+      durationMs: ms,
+    });
     const outcome = await runToolCalls(s, reply);
     await persist(s);
     if (outcome) return endRun(s, outcome);

@@ -1,6 +1,6 @@
 import { PatchbayError } from '../domain/errors.js';
 import type { AgentSession } from './agent-session.js';
-import { sessionBudgetHit, sessionUsage, timeLeftMs } from './agent-session.js';
+import { reportActivity, sessionBudgetHit, sessionUsage, timeLeftMs } from './agent-session.js';
 import { NUDGE_USE_TOOLS } from './build-prompt.js';
 import type { ModelReply, ModelToolCall } from './call-model.js';
 import { ALL_TOOLS, findTool } from './tools/all-tools.js';
@@ -12,6 +12,9 @@ type ValidCall = Extract<ParsedCall, { ok: true }>;
 
 /** Tools that end the run: they still run when a budget is reached, so the work done is not lost. */
 const ENDS_RUN: ReadonlySet<string> = new Set(['finish', 'ask_user']);
+
+/** The arguments kept in the timeline: enough to read a command or an edit, not a whole file written. */
+const ARGS_CAP = 4_096;
 
 /**
  * Appends the model's reply to the transcript and runs its tool calls in order, answering each one
@@ -34,13 +37,15 @@ export async function runToolCalls(s: AgentSession, reply: Reply): Promise<Agent
   let valid = 0;
   for (const call of reply.toolCalls) {
     if (outcome) {
-      answer(s, call.id, 'Not run: an earlier call in this turn ended the run.');
+      const text = answer(s, call.id, 'Not run: an earlier call in this turn ended the run.');
+      reportCall(s, call, { detail: `${toolName(call)}: not run`, output: text, failed: false, ms: 0 });
       continue;
     }
     const parsed = parseCall(call);
     if (!parsed.ok) {
       s.log.warn({ turn: s.turns }, 'malformed tool call');
-      answer(s, call.id, parsed.error);
+      const text = answer(s, call.id, parsed.error);
+      reportCall(s, call, { detail: `${toolName(call)}: malformed call`, output: text, failed: true, ms: 0 });
       continue;
     }
     valid++;
@@ -82,31 +87,48 @@ export function parseCall(call: ModelToolCall): ParsedCall {
 
 async function runCall(s: AgentSession, call: ModelToolCall, parsed: ValidCall) {
   const { signal } = s.input;
+  const notRun = (text: string) => {
+    const output = answer(s, call.id, text);
+    reportCall(s, call, { detail: parsed.detail, output, failed: false, ms: 0 });
+  };
   if (signal.aborted) {
-    answer(s, call.id, 'Not run: the run was cancelled.');
+    notRun('Not run: the run was cancelled.');
     return cancelledOutcome(signal);
   }
   const hit = ENDS_RUN.has(call.name) ? undefined : sessionBudgetHit(s);
   if (hit) {
-    answer(s, call.id, `Not run: ${hit.message}`);
+    notRun(`Not run: ${hit.message}`);
     return undefined;
   }
   const started = Date.now();
   const effect = await runSafely(s, call.name, parsed);
   s.steps++;
-  s.log.info({ step: s.steps, tool: call.name, ms: Date.now() - started }, 'tool call done');
+  const ms = Date.now() - started;
+  s.log.info({ step: s.steps, tool: call.name, ms }, 'tool call done');
+  const { outcome, output } = applyEffect(s, call, effect);
+  const failed = effect.kind === 'result' && effect.failed === true;
+  reportCall(s, call, { detail: parsed.detail, output, failed, ms });
   await reportStep(s, call.name, parsed.detail);
-  return applyEffect(s, call, effect);
+  return outcome;
 }
 
-function applyEffect(s: AgentSession, call: ModelToolCall, effect: ToolEffect): AgentOutcome | undefined {
-  if (effect.kind === 'ask') return { kind: 'question', question: effect.question };
+/** The call's result for the model (none yet for `ask_user`: the answer comes back later) and the outcome. */
+function applyEffect(
+  s: AgentSession,
+  call: ModelToolCall,
+  effect: ToolEffect,
+): { outcome: AgentOutcome | undefined; output: string } {
+  if (effect.kind === 'ask') return { outcome: { kind: 'question', question: effect.question }, output: '' };
   if (effect.kind === 'finish') {
-    answer(s, call.id, 'Finished. The host commits your changes and opens or updates the pull request.');
-    return { kind: 'finished', title: effect.title, summary: effect.summary };
+    const output = answer(
+      s,
+      call.id,
+      'Finished. The host commits your changes and opens or updates the pull request.',
+    );
+    return { outcome: { kind: 'finished', title: effect.title, summary: effect.summary }, output };
   }
-  answer(s, call.id, effect.text);
-  return s.input.signal.aborted ? cancelledOutcome(s.input.signal) : undefined;
+  const output = answer(s, call.id, effect.text);
+  return { outcome: s.input.signal.aborted ? cancelledOutcome(s.input.signal) : undefined, output };
 }
 
 async function runSafely(s: AgentSession, tool: string, parsed: ValidCall): Promise<ToolEffect> {
@@ -124,7 +146,7 @@ async function runSafely(s: AgentSession, tool: string, parsed: ValidCall): Prom
     // told to the model without details that could carry host paths.
     if (err instanceof PatchbayError) throw err;
     s.log.error({ tool, error: err instanceof Error ? err.name : typeof err }, 'tool failed unexpectedly');
-    return { kind: 'result', text: `The ${tool} tool failed unexpectedly; try another way.` };
+    return { kind: 'result', text: `The ${tool} tool failed unexpectedly; try another way.`, failed: true };
   }
 }
 
@@ -138,8 +160,35 @@ async function reportStep(s: AgentSession, tool: string, detail: string): Promis
   }
 }
 
-function answer(s: AgentSession, id: string, content: string): void {
+/** Answers a tool call in the transcript; returns the text exactly as the model will get it. */
+function answer(s: AgentSession, id: string, content: string): string {
   s.messages.push({ role: 'tool', tool_call_id: id, content });
+  return content;
+}
+
+/** The tool's name as the model sent it, cut short: a malformed call may name anything. */
+const toolName = (call: ModelToolCall) => call.name.slice(0, 60);
+
+function reportCall(
+  s: AgentSession,
+  call: ModelToolCall,
+  done: { detail: string; output: string; failed: boolean; ms: number },
+): void {
+  const args =
+    call.arguments.length > ARGS_CAP
+      ? `${call.arguments.slice(0, ARGS_CAP)}… [${call.arguments.length - ARGS_CAP} more characters]`
+      : call.arguments;
+  reportActivity(s, {
+    type: 'tool_call',
+    step: s.steps,
+    tool: toolName(call),
+    args,
+    detail: done.detail,
+    output: done.output,
+    outputBytes: Buffer.byteLength(done.output),
+    failed: done.failed,
+    durationMs: done.ms,
+  });
 }
 
 export function cancelledOutcome(signal: AbortSignal): AgentOutcome {

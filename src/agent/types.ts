@@ -2,6 +2,7 @@ import type { ChatCompletionMessageParam } from 'openai/resources/chat/completio
 import { z } from 'zod';
 import type { StepInfo } from '../domain/events.js';
 import type { Usage } from '../domain/task.js';
+import type { TimelineEntry } from '../domain/timeline.js';
 import type { Logger } from '../lib/logger.js';
 import type { Sandbox } from '../sandbox/types.js';
 
@@ -41,6 +42,18 @@ export type AgentOutcome =
   | { kind: 'budget'; limit: BudgetLimit; message: string }
   | { kind: 'cancelled'; reason: string };
 
+type Detail<T extends TimelineEntry['type']> = Omit<
+  Extract<TimelineEntry, { type: T }>,
+  'at' | 'run' | 'attempt'
+>;
+
+/**
+ * What the agent did, in full, for the task's timeline: each model turn (its text, tokens, cost) and
+ * then each of its tool calls with the output exactly as the model got it. Never for chat or trackers:
+ * tool output may hold anything the repository holds.
+ */
+export type AgentActivity = Detail<'model_turn'> | Detail<'tool_call'>;
+
 export interface AgentRunInput {
   /** Host path of the clone; file tools act on it directly, with path checks. */
   workdir: string;
@@ -65,10 +78,18 @@ export interface AgentRunInput {
   /** Spend of earlier attempts and runs of this task: budgets count across retries. */
   usedBefore: { steps: number; usage: Usage };
   signal: AbortSignal;
-  /** Called after each tool call. */
+  /** Called after each tool call, with a small summary for progress displays. */
   onStep(step: StepInfo): void | Promise<void>;
-  /** Called after each turn with the whole transcript; persisting it is the caller's job. */
-  onTranscript(messages: ChatMessage[]): Promise<void>;
+  /**
+   * Called as the agent works (see AgentActivity). It must return at once: the caller queues what it
+   * keeps, the agent never waits for it. A throw is logged and ignored.
+   */
+  onActivity?(activity: AgentActivity): void;
+  /**
+   * Called after each turn with the messages added since the last call: first what the run added to
+   * `transcript`, then each turn's. Appending them to what was stored is the caller's job.
+   */
+  onMessages(added: ChatMessage[]): Promise<void>;
   /** The task's own logger (with its id), instead of the agent's. */
   log?: Logger;
 }

@@ -34,6 +34,7 @@ export const LIMIT_DEFAULTS = {
   disk_mb: 10240,
   tmp_mb: 1024,
   cpu_weight: 100,
+  timeline_kb: 2048,
 } as const;
 
 export const LimitsConfig = z
@@ -46,6 +47,8 @@ export const LimitsConfig = z
     disk_mb: LIMIT_KEYS.disk_mb.default(LIMIT_DEFAULTS.disk_mb),
     tmp_mb: LIMIT_KEYS.tmp_mb.default(LIMIT_DEFAULTS.tmp_mb),
     cpu_weight: LIMIT_KEYS.cpu_weight.default(LIMIT_DEFAULTS.cpu_weight),
+    /** Bytes of a task's timeline (and of its stored diff) in KiB; older tool outputs are shortened first. Top level only. */
+    timeline_kb: z.number().int().min(64).default(LIMIT_DEFAULTS.timeline_kb),
   })
   .strict();
 export type LimitsConfig = z.infer<typeof LimitsConfig>;

@@ -23,8 +23,20 @@ export interface TaskStore {
   join(id: string, address: ReplyAddress): Promise<boolean>;
   /** Read-modify-write of one record; `change` may run more than once under contention. */
   update(id: string, change: (current: TaskRecord) => Partial<TaskRecord>): Promise<TaskRecord>;
+  /**
+   * The task's transcript (the model's messages), kept as an append-only log: each turn appends what
+   * it added, never rewriting what is there, so that what is stored grows with the task, not its square.
+   */
   getTranscript(id: string): Promise<unknown[]>;
-  setTranscript(id: string, messages: unknown[]): Promise<void>;
+  appendTranscript(id: string, messages: unknown[]): Promise<void>;
+  /** Remembers the transcript's length now as the question checkpoint: where an answer resumes. */
+  checkpointTranscript(id: string): Promise<void>;
+  /**
+   * Cuts the transcript back to the question checkpoint (`question`; nothing when there is none) or to
+   * nothing (`start`), and returns what is left: what an attempt starts from, whatever an earlier
+   * attempt that crashed or was retried appended after it.
+   */
+  rewindTranscript(id: string, to: 'start' | 'question'): Promise<unknown[]>;
 }
 
 /** Branch, PR and pending question of each conversation. */

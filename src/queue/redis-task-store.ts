@@ -4,11 +4,12 @@ import type { TaskIndex, TaskStore } from '../domain/ports.js';
 import { TaskRecord } from '../domain/task.js';
 import { createRedisTaskAudience } from './redis-task-audience.js';
 import { createRedisTaskIndex } from './redis-task-index.js';
+import { createRedisTranscript } from './redis-transcript.js';
 
 const MAX_TRIES = 20;
 
 /**
- * Task records as JSON under `<prefix>task:<id>`, transcripts under `<prefix>transcript:<id>`, both
+ * Task records as JSON under `<prefix>task:<id>`, transcripts as lists (redis-transcript.ts), both
  * expiring after the retention period. Updates are optimistic (WATCH/MULTI) because the API (cancel)
  * and a worker may write one record at the same time.
  */
@@ -23,8 +24,8 @@ export function createRedisTaskStore({
 }): TaskStore & { index: TaskIndex; close(): Promise<void> } {
   const ttl = retentionDays * 86_400;
   const key = (id: string) => `${prefix}task:${id}`;
-  const transcriptKey = (id: string) => `${prefix}transcript:${id}`;
   const audience = createRedisTaskAudience({ redis, prefix, ttlSeconds: ttl });
+  const transcript = createRedisTranscript({ redis, prefix, ttlSeconds: ttl });
   const index = createRedisTaskIndex({ redis, prefix, ttlSeconds: ttl });
 
   async function get(id: string): Promise<TaskRecord | null> {
@@ -82,12 +83,9 @@ export function createRedisTaskStore({
     audience: audience.get,
     join: audience.join,
     update,
-    async getTranscript(id) {
-      const raw = await redis.get(transcriptKey(id));
-      return raw ? (JSON.parse(raw) as unknown[]) : [];
-    },
-    async setTranscript(id, messages) {
-      await redis.set(transcriptKey(id), JSON.stringify(messages), 'EX', ttl);
-    },
+    getTranscript: transcript.get,
+    appendTranscript: transcript.append,
+    checkpointTranscript: transcript.checkpoint,
+    rewindTranscript: transcript.rewind,
   };
 }

@@ -25,9 +25,6 @@ export type AttemptOutcome =
     }
   | { kind: 'waiting'; task: TaskRecord; conversation: ConversationState; question: string };
 
-/** Where the transcript is kept as it was when the agent asked its question. */
-export const questionCheckpoint = (taskId: string) => `${taskId}.question`;
-
 /** The conversation's state after an attempt of `task` in `clone`: created by its first task. */
 export function conversationAfter(
   before: ConversationState | null,

@@ -5,6 +5,7 @@ import { FINAL_STATUSES } from '../domain/task.js';
 import type { Logger } from '../lib/logger.js';
 import type { AttemptOutcome } from './attempt-outcome.js';
 import { recordOutcome } from './record-outcome.js';
+import type { TimelineWriter } from './timeline-writer.js';
 
 export interface AttemptContext {
   taskId: string;
@@ -16,6 +17,8 @@ export interface AttemptDeps {
   store: TaskStore;
   conversations: ConversationStore;
   reporter: Reporter;
+  /** Hears how an attempt that goes back to the queue ended; flushed when the attempt ends. */
+  timeline: Pick<TimelineWriter, 'attemptEnded' | 'flush'>;
   log: Logger;
   /** Removes secrets from error text before it is stored, logged or told (an endpoint may echo a key). */
   redact?: (text: string) => string;
@@ -37,6 +40,9 @@ export async function handleAttempt(
     await recordOutcome(deps, await attempt(), ctx.signal);
   } catch (err) {
     await recordFailure(deps, ctx, err);
+  } finally {
+    // What the attempt wrote in the background is written before the job is let go (bounded).
+    await deps.timeline.flush(ctx.taskId);
   }
 }
 
@@ -44,8 +50,10 @@ async function recordFailure(deps: AttemptDeps, ctx: AttemptContext, err: unknow
   const cause = ctx.signal.aborted ? String(ctx.signal.reason) : undefined;
   const log = deps.log.child({ taskId: ctx.taskId });
   if (cause === 'shutdown' || cause === 'lock_lost') {
-    await deps.store.update(ctx.taskId, () => ({ status: 'queued' })).catch(() => undefined);
-    throw new PatchbayError('interrupted', `interrupted (${cause})`, { cause: err });
+    const message = `interrupted (${cause})`;
+    const task = await deps.store.update(ctx.taskId, () => ({ status: 'queued' })).catch(() => undefined);
+    if (task) deps.timeline.attemptEnded(task, 'interrupted', { code: 'interrupted', message });
+    throw new PatchbayError('interrupted', message, { cause: err });
   }
   const error =
     cause === 'cancelled'
@@ -56,7 +64,8 @@ async function recordFailure(deps: AttemptDeps, ctx: AttemptContext, err: unknow
   const hint = error.hint === undefined ? undefined : redact(error.hint);
   if (!error.permanent && !ctx.lastAttempt) {
     log.warn({ code: error.code, err: message }, 'attempt failed; will retry');
-    await deps.store.update(ctx.taskId, () => ({ status: 'queued' })).catch(() => undefined);
+    const task = await deps.store.update(ctx.taskId, () => ({ status: 'queued' })).catch(() => undefined);
+    if (task) deps.timeline.attemptEnded(task, 'retrying', { code: error.code, message, hint });
     throw new PatchbayError(error.code, message, { permanent: false });
   }
   const task = await deps.store.update(ctx.taskId, () => ({

@@ -1,5 +1,6 @@
 import type { LimitsConfig, RepositoryConfig } from '../config/file-schema.js';
 import { PatchbayError } from '../domain/errors.js';
+import type { TaskStore } from '../domain/ports.js';
 import type { LimitName, TaskResources } from '../domain/task.js';
 import type { Logger } from '../lib/logger.js';
 import { describeLimit, LIMIT_KEYS } from '../sandbox/limit-messages.js';
@@ -27,7 +28,7 @@ export function toTaskLimits(limits: LimitsConfig): TaskLimits {
  * fails with `limit_exceeded`, the limit named and the key to raise in patchbay.yml. (Setup stopped by
  * a limit fails at once, in runSetup; checks are reported, never failed for it.)
  */
-export async function openLimitedAttempt(opts: {
+export interface LimitedAttemptOptions {
   sandboxes: SandboxHost;
   taskId: string;
   workdir: string;
@@ -35,9 +36,14 @@ export async function openLimitedAttempt(opts: {
   limits: LimitsConfig;
   signal: AbortSignal;
   log: Logger;
-}) {
+  /** What earlier attempts of the task used: this one's peaks and hits are added to it. */
+  before: TaskResources | undefined;
+}
+
+export async function openLimitedAttempt(opts: LimitedAttemptOptions) {
   const stop = new AbortController();
   let failure: PatchbayError | undefined;
+  let closing: Promise<TaskResources> | undefined;
   let agentRunning = false;
   const sandbox = await opts.sandboxes.openTask({
     taskId: opts.taskId,
@@ -60,14 +66,38 @@ export async function openLimitedAttempt(opts: {
     },
     /** The failure that aborted the attempt, when a limit did. */
     failure: () => failure,
-    /** Kills what is left of the task's commands, removes its cgroup, and adds this attempt's use. */
-    async finish(before: TaskResources | undefined): Promise<TaskResources> {
-      const peaks = await sandbox.close();
-      return addResources(before, sandbox, peaks);
+    /**
+     * Kills what is left of the task's commands, removes its cgroup, and adds this attempt's use to
+     * the earlier attempts'. Once: the host's git must not run beside the task's commands, so the
+     * attempt closes it before it commits, and again (a no-op) at its end.
+     */
+    close(): Promise<TaskResources> {
+      closing ??= sandbox.close().then((peaks) => addResources(opts.before, sandbox, peaks));
+      return closing;
     },
   };
 }
 export type LimitedAttempt = Awaited<ReturnType<typeof openLimitedAttempt>>;
+
+/**
+ * Runs an attempt's work under the task's limits and, whatever happens, closes its sandbox (every
+ * process of the task killed, its cgroup removed) and records what the task used of its limits on
+ * the task record, before the clone is removed and the outcome recorded.
+ */
+export async function workUnderLimits<T>(
+  opts: LimitedAttemptOptions & { store: TaskStore },
+  work: (limited: LimitedAttempt) => Promise<T>,
+): Promise<T> {
+  const limited = await openLimitedAttempt(opts);
+  try {
+    return await work(limited);
+  } finally {
+    const resources = await limited.close();
+    await opts.store
+      .update(opts.taskId, () => ({ resources }))
+      .catch((err: Error) => opts.log.warn({ err: err.message }, "could not record the task's resources"));
+  }
+}
 
 export function limitExceeded(hit: LimitHit, count: number, limits: TaskLimits, repo: string): PatchbayError {
   return new PatchbayError(

@@ -16,6 +16,7 @@ import type { StoredTimelineEntry } from '../domain/timeline.js';
 export function createMemoryTaskStore(): TaskStore {
   const tasks = new Map<string, TaskRecord>();
   const transcripts = new Map<string, unknown[]>();
+  const checkpoints = new Map<string, number>();
   const audiences = new Map<string, ReplyAddress[]>();
   return {
     async create(record, audience) {
@@ -52,8 +53,16 @@ export function createMemoryTaskStore(): TaskStore {
     async getTranscript(id) {
       return structuredClone(transcripts.get(id) ?? []);
     },
-    async setTranscript(id, messages) {
-      transcripts.set(id, structuredClone(messages));
+    async appendTranscript(id, messages) {
+      transcripts.set(id, [...(transcripts.get(id) ?? []), ...structuredClone(messages)]);
+    },
+    async checkpointTranscript(id) {
+      checkpoints.set(id, transcripts.get(id)?.length ?? 0);
+    },
+    async rewindTranscript(id, to) {
+      const kept = (transcripts.get(id) ?? []).slice(0, to === 'question' ? (checkpoints.get(id) ?? 0) : 0);
+      transcripts.set(id, kept);
+      return structuredClone(kept);
     },
   };
 }

@@ -14,6 +14,8 @@ export interface Published {
   /** The commit now at the tip of the remote branch (a replayed one when the branch moved). */
   sha?: string;
   pullRequest?: PullRequestRef;
+  /** True when this publish opened the pull request (false: it updated the one there). */
+  created?: boolean;
 }
 
 /**

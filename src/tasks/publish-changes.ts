@@ -53,7 +53,7 @@ export function createPullRequestPublisher(deps: {
           base: clone.base,
         });
         deps.log.info({ pr: pr.number, created: pr.created }, 'published pull request');
-        return { sha, pullRequest: { number: pr.number, url: pr.url } };
+        return { sha, pullRequest: { number: pr.number, url: pr.url }, created: pr.created };
       } catch (err) {
         if (!clone.branchExisted) {
           await deps.workspaces.deleteRemoteBranch(clone.repo, clone.branch).catch(() => undefined);

@@ -2,7 +2,7 @@ import { PatchbayError } from '../domain/errors.js';
 import type { Reporter } from '../domain/events.js';
 import type { ConversationStore, TaskStore } from '../domain/ports.js';
 import type { TaskRecord } from '../domain/task.js';
-import { type AttemptOutcome, questionCheckpoint } from './attempt-outcome.js';
+import type { AttemptOutcome } from './attempt-outcome.js';
 
 export interface RecordDeps {
   store: TaskStore;
@@ -55,7 +55,7 @@ async function recordQuestion(
   if (signal.aborted) throw new PatchbayError('cancelled', 'stopped while asking');
   await deps.conversations.put(outcome.conversation);
   const id = outcome.task.id;
-  await deps.store.setTranscript(questionCheckpoint(id), await deps.store.getTranscript(id));
+  await deps.store.checkpointTranscript(id);
   const task = await deps.store.update(id, () => ({
     status: 'waiting_for_input',
     question: outcome.question,

@@ -6,17 +6,18 @@ import type { ConversationState } from '../domain/conversation.js';
 import { PatchbayError } from '../domain/errors.js';
 import type { Reporter, TaskStage } from '../domain/events.js';
 import type { ConversationStore, TaskStore } from '../domain/ports.js';
-import { FINAL_STATUSES, type TaskRecord, type TaskResources } from '../domain/task.js';
+import { FINAL_STATUSES, type PullRequestRef, type TaskRecord } from '../domain/task.js';
 import type { Logger } from '../lib/logger.js';
 import type { SandboxHost } from '../sandbox/types.js';
 import { toBranchName } from '../workspace/branch-name.js';
 import type { Workspaces } from '../workspace/create-workspaces.js';
 import type { TaskClone } from '../workspace/types.js';
-import { type AttemptOutcome, conversationAfter, questionCheckpoint } from './attempt-outcome.js';
-import { type LimitedAttempt, openLimitedAttempt } from './limited-attempt.js';
+import { type AttemptOutcome, conversationAfter } from './attempt-outcome.js';
+import { type LimitedAttempt, workUnderLimits } from './limited-attempt.js';
 import type { AgentRunner, Publisher } from './ports.js';
 import { publishChanges } from './publish-changes.js';
 import { runChecks, runSetup } from './run-commands.js';
+import { stampOf, type TimelineWriter } from './timeline-writer.js';
 
 export interface RunTaskDeps {
   config: Pick<Config, 'repositories' | 'file'>;
@@ -30,6 +31,8 @@ export interface RunTaskDeps {
   publisher: Publisher;
   /** Must not throw (see createEventRouter). */
   reporter: Reporter;
+  /** The task's timeline: what the agent did, the checks, the pull request, the diff. Never waits. */
+  timeline: TimelineWriter;
   log: Logger;
 }
 
@@ -45,8 +48,6 @@ interface Attempt {
 /** An attempt at work in its clone: its commands run in `limited`'s sandbox, under its signal. */
 interface InClone extends Attempt {
   limited: LimitedAttempt;
-  /** Closes the task's sandbox (once): before the host's git touches the clone, and at the end. */
-  closeSandbox(): Promise<TaskResources>;
 }
 
 /**
@@ -78,44 +79,15 @@ export async function runTask(
   await deps.reporter.report({ type: 'started', task, stage: 'clone' });
   const clone = await openClone(attempt, task, branch);
   try {
-    return await workUnderLimits(attempt, task, clone);
+    const under = {
+      ...{ sandboxes: deps.sandbox, store: deps.store, taskId: task.id, workdir: clone.dir, repo, log },
+      ...{ limits: limitsFor(deps.config.file, repo), before: task.resources, signal: opts.signal },
+    };
+    return await workUnderLimits(under, (limited) =>
+      workInClone({ ...attempt, signal: limited.signal, limited }, task, clone),
+    );
   } finally {
     await clone.dispose().catch((err) => log.error({ err: err.message }, 'could not remove clone'));
-  }
-}
-
-/**
- * Opens the task's sandbox for this attempt and, whatever happens, closes it (every process of the
- * task killed, its cgroup removed) and records what the task used of its limits on the task record,
- * before the clone is removed and the outcome recorded.
- */
-async function workUnderLimits(
-  attempt: Attempt,
-  task: TaskRecord,
-  clone: TaskClone,
-): Promise<AttemptOutcome> {
-  const { deps } = attempt;
-  const limited = await openLimitedAttempt({
-    sandboxes: deps.sandbox,
-    taskId: task.id,
-    workdir: clone.dir,
-    repo: attempt.repo,
-    limits: limitsFor(deps.config.file, attempt.repo),
-    signal: attempt.signal,
-    log: attempt.log,
-  });
-  let closing: Promise<TaskResources> | undefined;
-  const closeSandbox = () => {
-    closing ??= limited.finish(task.resources);
-    return closing;
-  };
-  try {
-    return await workInClone({ ...attempt, signal: limited.signal, limited, closeSandbox }, task, clone);
-  } finally {
-    const resources = await closeSandbox();
-    await deps.store
-      .update(task.id, () => ({ resources }))
-      .catch((err: Error) => attempt.log.warn({ err: err.message }, "could not record the task's resources"));
   }
 }
 
@@ -171,13 +143,14 @@ async function workInClone(attempt: InClone, started: TaskRecord, clone: TaskClo
     });
   }
   if (outcome.kind === 'question') {
-    await attempt.closeSandbox();
+    await attempt.limited.close();
     return keepWorkForAnswer(attempt, task, clone, outcome.question);
   }
   await stage(attempt, task, 'checks');
   const checks = await runChecks({ ...inClone, timeoutMs: limits.check_minutes * 60_000 });
+  if (checks.length > 0) deps.timeline.add(task.id, { type: 'checks', ...stampOf(task), checks });
   // The task's commands are over: nothing of them may run while the host commits and pushes.
-  const resources = await attempt.closeSandbox();
+  const resources = await attempt.limited.close();
   await stage(attempt, task, 'pull_request');
   const published = await publishChanges(
     clone,
@@ -200,6 +173,7 @@ async function workInClone(attempt: InClone, started: TaskRecord, clone: TaskClo
     signal,
   );
   const pullRequest = published.pullRequest ?? attempt.conversation?.pullRequest;
+  if (published.changed) await keepDiff(attempt, task, clone, published);
   return {
     kind: 'succeeded',
     task,
@@ -217,10 +191,11 @@ async function runAgent(attempt: InClone, task: TaskRecord, clone: TaskClone, ma
   const { deps } = attempt;
   const resuming = task.answer !== undefined;
   // Resume from the transcript as it was when the question was asked: it matches the branch (its
-  // work was pushed then), whatever a crashed earlier resume did after it.
-  const transcript = resuming
-    ? ((await deps.store.getTranscript(questionCheckpoint(task.id))) as ChatMessage[])
-    : [];
+  // work was pushed then), whatever a crashed earlier resume did after it. A new run starts empty.
+  const transcript = (await deps.store.rewindTranscript(
+    task.id,
+    resuming ? 'question' : 'start',
+  )) as ChatMessage[];
   const budget = deps.config.file.budget;
   const result = await deps.agent.run({
     workdir: clone.dir,
@@ -236,11 +211,12 @@ async function runAgent(attempt: InClone, task: TaskRecord, clone: TaskClone, ma
     budget: { steps: budget.steps, ms: budget.minutes * 60_000, usd: budget.usd },
     usedBefore: { steps: task.steps, usage: task.usage },
     signal: attempt.signal,
+    onActivity: (activity) => deps.timeline.activity(task, activity),
     onStep: async (step) => {
       const current = await deps.store.update(task.id, () => ({ steps: step.step, usage: step.usage }));
       await deps.reporter.report({ type: 'step', task: current, step });
     },
-    onTranscript: (messages) => deps.store.setTranscript(task.id, messages),
+    onMessages: (added) => deps.store.appendTranscript(task.id, added),
     log: attempt.log,
   });
   const after = await deps.store.update(task.id, () => ({ steps: result.steps, usage: result.usage }));
@@ -277,6 +253,7 @@ async function keepWorkForAnswer(
     allowWorkflows: attempt.repo.allow_workflows,
   });
   if (wip) await clone.push(attempt.signal);
+  await keepDiff(attempt, task, clone);
   const conversation = conversationAfter(
     attempt.conversation,
     task,
@@ -284,4 +261,33 @@ async function keepWorkForAnswer(
     attempt.conversation?.pullRequest,
   );
   return { kind: 'waiting', task, conversation, question };
+}
+
+/**
+ * Hands the timeline what this attempt published: the pull request, and the diff as a reviewer reads
+ * it (from the base to what the task pushed; the work so far at a question). Reading the diff runs
+ * git in the clone, so this comes before the clone is gone; failing to read it never fails the task.
+ */
+async function keepDiff(
+  attempt: Attempt,
+  task: TaskRecord,
+  clone: TaskClone,
+  published?: { pullRequest?: PullRequestRef; created?: boolean },
+): Promise<void> {
+  const { timeline } = attempt.deps;
+  if (published?.pullRequest) {
+    const { at, run } = stampOf(task);
+    timeline.add(task.id, {
+      type: 'pull_request',
+      at,
+      run,
+      pullRequest: published.pullRequest,
+      created: published.created ?? false,
+    });
+  }
+  try {
+    timeline.diff(task.id, await clone.diff());
+  } catch (err) {
+    attempt.log.warn({ err: (err as Error).message }, 'could not read the diff for the timeline');
+  }
 }

@@ -8,6 +8,7 @@ import { TaskRequest } from '../domain/task-request.js';
 import { newTaskId } from '../lib/ids.js';
 import type { Logger } from '../lib/logger.js';
 import { describeIssues } from '../lib/zod-issues.js';
+import type { TimelineWriter } from './timeline-writer.js';
 
 export interface SubmitDeps {
   config: Pick<Config, 'repositories'>;
@@ -15,6 +16,8 @@ export interface SubmitDeps {
   conversations: ConversationStore;
   idempotency: IdempotencyStore;
   queue: TaskQueue;
+  /** The task's timeline hears of each new task and each answer, before its job is queued. */
+  timeline?: Pick<TimelineWriter, 'writeNow'>;
   log: Logger;
 }
 
@@ -37,6 +40,7 @@ async function answer(
 ): Promise<Submitted> {
   if (request.replyTo) await deps.store.join(waiting.id, request.replyTo);
   const task = await resumeWithAnswer(deps.store, waiting.id, request.instruction);
+  await noteQueued(deps, task, 'answer', request);
   try {
     await deps.queue.enqueue(task, task.runs);
   } catch (err) {
@@ -139,13 +143,14 @@ async function answerOrCreate(
   return queueNew(deps, task, audienceOf(request.replyTo, conversation?.beganIn));
 }
 
-/** Stores a new task with its audience and queues its first run. */
+/** Stores a new task with its audience and queues its first run (a retry's too). */
 export async function queueNew(
-  deps: Pick<SubmitDeps, 'store' | 'conversations' | 'queue' | 'log'>,
+  deps: Pick<SubmitDeps, 'store' | 'conversations' | 'queue' | 'timeline' | 'log'>,
   task: TaskRecord,
   audience: ReplyAddress[],
 ): Promise<Submitted> {
   await deps.store.create(task, audience);
+  await noteQueued(deps, task, task.retryOf ? 'retry' : 'new', task.request);
   try {
     await deps.conversations.setLatest(task.conversation, task.id);
     await deps.queue.enqueue(task, 1);
@@ -158,4 +163,22 @@ export async function queueNew(
   }
   deps.log.info({ taskId: task.id, conversation: task.conversation, repo: task.request.repo }, 'task queued');
   return { task, kind: 'new' };
+}
+
+/** Written before the job is queued, so that it comes before anything a worker writes of this run. */
+async function noteQueued(
+  deps: Pick<SubmitDeps, 'timeline'>,
+  task: TaskRecord,
+  kind: 'new' | 'answer' | 'retry',
+  request: TaskRequest,
+): Promise<void> {
+  await deps.timeline?.writeNow(task.id, {
+    type: 'queued',
+    at: new Date().toISOString(),
+    run: task.runs,
+    kind,
+    source: request.origin.source,
+    requester: request.origin.requester,
+    text: request.instruction,
+  });
 }

@@ -41,6 +41,8 @@ export interface HarnessOptions {
   clock?: Clock;
   /** 'off': the worker runs its tasks without cgroups, as on a host that has none. */
   cgroups?: 'auto' | 'off';
+  /** Sign-in with GitHub on (GITHUB_CLIENT_ID/SECRET, the stand-in's OAuth app; git's host serves /login/). */
+  signIn?: boolean;
 }
 
 export const APP_ID = '4242';
@@ -56,8 +58,12 @@ export async function startHarness(opts: HarnessOptions) {
   const openaiKey = `sk-${randomBytes(12).toString('hex')}`;
   const apiToken = randomBytes(16).toString('hex');
   const appKeys = opts.githubAuth === 'app' ? generateAppKeys() : undefined;
+  const oauth = opts.signIn
+    ? { clientId: `Iv1.${randomBytes(8).toString('hex')}`, clientSecret: randomBytes(20).toString('hex') }
+    : undefined;
   const github = await startGitHubStandIn({
     repos: [{ name: REPO }],
+    ...(oauth ? { oauth } : {}),
     ...(appKeys
       ? {
           app: {
@@ -70,6 +76,7 @@ export async function startHarness(opts: HarnessOptions) {
   });
   const git = await startGitHttpServer({
     root: join(dir, 'remote'),
+    ...(oauth ? { webHost: github.serverUrl } : {}),
     ...(appKeys ? { acceptToken: (t: string) => github.isInstallationToken(t) } : { token: githubToken }),
   });
   await git.createRepo(REPO, REPO_FILES);
@@ -91,6 +98,7 @@ export async function startHarness(opts: HarnessOptions) {
     GITHUB_API_URL: github.url,
     GITHUB_SERVER_URL: git.url,
     OPENAI_API_KEY: openaiKey,
+    ...(oauth ? { GITHUB_CLIENT_ID: oauth.clientId, GITHUB_CLIENT_SECRET: oauth.clientSecret } : {}),
     OPENAI_BASE_URL: model.url,
     LOG_LEVEL: 'warn',
     ...opts.env,
@@ -144,6 +152,15 @@ export async function startHarness(opts: HarnessOptions) {
       PATCHBAY_REDIS_PREFIX: prefix,
     },
     startWorker: () => start({ server: false, worker: true }),
+    /**
+     * Stops the first process (the server, with or without its worker) and starts a server alone in its
+     * place: on the same port when the harness was given one (env PORT), as a restart would.
+     */
+    async restartServer() {
+      const first = running.shift();
+      await first?.stop();
+      return start({ server: true, worker: false });
+    },
     post: (path: string, body: unknown, extra: Record<string, string> = {}) =>
       fetch(`${base}${path}`, {
         method: 'POST',
@@ -170,6 +187,13 @@ export async function startHarness(opts: HarnessOptions) {
       } finally {
         redis.disconnect();
       }
+    },
+    /** A GET of the API with the bearer token: its status and its JSON body. */
+    // biome-ignore lint/suspicious/noExplicitAny: tests read whatever shape the route answers
+    async get(path: string): Promise<{ status: number; body: any }> {
+      const res = await fetch(`${base}${path}`, { headers });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : undefined };
     },
     async getTask(id: string) {
       const res = await fetch(`${base}/api/tasks/${id}`, { headers });

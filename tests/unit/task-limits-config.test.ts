@@ -29,6 +29,7 @@ describe('limits in patchbay.yml', () => {
       disk_mb: 10240,
       tmp_mb: 1024,
       cpu_weight: 100,
+      timeline_kb: 2048,
     });
   });
 

@@ -16,7 +16,8 @@ export interface ToolContext {
 
 /** A tool's effect on the loop: a result for the model, or the end of the run. */
 export type ToolEffect =
-  | { kind: 'result'; text: string }
+  /** `failed`: the tool could not do what was asked (a refused path, no match); not a non-zero exit. */
+  | { kind: 'result'; text: string; failed?: boolean }
   | { kind: 'finish'; title: string; summary: string }
   | { kind: 'ask'; question: string };
 
@@ -82,6 +83,11 @@ export function result(text: string): ToolEffect {
   return { kind: 'result', text };
 }
 
+/** A result telling the model why the tool could not do what it asked. */
+export function refusal(text: string): ToolEffect {
+  return { kind: 'result', text, failed: true };
+}
+
 /** An error whose message is meant for the model as it is (a file too large to read, a binary file). */
 export class ToolRefusal extends Error {}
 
@@ -95,11 +101,11 @@ export async function onRepoFile(
   work: (abs: string) => Promise<ToolEffect>,
 ): Promise<ToolEffect> {
   const resolved = await resolveRepoPath(ctx.workdir, path);
-  if (!resolved.ok) return result(resolved.error);
+  if (!resolved.ok) return refusal(resolved.error);
   try {
     return await work(resolved.abs);
   } catch (err) {
-    return result(err instanceof ToolRefusal ? err.message : describeFsError(err, path));
+    return refusal(err instanceof ToolRefusal ? err.message : describeFsError(err, path));
   }
 }
 

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { defineTool, onRepoFile, result } from './define-tool.js';
+import { defineTool, onRepoFile, refusal, result } from './define-tool.js';
 import { writeNoFollow } from './write-file.js';
 
 const Args = z.object({
@@ -35,7 +35,7 @@ export const editFileTool = defineTool({
     onRepoFile(ctx, args.path, async (abs) => {
       const before = await readFile(abs, 'utf8');
       const edited = replaceOnce(before, args.old_text, args.new_text);
-      if (!edited.ok) return result(`${args.path}: ${edited.error}`);
+      if (!edited.ok) return refusal(`${args.path}: ${edited.error}`);
       await writeNoFollow(abs, edited.text);
       return result(`Edited ${args.path}: replaced 1 occurrence at line ${edited.line}.`);
     }),
