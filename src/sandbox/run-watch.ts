@@ -90,7 +90,8 @@ export function startRunWatch(deps: RunWatchDeps) {
     if (deps.du && (await diskWalkDue())) await walkClone();
     notePeaks(memory);
     const total = (state.clone ?? 0) + state.scratch;
-    const grew = deps.diskBefore === undefined || (state.clone ?? 0) > deps.diskBefore || state.scratch > 0;
+    // The scratch space starts empty: the command grew the task's disk if the total passed its start.
+    const grew = deps.diskBefore === undefined || total > deps.diskBefore;
     if (total > deps.limits.diskBytes && grew) {
       raise(killedBy('disk', deps.limits, `${formatBytes(total)} in the clone and scratch space`));
     }
@@ -147,7 +148,7 @@ export function startRunWatch(deps: RunWatchDeps) {
     if (deps.du) await walkClone();
     notePeaks(memory);
     const total = (state.clone ?? 0) + state.scratch;
-    if (!state.hit && total > deps.limits.diskBytes && (state.clone ?? 0) > (deps.diskBefore ?? 0)) {
+    if (!state.hit && total > deps.limits.diskBytes && total > (deps.diskBefore ?? 0)) {
       state.hit = ranInto('disk', deps.limits, `${formatBytes(total)} in use; delete files before going on`);
     }
     if (!state.hit && state.tmpFull) {

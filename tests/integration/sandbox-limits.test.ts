@@ -15,6 +15,7 @@ import { buildLaunchArgv } from '../../src/sandbox/limit-launch.js';
 import { probeLimits } from '../../src/sandbox/probe-limits.js';
 import type { SandboxRunResult, TaskLimits, TaskSandbox } from '../../src/sandbox/types.js';
 import { processStarted, waitUntilGone } from '../fakes/host-processes.js';
+import { eventually } from '../fakes/slack-requests.js';
 import { cgroupsOf, pidsWith } from '../fakes/task-cgroups.js';
 
 const log = createSilentLogger();
@@ -198,7 +199,7 @@ for (const mode of MODES) {
       const stop = new AbortController();
 
       const running = run(`sleep ${marker} & setsid sleep ${marker} & sleep ${marker}`, stop.signal);
-      await processStarted(marker);
+      await eventually(() => pidsWith(marker).length === 3, 20_000, 'the three sleeps');
       const placed = pidsWith(marker).map((pid) => [...cgroupsOf(pid).values()].join(' '));
       stop.abort();
       const result = await running;
@@ -269,7 +270,7 @@ for (const { name, tree } of placementTrees) {
         const child = spawn(launcher.file, launcher.args, { stdio: 'ignore' });
         children.push(child);
 
-        await processStarted(marker);
+        await eventually(() => pidsWith(marker).length === 2, 20_000, 'the two sleeps');
         const placed = pidsWith(marker).map((pid) => [...cgroupsOf(pid).values()].join(' '));
         await group.killAll();
         const gone = await waitUntilGone(marker);
