@@ -23,6 +23,7 @@ WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json patchbay.example.yml ./
+COPY docker-entrypoint.sh ./
 ENV NODE_ENV=production \
     PATCHBAY_DATA_DIR=/var/lib/patchbay \
     PATCHBAY_CONFIG=/etc/patchbay/patchbay.yml \
@@ -31,5 +32,7 @@ USER patchbay
 VOLUME ["/var/lib/patchbay"]
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "dist/cli.js"]
+# Started as root (docker-compose.yml), the entrypoint delegates the container's cgroup to patchbay
+# (one cgroup per task, docs/limits.md) and drops to patchbay; started as patchbay it just runs.
+ENTRYPOINT ["/usr/bin/tini", "--", "/app/docker-entrypoint.sh", "node", "dist/cli.js"]
 CMD ["start"]

@@ -10,7 +10,13 @@ import { createGitHubAppAuth } from './integrations/github/create-github-app-aut
 import { createOctokit, type GitHubClients } from './integrations/github/create-octokit.js';
 import { createPullRequestHost } from './integrations/github/pull-request-host.js';
 import { createPullRequests } from './integrations/github/pull-requests.js';
+import { formatBytes } from './lib/format-bytes.js';
 import type { Logger } from './lib/logger.js';
+import { createSandbox } from './sandbox/create-sandbox.js';
+import { probeLimits } from './sandbox/probe-limits.js';
+import { probeSandbox } from './sandbox/probe-sandbox.js';
+import type { SandboxHost } from './sandbox/types.js';
+import { toTaskLimits } from './tasks/limited-attempt.js';
 import { createPullRequestPublisher } from './tasks/publish-changes.js';
 import { createWorkspaces } from './workspace/create-workspaces.js';
 import { type GitCredentials, tokenCredentials } from './workspace/types.js';
@@ -96,5 +102,46 @@ export function buildGitHubAccess(env: Config['env'], log: Logger): GitHubAccess
     clients: octokit,
     credentials: tokenCredentials(token),
     botLogin: createBotLogin(() => lookUpTokenLogin(octokit)),
+  };
+}
+
+export interface WorkerSandbox {
+  sandbox: SandboxHost;
+  /** bubblewrap and the network of setup commands. */
+  description: string;
+  warning: string | undefined;
+  /** The one start-up line on task limits: the defaults, which of them hold and how. */
+  limits: string;
+  /** Removes this worker's cgroup directory (its tasks' groups are gone by then). */
+  close(): Promise<void>;
+}
+
+/**
+ * The worker's sandbox: bubblewrap checked by running it, and where each task's cgroup goes (groups
+ * of dead workers swept). `PATCHBAY_REQUIRE_LIMITS=1` makes a host without usable cgroups an error;
+ * `cgroups: 'off'` forces the path without them (tests).
+ */
+export async function buildWorkerSandbox(
+  config: Config,
+  log: Logger,
+  opts: { cgroups?: 'auto' | 'off' } = {},
+): Promise<WorkerSandbox> {
+  const probe = await probeSandbox({ mode: config.env.PATCHBAY_SANDBOX });
+  const limits = await probeLimits({
+    require: config.env.PATCHBAY_REQUIRE_LIMITS,
+    cgroups: opts.cgroups,
+    log,
+  });
+  const defaults = toTaskLimits(config.file.limits);
+  const overridden = config.file.repositories.filter((r) => r.limits).map((r) => r.name);
+  return {
+    sandbox: createSandbox({ mode: probe.mode, log, cgroups: limits.cgroups }),
+    description: probe.description,
+    warning: probe.warning,
+    limits:
+      `per task: memory ${formatBytes(defaults.memoryBytes)}, ${defaults.processes} processes, ` +
+      `disk ${formatBytes(defaults.diskBytes)}, /tmp ${formatBytes(defaults.tmpBytes)}, CPU weight ${defaults.cpuWeight}` +
+      `${overridden.length ? ` (own limits: ${overridden.join(', ')})` : ''}; enforced by ${limits.description}`,
+    close: async () => limits.cgroups?.close(),
   };
 }

@@ -1,7 +1,12 @@
 import { Redis } from 'ioredis';
 import { buildIntegrations } from './build-integrations.js';
 import { buildSignIn } from './build-sign-in.js';
-import { buildGitHubAccess, buildWorkerDeps, type GitHubAccess } from './build-worker-deps.js';
+import {
+  buildGitHubAccess,
+  buildWorkerDeps,
+  buildWorkerSandbox,
+  type GitHubAccess,
+} from './build-worker-deps.js';
 import type { Config } from './config/load-config.js';
 import { toTaskPageUrl } from './config/task-page-links.js';
 import { PatchbayError } from './domain/errors.js';
@@ -22,8 +27,6 @@ import { createRedisTaskTimeline } from './queue/redis-task-timeline.js';
 import { createTaskQueue } from './queue/task-queue.js';
 import { createTaskWorker } from './queue/task-worker.js';
 import { startWorkerHeartbeat } from './queue/worker-heartbeat.js';
-import { createSandbox } from './sandbox/create-sandbox.js';
-import { probeSandbox } from './sandbox/probe-sandbox.js';
 import { registerApiRoutes } from './server/api-routes.js';
 import {
   type DashboardStats,
@@ -68,11 +71,15 @@ export interface StartOptions {
    * heartbeats, days of spend). Default the system's; tests may hold it still.
    */
   clock?: Clock;
+  /** 'off' runs the worker's tasks without cgroups, as on a host that has none (tests). */
+  cgroups?: 'auto' | 'off';
 }
 
 export interface Running {
   port: number | undefined;
   sandboxDescription: string | undefined;
+  /** The start-up line on task limits: which hold and how. */
+  limitsDescription: string | undefined;
   /** The dashboard's numbers (tasks running and queued, workers alive, queue wait, spend, failures). */
   dashboardStats(opts?: DashboardStatsOptions): Promise<DashboardStats>;
   /** Graceful stop: no new work, running tasks back to the queue, connections closed. */
@@ -86,6 +93,10 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   const prefix = opts.prefix ?? env.PATCHBAY_REDIS_PREFIX;
   const queueName = opts.queueName ?? env.PATCHBAY_QUEUE;
   const retentionDays = config.file.retention_days;
+  // First: a worker refused its sandbox or its limits (PATCHBAY_REQUIRE_LIMITS) opens nothing.
+  const workerSandbox = opts.worker
+    ? await buildWorkerSandbox(config, log, { cgroups: opts.cgroups })
+    : undefined;
   const redis = new Redis(env.REDIS_URL, {
     maxRetriesPerRequest: 2,
     enableOfflineQueue: false,
@@ -226,11 +237,13 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   }
 
   let sandboxDescription: string | undefined;
-  if (opts.worker) {
-    const probe = await probeSandbox({ mode: env.PATCHBAY_SANDBOX });
-    sandboxDescription = probe.description;
-    if (probe.warning) log.warn(probe.warning);
-    const sandbox = createSandbox({ mode: probe.mode, log });
+  let limitsDescription: string | undefined;
+  if (workerSandbox) {
+    const { sandbox } = workerSandbox;
+    sandboxDescription = workerSandbox.description;
+    limitsDescription = workerSandbox.limits;
+    if (workerSandbox.warning) log.warn(workerSandbox.warning);
+    log.info({ limits: workerSandbox.limits }, 'task limits');
     const workerDeps = buildWorkerDeps(config, log, githubAccess());
     const removed = await workerDeps.workspaces.sweepOrphans();
     if (removed) log.info({ removed }, 'removed clones left by dead processes');
@@ -256,7 +269,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     worker.start();
     const heartbeat = await startWorkerHeartbeat({ redis, prefix, clock, log });
     log.info(
-      { concurrency: env.PATCHBAY_CONCURRENCY, sandbox: probe.description, workerId: heartbeat.id },
+      { concurrency: env.PATCHBAY_CONCURRENCY, sandbox: workerSandbox.description, workerId: heartbeat.id },
       'worker started',
     );
     stops.push(async () => {
@@ -265,6 +278,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
       workerConnection.disconnect();
       // A refill writes under the data dir until it ends; SIGTERM's grace bounds the wait.
       await settleWithin(workerDeps.workspaces.poolIdle(), 1_500);
+      await workerSandbox.close();
     });
   }
 
@@ -276,6 +290,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   return {
     port,
     sandboxDescription,
+    limitsDescription,
     dashboardStats: (statsOpts) => readDashboardStats({ source: metrics, clock }, statsOpts),
     async stop() {
       for (const stop of stops)

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { buildAgent, buildWorkerDeps } from './build-worker-deps.js';
+import { buildAgent, buildWorkerDeps, buildWorkerSandbox } from './build-worker-deps.js';
 import { FileConfig } from './config/file-schema.js';
 import { buildConfig, type Config } from './config/load-config.js';
 import type { TaskEvent } from './domain/events.js';
@@ -12,8 +12,6 @@ import { newTaskId } from './lib/ids.js';
 import type { Logger } from './lib/logger.js';
 import { createRedactor } from './lib/redact.js';
 import { secretValues } from './main.js';
-import { createSandbox } from './sandbox/create-sandbox.js';
-import { probeSandbox } from './sandbox/probe-sandbox.js';
 import { handleAttempt } from './tasks/handle-attempt.js';
 import {
   createMemoryConversationStore,
@@ -45,10 +43,10 @@ export async function runLocal(opts: {
   signal: AbortSignal;
 }): Promise<TaskRecord> {
   const local = existsSync(opts.repo);
-  const probe = await probeSandbox({ mode: opts.config.env.PATCHBAY_SANDBOX });
-  opts.out.write(`sandbox: ${probe.description}\n`);
-  if (probe.warning) opts.out.write(`WARNING: ${probe.warning}\n`);
-  const sandbox = createSandbox({ mode: probe.mode, log: opts.log });
+  const worker = await buildWorkerSandbox(opts.config, opts.log);
+  opts.out.write(`sandbox: ${worker.description}\nlimits: ${worker.limits}\n`);
+  if (worker.warning) opts.out.write(`WARNING: ${worker.warning}\n`);
+  const { sandbox } = worker;
   const scratch = await mkdtemp(join(tmpdir(), 'patchbay-run-'));
   try {
     const { config, deps, repoName } = local
@@ -91,6 +89,7 @@ export async function runLocal(opts: {
     }
   } finally {
     await rm(scratch, { recursive: true, force: true });
+    await worker.close();
   }
 }
 

@@ -47,7 +47,8 @@ export function createAgent(deps: AgentDeps): { run(input: AgentRunInput): Promi
   async function run(input: AgentRunInput): Promise<AgentResult> {
     const messages = await openTranscript(input);
     const log = input.log ?? deps.log;
-    const s = createSession({ input, messages, log, pricing: deps.pricing[deps.model], toolCapMs });
+    const cap = input.maxCommandMs ?? toolCapMs;
+    const s = createSession({ input, messages, log, pricing: deps.pricing[deps.model], toolCapMs: cap });
     log.info({ resumed: input.transcript.length > 0, steps: s.steps }, 'agent run started');
     for (;;) {
       const result = await runTurn(s);

@@ -24,6 +24,11 @@ export const EnvConfig = z.object({
     .optional(),
   PATCHBAY_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   PATCHBAY_SANDBOX: z.enum(['bwrap', 'none']).default('bwrap'),
+  /** `1`: a worker refuses to start without cgroups to bound each task (docs/limits.md). */
+  PATCHBAY_REQUIRE_LIMITS: z
+    .enum(['0', '1', 'true', 'false'], 'must be 1 or 0')
+    .default('0')
+    .transform((v) => v === '1' || v === 'true'),
   /** How long a dead worker can hold a job or a conversation before another takes over (ms). */
   PATCHBAY_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   /** Several Patchbay deployments may share one Redis: each with its own queue name and key prefix. */

@@ -3,6 +3,60 @@ import { RepoName } from '../domain/task-request.js';
 
 const command = z.string().trim().min(1, 'a command may not be empty');
 
+const MIB_PER_TIB = 1024 * 1024;
+const DISK_MAX_MB = 64 * MIB_PER_TIB;
+/**
+ * The limits one task runs under, for everything it runs in the sandbox together (setup, the agent's
+ * commands, checks). Sizes in MiB. The bounds keep a typo from meaning "no limit" or "nothing runs".
+ */
+const LIMIT_KEYS = {
+  setup_minutes: z.number().positive(),
+  check_minutes: z.number().positive(),
+  command_seconds: z.number().int().positive(),
+  /** Memory of all the task's processes together, swap included. */
+  memory_mb: z.number().int().min(64, 'at least 64 (MiB)').max(MIB_PER_TIB),
+  /** Processes and threads alive at once. */
+  processes: z.number().int().min(16, 'at least 16').max(4_194_304),
+  /** What the task keeps in its clone and its scratch space (/tmp, HOME, /dev/shm) together. */
+  disk_mb: z.number().int().min(16, 'at least 16 (MiB)').max(DISK_MAX_MB),
+  /** The size of /tmp (and of HOME and /dev/shm, each): in-memory file systems. */
+  tmp_mb: z.number().int().min(1, 'at least 1 (MiB)').max(MIB_PER_TIB),
+  /** A relative share of CPU against the other tasks, as cgroup v2's cpu.weight (1–10000, default 100). */
+  cpu_weight: z.number().int().min(1, 'from 1').max(10_000, 'to 10000'),
+};
+
+export const LIMIT_DEFAULTS = {
+  setup_minutes: 10,
+  check_minutes: 10,
+  command_seconds: 600,
+  memory_mb: 4096,
+  processes: 1024,
+  disk_mb: 10240,
+  tmp_mb: 1024,
+  cpu_weight: 100,
+  timeline_kb: 2048,
+} as const;
+
+export const LimitsConfig = z
+  .object({
+    setup_minutes: LIMIT_KEYS.setup_minutes.default(LIMIT_DEFAULTS.setup_minutes),
+    check_minutes: LIMIT_KEYS.check_minutes.default(LIMIT_DEFAULTS.check_minutes),
+    command_seconds: LIMIT_KEYS.command_seconds.default(LIMIT_DEFAULTS.command_seconds),
+    memory_mb: LIMIT_KEYS.memory_mb.default(LIMIT_DEFAULTS.memory_mb),
+    processes: LIMIT_KEYS.processes.default(LIMIT_DEFAULTS.processes),
+    disk_mb: LIMIT_KEYS.disk_mb.default(LIMIT_DEFAULTS.disk_mb),
+    tmp_mb: LIMIT_KEYS.tmp_mb.default(LIMIT_DEFAULTS.tmp_mb),
+    cpu_weight: LIMIT_KEYS.cpu_weight.default(LIMIT_DEFAULTS.cpu_weight),
+    /** Bytes of a task's timeline (and of its stored diff) in KiB; older tool outputs are shortened first. Top level only. */
+    timeline_kb: z.number().int().min(64).default(LIMIT_DEFAULTS.timeline_kb),
+  })
+  .strict();
+export type LimitsConfig = z.infer<typeof LimitsConfig>;
+
+/** A repository's own `limits:`: any of the top-level keys, each replacing the top-level value. */
+export const RepositoryLimits = z.object(LIMIT_KEYS).partial().strict();
+export type RepositoryLimits = z.infer<typeof RepositoryLimits>;
+
 export const RepositoryConfig = z
   .object({
     name: RepoName,
@@ -12,6 +66,8 @@ export const RepositoryConfig = z
     /** Changes under .github/workflows/ run with the repository's secrets once pushed: off unless set. */
     allow_workflows: z.boolean().default(false),
     draft: z.boolean().default(true),
+    /** Replaces the top-level `limits` keys it names, for this repository's tasks. */
+    limits: RepositoryLimits.optional(),
   })
   .strict();
 export type RepositoryConfig = z.infer<typeof RepositoryConfig>;
@@ -54,16 +110,7 @@ export const FileConfig = z
       .strict()
       .default({ steps: 100, minutes: 30, usd: 3 }),
     pricing: z.record(z.string(), Price).default({}),
-    limits: z
-      .object({
-        setup_minutes: z.number().positive().default(10),
-        check_minutes: z.number().positive().default(10),
-        command_seconds: z.number().int().positive().default(600),
-        /** Bytes of a task's timeline (and of its stored diff) in KiB; older tool outputs are shortened first. */
-        timeline_kb: z.number().int().min(64).default(2048),
-      })
-      .strict()
-      .default({ setup_minutes: 10, check_minutes: 10, command_seconds: 600, timeline_kb: 2048 }),
+    limits: LimitsConfig.default(LIMIT_DEFAULTS),
     retention_days: z.number().int().positive().default(30),
   })
   .strict();

@@ -5,6 +5,7 @@ import { PatchbayError } from '../domain/errors.js';
 import { describeIssues } from '../lib/zod-issues.js';
 import { EnvConfig } from './env-schema.js';
 import { FileConfig, type RepositoryConfig } from './file-schema.js';
+import { checkLimits } from './limits-for.js';
 
 export interface Config {
   env: EnvConfig;
@@ -52,7 +53,7 @@ export function parseFileConfig(text: string, path = 'patchbay.yml'): FileConfig
 
 function checkReferences(file: FileConfig, path: string): void {
   const names = new Set<string>();
-  const problems: string[] = [];
+  const problems: string[] = checkLimits(file, path);
   for (const [i, repo] of file.repositories.entries()) {
     if (names.has(repo.name.toLowerCase()))
       problems.push(`${path} repositories.${i}.name: ${repo.name} is listed twice`);

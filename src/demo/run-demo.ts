@@ -113,7 +113,9 @@ export async function runDemo(opts: {
       reporters: { api: createTerminalReporter(out) },
     });
     cleanups.push(() => running.stop());
-    out.write(`sandbox: ${running.sandboxDescription}\nserver: http://127.0.0.1:${running.port}\n\n`);
+    out.write(
+      `sandbox: ${running.sandboxDescription}\nlimits: ${running.limitsDescription}\nserver: http://127.0.0.1:${running.port}\n\n`,
+    );
     const remoteRoot = join(dir, 'remote');
     const server = `http://127.0.0.1:${running.port}`;
     const done = await driveTask({ port: running.port ?? 0, apiToken, out, github, remoteRoot });

@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'cancelled'
   | 'sandbox_unavailable'
   | 'setup_failed'
+  | 'limit_exceeded'
   | 'task_not_found'
   | 'interrupted'
   | 'internal';
@@ -34,6 +35,7 @@ const PERMANENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'cancelled',
   'sandbox_unavailable',
   'setup_failed',
+  'limit_exceeded',
   'task_not_found',
 ]);
 

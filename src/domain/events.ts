@@ -1,5 +1,5 @@
 import type { ReplyAddress, ReplyAddressKind } from './reply-address.js';
-import type { CheckResult, PullRequestRef, TaskRecord, Usage } from './task.js';
+import type { CheckResult, PullRequestRef, TaskRecord, TaskResources, Usage } from './task.js';
 
 /** A summary of one agent step for progress displays: never the whole prompt, never tool output. */
 export interface StepInfo {
@@ -25,8 +25,18 @@ export type TaskEvent =
       checks: CheckResult[];
       /** The commit this run pushed, when it changed anything. */
       commit?: { sha: string; files: string[] };
+      /** Peak memory and disk of the task's commands against its limits (absent when nothing ran). */
+      resources?: TaskResources;
     }
-  | { type: 'failed'; task: TaskRecord; code: string; message: string; hint?: string };
+  | {
+      type: 'failed';
+      task: TaskRecord;
+      code: string;
+      message: string;
+      hint?: string;
+      /** As on `finished`: what the task used of its limits before it failed. */
+      resources?: TaskResources;
+    };
 
 export type TaskStage = 'clone' | 'setup' | 'agent' | 'checks' | 'pull_request';
 

@@ -1,6 +1,14 @@
 import type { ConversationState } from './conversation.js';
 import type { ReplyAddress } from './reply-address.js';
-import type { CheckResult, PullRequestRef, TaskRecord, TaskStatus, TaskSummary, Usage } from './task.js';
+import type {
+  CheckResult,
+  PullRequestRef,
+  TaskRecord,
+  TaskResources,
+  TaskStatus,
+  TaskSummary,
+  Usage,
+} from './task.js';
 import type { Origin } from './task-request.js';
 import type { StoredTimelineEntry, TimelineEntry } from './timeline.js';
 
@@ -105,6 +113,8 @@ export interface PullRequestDraft {
   usage: Usage;
   steps: number;
   durationMs: number;
+  /** Peak memory and disk of the task's commands, for the footer. */
+  resources?: TaskResources;
 }
 
 /** Opens a branch's pull request, or updates the one it has (GitHub). */

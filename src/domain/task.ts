@@ -35,12 +35,18 @@ export const emptyUsage = (): Usage => ({
 export const PullRequestRef = z.object({ number: z.number().int().positive(), url: z.string() });
 export type PullRequestRef = z.infer<typeof PullRequestRef>;
 
+/** The task-wide limits a command can be stopped by (memory_mb, processes, disk_mb, tmp_mb). */
+export const LimitName = z.enum(['memory', 'processes', 'disk', 'tmp']);
+export type LimitName = z.infer<typeof LimitName>;
+
 export const CheckResult = z.object({
   command: z.string(),
   exitCode: z.number().int().nullable(),
   timedOut: z.boolean(),
   output: z.string(),
   durationMs: z.number(),
+  /** The check was stopped by a task-wide limit: which one, and the sentence that says so. */
+  limit: z.object({ name: LimitName, message: z.string() }).optional(),
 });
 export type CheckResult = z.infer<typeof CheckResult>;
 
@@ -54,6 +60,24 @@ export function checkOutcome(
   if (check.timedOut) return 'timed_out';
   return check.exitCode === 0 ? 'passed' : 'failed';
 }
+
+/**
+ * What a task's commands used of its limits (`limits:` in patchbay.yml), over all its attempts: the
+ * peaks and how many commands each limit stopped. A peak is null where it could not be measured.
+ */
+export const TaskResources = z.object({
+  /** cgroup v2 or v1 per task, or (without cgroups) rlimits per process and Patchbay's watchdogs. */
+  enforcement: z.enum(['cgroup_v2', 'cgroup_v1', 'rlimits']),
+  /** Memory (and swap) of all the task's processes together, page cache included as the kernel counts it. */
+  peakMemoryBytes: z.number().int().nonnegative().nullable(),
+  memoryLimitBytes: z.number().int().positive(),
+  /** The clone plus the in-memory scratch space (/tmp, HOME, /dev/shm). */
+  peakDiskBytes: z.number().int().nonnegative().nullable(),
+  diskLimitBytes: z.number().int().positive(),
+  /** Commands a limit stopped, by limit; absent when none did. */
+  limitHits: z.partialRecord(LimitName, z.number().int().positive()).default({}),
+});
+export type TaskResources = z.infer<typeof TaskResources>;
 
 /** The durable record of one task, kept in Redis (or memory for `patchbay run`). */
 export const TaskRecord = z.object({
@@ -83,6 +107,8 @@ export const TaskRecord = z.object({
   /** A task started again from this one's page (Retry) links both ways. */
   retryOf: z.string().optional(),
   retriedBy: z.string().optional(),
+  /** Peak memory and disk of the task's commands against its limits, written as each attempt ends. */
+  resources: TaskResources.optional(),
 });
 export type TaskRecord = z.infer<typeof TaskRecord>;
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CheckResult, PullRequestRef, TaskStatus, Usage } from './task.js';
+import { CheckResult, PullRequestRef, TaskResources, TaskStatus, Usage } from './task.js';
 import { TaskSource } from './task-request.js';
 
 /**
@@ -74,6 +74,8 @@ export const TimelineEntry = z.discriminatedUnion('type', [
     error: z.object({ code: z.string(), message: z.string(), hint: z.string().optional() }).optional(),
     steps: z.number().int().nonnegative(),
     usage: Usage,
+    /** Peak memory and disk against the task's limits, and the commands a limit stopped. */
+    resources: TaskResources.optional(),
   }),
   /** Said by the log itself: e.g. that older tool outputs were shortened to keep it under its cap. */
   z.object({ type: z.literal('note'), at: z.string(), text: z.string() }),

@@ -7,16 +7,17 @@ export const SANDBOX_HOSTNAME = 'patchbay-sandbox';
 /**
  * The command line every run ends with: stderr joins stdout on one pipe so the output keeps its true
  * arrival order; descriptors above 2 that Patchbay's own parent may have leaked are closed (an inherited
- * socket would be a way out of every namespace); then the request's command runs as `bash -c <command>`.
+ * socket would be a way out of every namespace); `prelude` (a task's rlimits) runs; then the request's
+ * command runs as `bash -c <command>`.
  */
-export function buildShellArgv(command: string): string[] {
+export function buildShellArgv(command: string, prelude = ''): string[] {
   const closeInherited =
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, not a JS template
     'for f in /proc/self/fd/*; do n=${f##*/}; if [ "$n" -gt 2 ]; then exec {n}>&-; fi; done';
   return [
     '/bin/bash',
     '-c',
-    `exec 2>&1 && ${closeInherited}; exec /bin/bash -c "$1"`,
+    `exec 2>&1 && ${closeInherited}; ${prelude ? `${prelude}; ` : ''}exec /bin/bash -c "$1"`,
     'patchbay-sandbox',
     command,
   ];
@@ -38,6 +39,15 @@ export interface BwrapArgsInput {
   gid?: number;
   /** A file descriptor bwrap reads /etc/resolv.conf from (internet mode only). */
   resolvConfFd?: number;
+  /**
+   * A task's scratch space: /tmp, HOME and /dev/shm each a tmpfs of this many bytes, and the rest of
+   * /dev read-only. Without it they are unbounded tmpfs (one-off runs such as the start-up probe).
+   */
+  scratchBytes?: number;
+  /** Runs in the sandbox before the command (a task's rlimits); see buildShellArgv. */
+  prelude?: string;
+  /** bwrap writes `{"child-pid": N, …}` here: a process inside the sandbox, to measure it from the host. */
+  infoFd?: number;
 }
 
 /**
@@ -51,13 +61,29 @@ export function buildBwrapArgs(input: BwrapArgsInput): string[] {
     ...(input.resolvConfFd === undefined
       ? []
       : ['--ro-bind-data', String(input.resolvConfFd), '/etc/resolv.conf']),
-    ...['--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--tmpfs', SANDBOX_HOME],
+    ...['--proc', '/proc', '--dev', '/dev'],
+    ...scratchArgs(input.scratchBytes),
     ...['--bind', input.workdir, SANDBOX_WORKSPACE],
     ...input.readOnlyPaths.flatMap((p) => ['--ro-bind', p, p]),
+    ...(input.infoFd === undefined ? [] : ['--info-fd', String(input.infoFd)]),
     // Last: the skeleton root (mount points) becomes read-only; /tmp, HOME and /workspace stay writable.
     ...['--remount-ro', '/', '--chdir', SANDBOX_WORKSPACE],
     '--',
-    ...buildShellArgv(input.command),
+    ...buildShellArgv(input.command, input.prelude),
+  ];
+}
+
+/**
+ * A tmpfs takes memory and, unsized, up to half of the host's. With a size (bwrap's `--size`, 0.8+)
+ * each scratch file system refuses writes past it (ENOSPC), and /dev, whose tmpfs bwrap leaves
+ * writable, becomes read-only (device nodes still work).
+ */
+function scratchArgs(bytes: number | undefined): string[] {
+  if (bytes === undefined) return ['--tmpfs', '/tmp', '--tmpfs', SANDBOX_HOME];
+  const size = ['--size', String(bytes)];
+  return [
+    ...[...size, '--tmpfs', '/dev/shm', '--remount-ro', '/dev'],
+    ...[...size, '--tmpfs', '/tmp', ...size, '--tmpfs', SANDBOX_HOME],
   ];
 }
 

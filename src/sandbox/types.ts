@@ -1,3 +1,5 @@
+import type { LimitName } from '../domain/task.js';
+
 /** How commands are isolated: bubblewrap namespaces, or nothing at all (explicit opt-out). */
 export type SandboxMode = 'bwrap' | 'none';
 
@@ -29,9 +31,71 @@ export interface SandboxRunResult {
   timedOut: boolean;
   aborted: boolean;
   durationMs: number;
+  /** Set when a task-wide limit stopped the command (task sandboxes only). */
+  limit?: LimitHit;
 }
 
 export interface Sandbox {
   readonly mode: SandboxMode;
   run(req: SandboxRunRequest): Promise<SandboxRunResult>;
+}
+
+/** What one task may use, for everything it runs in the sandbox together (patchbay.yml `limits:`). */
+export interface TaskLimits {
+  /** Memory of all the task's processes together, swap included. */
+  memoryBytes: number;
+  /** Processes and threads alive at once. */
+  processes: number;
+  /** The clone plus the scratch space (/tmp, HOME, /dev/shm) together. */
+  diskBytes: number;
+  /** The size of each in-memory scratch file system: /tmp, HOME and /dev/shm. */
+  tmpBytes: number;
+  /** A relative CPU share against the other tasks (cgroup v2's cpu.weight scale, default 100). */
+  cpuWeight: number;
+}
+
+/** A limit that stopped a command, and the sentence that tells the agent (and the requester) so. */
+export interface LimitHit {
+  name: LimitName;
+  /** `killed: the task's memory limit of 4 GiB was reached` */
+  message: string;
+}
+
+/** Highs of the task so far; null where they could not be measured. */
+export interface ResourcePeaks {
+  peakMemoryBytes: number | null;
+  peakDiskBytes: number | null;
+}
+
+/** cgroups per task (v2 or v1), or without them rlimits per process and Patchbay's own watchdogs. */
+export type LimitEnforcement = 'cgroup_v2' | 'cgroup_v1' | 'rlimits';
+
+/**
+ * One task's sandbox: every command of the task (setup, the agent's, checks) runs through it and
+ * counts against the same limits; a command stopped by a limit comes back with `limit` set.
+ */
+export interface TaskSandbox extends Sandbox {
+  readonly enforcement: LimitEnforcement;
+  readonly limits: TaskLimits;
+  peaks(): ResourcePeaks;
+  /** Commands stopped so far, by limit. */
+  hits(): Partial<Record<LimitName, number>>;
+  /** Kills whatever of the task still runs and removes its cgroup. Idempotent. */
+  close(): Promise<ResourcePeaks>;
+}
+
+export interface OpenTaskOptions {
+  /** Names the task's cgroup (with a counter: a task may run again on the same worker). */
+  taskId: string;
+  /** Host path of the task's clone: its disk use is watched. */
+  workdir: string;
+  limits: TaskLimits;
+  /** Told each time a command is stopped by a limit, with how many that limit has stopped so far. */
+  onLimit?(hit: LimitHit, count: number): void;
+}
+
+/** The sandbox of a worker: one-off commands (`run`, unlimited: the start-up probe) and task sandboxes. */
+export interface SandboxHost extends Sandbox {
+  readonly enforcement: LimitEnforcement;
+  openTask(opts: OpenTaskOptions): Promise<TaskSandbox>;
 }

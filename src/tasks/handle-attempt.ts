@@ -83,6 +83,7 @@ async function recordFailure(deps: AttemptDeps, ctx: AttemptContext, err: unknow
     code: error.code,
     message,
     hint,
+    resources: task.resources,
   });
   // A cancel is an end, not a failure of the job: nothing to retry.
   if (error.code === 'cancelled') return undefined as never;

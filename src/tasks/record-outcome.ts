@@ -42,6 +42,7 @@ export async function recordOutcome(
     summary,
     checks: outcome.checks,
     commit: outcome.commit,
+    resources: task.resources,
   });
   return task;
 }

@@ -3,6 +3,7 @@ import { PatchbayError } from '../domain/errors.js';
 import type { CheckResult } from '../domain/task.js';
 import type { Sandbox, SandboxRunResult } from '../sandbox/types.js';
 import type { TaskWorkspace } from '../workspace/types.js';
+import { raiseHint } from './limited-attempt.js';
 
 const TAIL_CHARS = 4_000;
 
@@ -42,6 +43,15 @@ async function runInClone(
 export async function runSetup(opts: CommandsInClone): Promise<void> {
   for (const command of opts.repo.setup) {
     const result = await runInClone(opts, command, 'internet', 'setup');
+    if (result.limit && result.exitCode !== 0) {
+      throw new PatchbayError(
+        'limit_exceeded',
+        `setup command \`${command}\` was stopped: ${result.limit.message}`,
+        {
+          hint: raiseHint(result.limit.name, opts.repo.name),
+        },
+      );
+    }
     if (result.exitCode === 0) continue;
     const how = result.timedOut
       ? `timed out after ${Math.round(opts.timeoutMs / 1000)} s`
@@ -63,6 +73,7 @@ export async function runChecks(opts: CommandsInClone): Promise<CheckResult[]> {
       timedOut: result.timedOut,
       output: tail(result.output),
       durationMs: result.durationMs,
+      ...(result.limit ? { limit: { name: result.limit.name, message: result.limit.message } } : {}),
     });
   }
   return results;

@@ -1,5 +1,6 @@
 import type { ChatMessage } from '../agent/types.js';
 import type { RepositoryConfig } from '../config/file-schema.js';
+import { limitsFor } from '../config/limits-for.js';
 import { type Config, findRepository } from '../config/load-config.js';
 import type { ConversationState } from '../domain/conversation.js';
 import { PatchbayError } from '../domain/errors.js';
@@ -7,11 +8,12 @@ import type { Reporter, TaskStage } from '../domain/events.js';
 import type { ConversationStore, TaskStore } from '../domain/ports.js';
 import { FINAL_STATUSES, type PullRequestRef, type TaskRecord } from '../domain/task.js';
 import type { Logger } from '../lib/logger.js';
-import type { Sandbox } from '../sandbox/types.js';
+import type { SandboxHost } from '../sandbox/types.js';
 import { toBranchName } from '../workspace/branch-name.js';
 import type { Workspaces } from '../workspace/create-workspaces.js';
 import type { TaskClone } from '../workspace/types.js';
 import { type AttemptOutcome, conversationAfter } from './attempt-outcome.js';
+import { type LimitedAttempt, workUnderLimits } from './limited-attempt.js';
 import type { AgentRunner, Publisher } from './ports.js';
 import { publishChanges } from './publish-changes.js';
 import { runChecks, runSetup } from './run-commands.js';
@@ -22,7 +24,8 @@ export interface RunTaskDeps {
   store: TaskStore;
   conversations: Pick<ConversationStore, 'get'>;
   workspaces: Workspaces;
-  sandbox: Sandbox;
+  /** Every command of a task runs in the task's own sandbox from `openTask`, under its limits. */
+  sandbox: SandboxHost;
   agent: AgentRunner;
   /** Pushes and opens the pull request (GitHub), or only pushes (`patchbay run --repo ./dir`). */
   publisher: Publisher;
@@ -40,6 +43,11 @@ interface Attempt {
   conversation: ConversationState | null;
   signal: AbortSignal;
   log: Logger;
+}
+
+/** An attempt at work in its clone: its commands run in `limited`'s sandbox, under its signal. */
+interface InClone extends Attempt {
+  limited: LimitedAttempt;
 }
 
 /**
@@ -71,7 +79,13 @@ export async function runTask(
   await deps.reporter.report({ type: 'started', task, stage: 'clone' });
   const clone = await openClone(attempt, task, branch);
   try {
-    return await workInClone(attempt, task, clone);
+    const under = {
+      ...{ sandboxes: deps.sandbox, store: deps.store, taskId: task.id, workdir: clone.dir, repo, log },
+      ...{ limits: limitsFor(deps.config.file, repo), before: task.resources, signal: opts.signal },
+    };
+    return await workUnderLimits(under, (limited) =>
+      workInClone({ ...attempt, signal: limited.signal, limited }, task, clone),
+    );
   } finally {
     await clone.dispose().catch((err) => log.error({ err: err.message }, 'could not remove clone'));
   }
@@ -108,25 +122,35 @@ async function stage(attempt: Attempt, task: TaskRecord, name: TaskStage): Promi
   await attempt.deps.reporter.report({ type: 'stage', task, stage: name });
 }
 
-async function workInClone(attempt: Attempt, started: TaskRecord, clone: TaskClone): Promise<AttemptOutcome> {
-  const { deps, repo, signal } = attempt;
-  const limits = deps.config.file.limits;
-  const inClone = { sandbox: deps.sandbox, ws: clone, repo, signal };
+async function workInClone(attempt: InClone, started: TaskRecord, clone: TaskClone): Promise<AttemptOutcome> {
+  const { deps, repo, signal, limited } = attempt;
+  const limits = limitsFor(deps.config.file, repo);
+  const inClone = { sandbox: limited.sandbox, ws: clone, repo, signal };
   await stage(attempt, started, 'setup');
   await runSetup({ ...inClone, timeoutMs: limits.setup_minutes * 60_000 });
   await stage(attempt, started, 'agent');
-  const { result, task } = await runAgent(attempt, started, clone);
+  limited.agentAt(true);
+  const { result, task } = await runAgent(attempt, started, clone, limits.command_seconds * 1000);
+  limited.agentAt(false);
   const { outcome } = result;
+  // A limit that kept stopping the agent's commands ended its run: the task fails for that, once.
+  const failure = limited.failure();
+  if (failure) throw failure;
   if (outcome.kind === 'cancelled') throw new PatchbayError('cancelled', outcome.reason);
   if (outcome.kind === 'budget') {
     throw new PatchbayError('budget_exhausted', outcome.message, {
       hint: 'raise `budget` in patchbay.yml or narrow the request, then ask again',
     });
   }
-  if (outcome.kind === 'question') return keepWorkForAnswer(attempt, task, clone, outcome.question);
+  if (outcome.kind === 'question') {
+    await attempt.limited.close();
+    return keepWorkForAnswer(attempt, task, clone, outcome.question);
+  }
   await stage(attempt, task, 'checks');
   const checks = await runChecks({ ...inClone, timeoutMs: limits.check_minutes * 60_000 });
   if (checks.length > 0) deps.timeline.add(task.id, { type: 'checks', ...stampOf(task), checks });
+  // The task's commands are over: nothing of them may run while the host commits and pushes.
+  const resources = await attempt.limited.close();
   await stage(attempt, task, 'pull_request');
   const published = await publishChanges(
     clone,
@@ -141,6 +165,7 @@ async function workInClone(attempt: Attempt, started: TaskRecord, clone: TaskClo
       usage: result.usage,
       steps: result.steps,
       durationMs: Date.now() - Date.parse(task.createdAt),
+      resources,
       draft: repo.draft,
       allowWorkflows: repo.allow_workflows,
       hasPullRequest: Boolean(attempt.conversation?.pullRequest),
@@ -162,7 +187,7 @@ async function workInClone(attempt: Attempt, started: TaskRecord, clone: TaskClo
   };
 }
 
-async function runAgent(attempt: Attempt, task: TaskRecord, clone: TaskClone) {
+async function runAgent(attempt: InClone, task: TaskRecord, clone: TaskClone, maxCommandMs: number) {
   const { deps } = attempt;
   const resuming = task.answer !== undefined;
   // Resume from the transcript as it was when the question was asked: it matches the branch (its
@@ -174,7 +199,8 @@ async function runAgent(attempt: Attempt, task: TaskRecord, clone: TaskClone) {
   const budget = deps.config.file.budget;
   const result = await deps.agent.run({
     workdir: clone.dir,
-    sandbox: deps.sandbox,
+    sandbox: attempt.limited.sandbox,
+    maxCommandMs,
     readOnlyPaths: [clone.mirrorDir],
     instruction: task.request.instruction,
     context: buildContext(task, attempt.conversation, clone),

@@ -119,6 +119,8 @@ export function createTimelineWriter(deps: TimelineWriterDeps): TimelineWriter {
       status,
       steps: task.steps,
       usage: task.usage,
+      // What the task used of its limits, as the attempt left it on the record (docs/limits.md).
+      ...(task.resources ? { resources: task.resources } : {}),
       ...extra,
     });
   }

@@ -39,6 +39,8 @@ export interface HarnessOptions {
   githubAuth?: 'token' | 'app';
   /** The clock the integrations' own timers run on (StartOptions.clock); a test may hold it still. */
   clock?: Clock;
+  /** 'off': the worker runs its tasks without cgroups, as on a host that has none. */
+  cgroups?: 'auto' | 'off';
   /** Sign-in with GitHub on (GITHUB_CLIENT_ID/SECRET, the stand-in's OAuth app; git's host serves /login/). */
   signIn?: boolean;
 }
@@ -124,6 +126,7 @@ export async function startHarness(opts: HarnessOptions) {
       retry: opts.retry ?? { attempts: 2, backoffMs: 200 },
       reporters: { api: recorder },
       clock: opts.clock,
+      cgroups: opts.cgroups,
     }).then((r) => {
       running.push(r);
       return r;

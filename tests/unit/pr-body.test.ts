@@ -174,6 +174,35 @@ describe('the content', () => {
     );
   });
 
+  it('puts peak memory and disk against their limits in the footer, leaving out a peak not measured', () => {
+    const MiB = 1024 * 1024;
+    const resources = {
+      enforcement: 'cgroup_v1' as const,
+      peakMemoryBytes: 312 * MiB,
+      memoryLimitBytes: 4096 * MiB,
+      peakDiskBytes: 1229 * MiB,
+      diskLimitBytes: 10240 * MiB,
+      limitHits: {},
+    };
+
+    const measured = renderPullRequestBody(anInput({ resources }));
+    const noMemory = renderPullRequestBody(anInput({ resources: { ...resources, peakMemoryBytes: null } }));
+
+    expect(measured).toContain('· 3m 4s · peak memory 312 MiB of 4 GiB, peak disk 1.2 GiB of 10 GiB</sub>');
+    expect(noMemory).toContain('· 3m 4s · peak disk 1.2 GiB of 10 GiB</sub>');
+  });
+
+  it('says which limit stopped a check', () => {
+    const limit = {
+      name: 'memory' as const,
+      message: "killed: the task's memory limit of 4 GiB was reached",
+    };
+
+    const body = renderPullRequestBody(anInput({ checks: [aCheck({ exitCode: null, limit })] }));
+
+    expect(body).toContain("| `npm test` | ❌ killed: the task's memory limit of 4 GiB was reached | 3.2s |");
+  });
+
   it('says when no price is configured', () => {
     const usage = { promptTokens: 1, cachedTokens: 0, completionTokens: 1, usd: null, agentMs: 0 };
 

@@ -56,10 +56,19 @@ export const bashTool = defineTool({
 });
 
 function formatRun(
-  res: { exitCode: number | null; output: string; droppedBytes: number; timedOut: boolean; aborted: boolean },
+  res: {
+    exitCode: number | null;
+    output: string;
+    droppedBytes: number;
+    timedOut: boolean;
+    aborted: boolean;
+    limit?: { message: string };
+  },
   timeoutMs: number,
 ): string {
   const lines: string[] = [];
+  // A task-wide limit (memory, processes, disk, /tmp) stopped it: the model must change course.
+  if (res.limit) lines.push(res.limit.message);
   if (res.aborted) lines.push('The command was stopped because the run was cancelled.');
   else if (res.timedOut)
     lines.push(`Timed out after ${Math.round(timeoutMs / 1000)} s; the command was killed.`);

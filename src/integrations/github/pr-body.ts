@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { PullRequestDraft } from '../../domain/ports.js';
-import { type CheckResult, checkOutcome } from '../../domain/task.js';
+import { type CheckResult, checkOutcome, type TaskResources } from '../../domain/task.js';
 import type { Origin } from '../../domain/task-request.js';
+import { formatBytes } from '../../lib/format-bytes.js';
 
 /** The start of the hidden marker that makes a pull request Patchbay's (with its branch and author). */
 export const PR_MARKER_PREFIX = '<!-- patchbay:task=';
@@ -101,6 +102,8 @@ function renderCheckTable(checks: CheckResult[]): string {
 }
 
 function describeResult(check: CheckResult): string {
+  // The sentence is ours (fixed text and numbers), never command output.
+  if (check.limit) return `❌ ${check.limit.message}`;
   const outcome = checkOutcome(check);
   if (outcome === 'timed_out') return '⏱ timed out';
   if (outcome === 'passed') return '✅ passed';
@@ -153,7 +156,25 @@ function renderFooter(input: PullRequestBodyInput): string {
   const cost = usage.usd === null ? 'no price configured' : `$${usage.usd.toFixed(2)}`;
   const steps = `${input.steps} ${input.steps === 1 ? 'step' : 'steps'}`;
   const page = isHttpUrl(input.pageUrl) ? ` · [task page](${input.pageUrl})` : '';
-  return `---\n<sub>Patchbay · ${steps} · ${tokens} · ${cost} · ${formatDuration(input.durationMs)}${page}</sub>`;
+  const used = input.resources ? renderResources(input.resources) : '';
+  const resources = used ? ` · ${used}` : '';
+  return `---\n<sub>Patchbay · ${steps} · ${tokens} · ${cost} · ${formatDuration(input.durationMs)}${resources}${page}</sub>`;
+}
+
+/** `peak memory 312 MiB of 4 GiB, peak disk 1.2 GiB of 10 GiB`; a peak not measured is left out. */
+function renderResources(resources: TaskResources): string {
+  const parts: string[] = [];
+  if (resources.peakMemoryBytes !== null) {
+    parts.push(
+      `peak memory ${formatBytes(resources.peakMemoryBytes)} of ${formatBytes(resources.memoryLimitBytes)}`,
+    );
+  }
+  if (resources.peakDiskBytes !== null) {
+    parts.push(
+      `peak disk ${formatBytes(resources.peakDiskBytes)} of ${formatBytes(resources.diskLimitBytes)}`,
+    );
+  }
+  return parts.join(', ');
 }
 
 /**
