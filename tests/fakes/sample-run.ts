@@ -197,7 +197,19 @@ export const FINISHING_ENTRIES: TimelineEntry[] = [
     created: true,
   },
   stageEnded(at(114), 'pull_request', 3_020),
-  outcome(at(115), { steps: 8, usage: FINISHED.usage, summary: SUMMARY }),
+  outcome(at(115), {
+    steps: 8,
+    usage: FINISHED.usage,
+    summary: SUMMARY,
+    resources: {
+      enforcement: 'cgroup_v2',
+      peakMemoryBytes: 1_610_612_736,
+      memoryLimitBytes: 4_294_967_296,
+      peakDiskBytes: 310_378_496,
+      diskLimitBytes: 10_737_418_240,
+      limitHits: {},
+    },
+  }),
 ];
 
 export const SAMPLE_DIFF: TaskDiff = {

@@ -150,6 +150,29 @@ describe('renderTaskPage', () => {
   });
 });
 
+describe('an outcome with its resources', () => {
+  it('shows peak memory and disk against their limits, and how often a limit stopped a command', () => {
+    const at = new Date(NOW).toISOString();
+    const failure = { code: 'limit_exceeded', message: 'a command passed the memory limit' };
+    const resources = {
+      enforcement: 'cgroup_v1' as const,
+      peakMemoryBytes: 512 * 1024 * 1024,
+      memoryLimitBytes: 4096 * 1024 * 1024,
+      peakDiskBytes: null,
+      diskLimitBytes: 10240 * 1024 * 1024,
+      limitHits: { memory: 2 },
+    };
+    const timeline = stored([outcome(at, { status: 'failed', error: failure, resources })]);
+
+    const out = page(aTask('t1', { status: 'failed', error: failure }), { timeline });
+
+    const line = /<p class="meta resources" title="enforced by cgroup_v1">([^<]*)<\/p>/.exec(out)?.[1];
+    expect(line).toBe(
+      'memory 512 MiB of 4 GiB · disk unmeasured of 10 GiB · the memory limit stopped 2 commands',
+    );
+  });
+});
+
 describe('the conversation card', () => {
   it("lists the conversation's tasks oldest first, this one marked, with the question and its answer", () => {
     const first = aTask('t1', {

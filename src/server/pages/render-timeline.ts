@@ -1,6 +1,7 @@
-import type { CheckResult } from '../../domain/task.js';
+import type { CheckResult, TaskResources } from '../../domain/task.js';
 import { checkOutcome } from '../../domain/task.js';
 import type { StoredTimelineEntry, TimelineEntry, TimelineStage } from '../../domain/timeline.js';
+import { formatBytes as formatSize } from '../../lib/format-bytes.js';
 import { formatBytes, formatDuration, formatOffset, formatTokens, formatUsd, since } from './format.js';
 import { type Html, html, safeUrl } from './html.js';
 import { SOURCE_LABELS, STAGE_LABELS, STATUS_LABELS } from './labels.js';
@@ -171,5 +172,22 @@ function renderOutcome(entry: Entry<'outcome'>): Html {
         entry.error.hint ? html`<p class="hint">${entry.error.hint}</p>` : ''
       }</div>`
     : '';
-  return html`<div class="entry-body"><p class="entry-title"><span class="status-pill status-${entry.status}">${STATUS_LABELS[entry.status]}</span> <span class="meta">${meta}</span></p>${error}</div>`;
+  return html`<div class="entry-body"><p class="entry-title"><span class="status-pill status-${entry.status}">${STATUS_LABELS[entry.status]}</span> <span class="meta">${meta}</span></p>${error}${
+    entry.resources ? renderResources(entry.resources) : ''
+  }</div>`;
+}
+
+/** Peak memory and disk against the task's limits, and the commands a limit stopped. */
+function renderResources(resources: TaskResources): Html {
+  const peak = (bytes: number | null, limit: number) =>
+    `${bytes === null ? 'unmeasured' : formatSize(bytes)} of ${formatSize(limit)}`;
+  const hits = Object.entries(resources.limitHits).map(
+    ([limit, count]) => `the ${limit} limit stopped ${count} command${count === 1 ? '' : 's'}`,
+  );
+  const parts = [
+    `memory ${peak(resources.peakMemoryBytes, resources.memoryLimitBytes)}`,
+    `disk ${peak(resources.peakDiskBytes, resources.diskLimitBytes)}`,
+    ...hits,
+  ];
+  return html`<p class="meta resources" title="enforced by ${resources.enforcement}">${parts.join(' · ')}</p>`;
 }

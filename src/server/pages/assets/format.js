@@ -62,6 +62,20 @@ export function formatBytes(bytes) {
   return `${(bytes / 1048576).toFixed(1)} MB`;
 }
 
+const SIZE_UNITS = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+/** `4 GiB`, `1.5 GiB`: binary units, as patchbay.yml's `_mb` limits mean them (src/lib/format-bytes.ts). @param {number} bytes */
+export function formatSize(bytes) {
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < SIZE_UNITS.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  const shown = value >= 10 || Number.isInteger(value) ? Math.round(value) : Math.round(value * 10) / 10;
+  return `${shown} ${SIZE_UNITS[unit]}`;
+}
+
 /** @param {number} ms */
 export function formatOffset(ms) {
   const total = Math.max(0, Math.floor(ms / 1000));

@@ -9,6 +9,7 @@ import {
   formatBytes,
   formatDuration,
   formatOffset,
+  formatSize,
   formatTokens,
   formatUsd,
   SOURCE_LABELS,
@@ -52,7 +53,9 @@ import {
  * @property {{ code: string, message: string, hint?: string }} [error]
  * @property {number} [steps]
  * @property {Usage} [usage]
+ * @property {Resources} [resources]
  */
+/** @typedef {{ enforcement: string, peakMemoryBytes: number | null, memoryLimitBytes: number, peakDiskBytes: number | null, diskLimitBytes: number, limitHits?: Record<string, number> }} Resources */
 /** @typedef {{ command: string, exitCode: number | null, timedOut: boolean, output: string, durationMs: number }} Check */
 /** @typedef {{ promptTokens: number, cachedTokens: number, completionTokens: number, usd: number | null, agentMs: number }} Usage */
 /** @typedef {Record<string, string | Node | null | undefined | false>} Attrs */
@@ -310,12 +313,36 @@ function renderOutcome(entry, body) {
     ' ',
     h('span', { class: 'meta' }, meta),
   );
-  if (!entry.error) return body(title);
-  const error = h(
-    'div',
-    { class: 'error-box' },
-    h('p', {}, h('code', {}, entry.error.code), ` ${entry.error.message}`),
-    entry.error.hint && h('p', { class: 'hint' }, entry.error.hint),
+  const parts = [title];
+  if (entry.error)
+    parts.push(
+      h(
+        'div',
+        { class: 'error-box' },
+        h('p', {}, h('code', {}, entry.error.code), ` ${entry.error.message}`),
+        entry.error.hint && h('p', { class: 'hint' }, entry.error.hint),
+      ),
+    );
+  if (entry.resources) parts.push(renderResources(entry.resources));
+  return body(...parts);
+}
+
+/** @param {Resources} resources */
+function renderResources(resources) {
+  /** @param {number | null} bytes @param {number} limit */
+  const peak = (bytes, limit) =>
+    `${bytes === null ? 'unmeasured' : formatSize(bytes)} of ${formatSize(limit)}`;
+  const hits = Object.entries(resources.limitHits ?? {}).map(
+    ([limit, count]) => `the ${limit} limit stopped ${count} command${count === 1 ? '' : 's'}`,
   );
-  return body(title, error);
+  const parts = [
+    `memory ${peak(resources.peakMemoryBytes, resources.memoryLimitBytes)}`,
+    `disk ${peak(resources.peakDiskBytes, resources.diskLimitBytes)}`,
+    ...hits,
+  ];
+  return h(
+    'p',
+    { class: 'meta resources', title: `enforced by ${resources.enforcement}` },
+    parts.join(' · '),
+  );
 }
