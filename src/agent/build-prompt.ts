@@ -69,11 +69,14 @@ export function startTranscript(task: TaskText, followUp?: string): ChatMessage[
   return messages;
 }
 
+/** How a follow-up request begins: compaction keeps the latest one as it is. */
+export const FOLLOW_UP_INTRO = 'A follow-up request in the same conversation.';
+
 export function followUpMessage(followUp: string): ChatMessage {
   return {
     role: 'user',
     content:
-      'A follow-up request in the same conversation. Your earlier work is on this branch; continue from ' +
+      `${FOLLOW_UP_INTRO} Your earlier work is on this branch; continue from ` +
       `there, and call finish again when done.\n${wrapUntrusted('follow-up', followUp)}`,
   };
 }

@@ -1,4 +1,5 @@
 import { answerText, followUpMessage } from './build-prompt.js';
+import type { ModelToolCall } from './call-model.js';
 import type { ChatMessage } from './types.js';
 
 const INTERRUPTED =
@@ -31,7 +32,7 @@ export function resumeTranscript(
 }
 
 /** Tool calls of the last assistant message that no tool message answers. */
-export function pendingToolCalls(transcript: ChatMessage[]): { id: string; name: string }[] {
+export function pendingToolCalls(transcript: ChatMessage[]): ModelToolCall[] {
   const index = transcript.findLastIndex((m) => m.role === 'assistant');
   const last = transcript[index];
   if (last?.role !== 'assistant' || !last.tool_calls) return [];
@@ -40,5 +41,9 @@ export function pendingToolCalls(transcript: ChatMessage[]): { id: string; name:
   );
   return last.tool_calls
     .filter((call) => !answered.has(call.id))
-    .map((call) => ({ id: call.id, name: call.type === 'function' ? call.function.name : call.custom.name }));
+    .map((call) =>
+      call.type === 'function'
+        ? { id: call.id, name: call.function.name, arguments: call.function.arguments }
+        : { id: call.id, name: call.custom.name, arguments: call.custom.input },
+    );
 }
