@@ -174,6 +174,16 @@ describe('the content', () => {
     );
   });
 
+  it('names the model and counts the compactions of the context in the footer', () => {
+    const once = renderPullRequestBody(anInput({ model: 'qwen3-coder', compactions: 1 }));
+    const none = renderPullRequestBody(anInput({ model: 'gpt-5-codex', compactions: 0 }));
+
+    expect(once).toContain('<sub>Patchbay · qwen3-coder · 14 steps · ');
+    expect(once).toContain(' · 3m 4s · 1 context compaction');
+    expect(none).toContain('<sub>Patchbay · gpt-5-codex · 14 steps · ');
+    expect(none).toContain(' · 3m 4s · 0 context compactions');
+  });
+
   it('says when no price is configured', () => {
     const usage = { promptTokens: 1, cachedTokens: 0, completionTokens: 1, usd: null, agentMs: 0 };
 

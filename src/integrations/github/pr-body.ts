@@ -153,7 +153,10 @@ function renderFooter(input: PullRequestBodyInput): string {
   const cost = usage.usd === null ? 'no price configured' : `$${usage.usd.toFixed(2)}`;
   const steps = `${input.steps} ${input.steps === 1 ? 'step' : 'steps'}`;
   const page = isHttpUrl(input.pageUrl) ? ` · [task page](${input.pageUrl})` : '';
-  return `---\n<sub>Patchbay · ${steps} · ${tokens} · ${cost} · ${formatDuration(input.durationMs)}${page}</sub>`;
+  const model = input.model ? ` · ${inlineText(input.model, 100)}` : '';
+  const n = input.compactions ?? 0;
+  const compactions = ` · ${n} context ${n === 1 ? 'compaction' : 'compactions'}`;
+  return `---\n<sub>Patchbay${model} · ${steps} · ${tokens} · ${cost} · ${formatDuration(input.durationMs)}${compactions}${page}</sub>`;
 }
 
 /**
