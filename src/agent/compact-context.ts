@@ -26,11 +26,11 @@ import type { ChatMessage } from './types.js';
  * answer) and brings it under LOW_WATER: each compaction breaks the cached prefix from the first
  * message it changes, so it is done rarely and in large batches rather than a little every turn.
  */
-const HIGH_WATER = 0.8;
-const LOW_WATER = 0.5;
+const HIGH_WATER = 0.85;
+const LOW_WATER = 0.4;
 /** Recent turns left as they are: by eliding, up to this share of the limit; by a summary, this. */
-const KEEP_ELIDING = 0.25;
-const KEEP_SUMMARIZING = 0.15;
+const KEEP_ELIDING = 0.15;
+const KEEP_SUMMARIZING = 0.1;
 
 export type CompactionReason = 'limit' | 'overflow';
 

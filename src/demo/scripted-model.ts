@@ -62,7 +62,7 @@ export interface ScriptedModel {
  */
 export function countPromptTokens(body: unknown): number {
   const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-  return Math.ceil(JSON.stringify({ messages: b.messages ?? [], tools: b.tools ?? [] }).length / 3.5);
+  return Math.ceil(JSON.stringify({ tools: b.tools ?? [], messages: b.messages ?? [] }).length / 3.5);
 }
 
 /** The usage every scripted answer reports: fixed, so that tests can compute costs exactly. */
@@ -93,7 +93,8 @@ export async function startScriptedModel(
       return refused;
     }
     const req = toRequest(body);
-    const text = JSON.stringify({ messages: req.messages, tools: req.tools });
+    // Tools first, as a chat template renders them before the messages: the order a prompt cache sees.
+    const text = JSON.stringify({ tools: req.tools, messages: req.messages });
     const usage = opts.usage === 'counted' ? countedUsage(text, previous) : undefined;
     previous = text;
     const n = turn++;
