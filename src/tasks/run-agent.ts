@@ -19,6 +19,11 @@ export interface RunAgentDeps {
   agent: AgentRunner;
   reporter: Reporter;
   timeline: TimelineWriter;
+  /**
+   * Keep the work so far on the remote between turns (default). `patchbay run` turns it off: no other
+   * worker will resume its task, and its remote may be the person's own checkout.
+   */
+  keepWork?: boolean;
 }
 
 export interface AgentAttempt {
@@ -78,7 +83,10 @@ export async function runAgent(attempt: AgentAttempt, task: TaskRecord, clone: T
       const current = await deps.store.update(task.id, () => ({ steps: step.step, usage: step.usage }));
       await deps.reporter.report({ type: 'step', task: current, step });
     },
-    keepWork: async () => noteKept(attempt, await clone.keepWork(task.id, attempt.signal)),
+    keepWork:
+      deps.keepWork === false
+        ? undefined
+        : async () => noteKept(attempt, await clone.keepWork(task.id, attempt.signal)),
     onMessages: async (added, turn) => {
       if (turn?.work) {
         await deps.store.appendTranscriptAt(task.id, added, { run, work: turn.work, steps: turn.steps });
