@@ -72,12 +72,16 @@ export function startTranscript(task: TaskText, followUp?: string): ChatMessage[
 /** How a follow-up request begins: compaction keeps the latest one as it is. */
 export const FOLLOW_UP_INTRO = 'A follow-up request in the same conversation.';
 
-export function followUpMessage(followUp: string): ChatMessage {
+/** A follow-up as the next user message; `context` is its own discussion (a review's comments, a thread). */
+export function followUpMessage(followUp: string, context?: string): ChatMessage {
+  const discussion = context?.trim()
+    ? `\n\nIts discussion (thread, issue or review comments):\n${wrapUntrusted('context', context)}`
+    : '';
   return {
     role: 'user',
     content:
       `${FOLLOW_UP_INTRO} Your earlier work is on this branch; continue from ` +
-      `there, and call finish again when done.\n${wrapUntrusted('follow-up', followUp)}`,
+      `there, and call finish again when done.\n${wrapUntrusted('follow-up', followUp)}${discussion}`,
   };
 }
 

@@ -186,7 +186,8 @@ export function createAgent(deps: AgentDeps): { run(input: AgentRunInput): Promi
 async function openTranscript(input: AgentRunInput): Promise<ChatMessage[]> {
   if (input.transcript.length > 0) {
     if (input.answer === undefined && input.followUp === undefined) return [...input.transcript];
-    return resumeTranscript(input.transcript, { answer: input.answer, followUp: input.followUp });
+    const { answer, followUp, context } = input;
+    return resumeTranscript(input.transcript, { answer, followUp, context: followUp ? context : undefined });
   }
   const agentsMd = await readAgentsMd(input.workdir);
   const task = {

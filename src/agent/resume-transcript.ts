@@ -13,7 +13,7 @@ const INTERRUPTED =
  */
 export function resumeTranscript(
   transcript: ChatMessage[],
-  opts: { answer?: string; followUp?: string },
+  opts: { answer?: string; followUp?: string; context?: string },
 ): ChatMessage[] {
   const messages = [...transcript];
   let answered = false;
@@ -27,7 +27,7 @@ export function resumeTranscript(
   }
   if (opts.answer !== undefined && !answered)
     messages.push({ role: 'user', content: answerText(opts.answer) });
-  if (opts.followUp?.trim()) messages.push(followUpMessage(opts.followUp));
+  if (opts.followUp?.trim()) messages.push(followUpMessage(opts.followUp, opts.context));
   return messages;
 }
 

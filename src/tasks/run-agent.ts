@@ -67,7 +67,8 @@ export async function runAgent(attempt: AgentAttempt, task: TaskRecord, clone: T
     sandbox: deps.sandbox,
     readOnlyPaths: [clone.mirrorDir],
     instruction: task.request.instruction,
-    context,
+    // A follow-up continuing the transcript gets its own discussion only; the branch note is moot.
+    context: start.from === 'conversation' ? task.request.context : context,
     repo: task.request.repo,
     branch: clone.branch,
     model: attempt.model,
