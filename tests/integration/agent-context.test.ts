@@ -220,6 +220,21 @@ describe('context management against the scripted model', () => {
     expect(countPromptTokens(retried)).toBeLessThanOrEqual(12_000);
   });
 
+  it('fails for good when the prompt cannot fit even after compacting', async () => {
+    // The server serves 1,500 tokens: not even the system prompt, the tools and the task fit.
+    const m = await startModel(readingScript(3), { contextWindow: 1_500 });
+
+    const err = await agentFor(m, { name: 'tiny', contextWindow: 32_768 })
+      .run(input())
+      .catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(PatchbayError);
+    expect(err).toMatchObject({ code: 'model_error', permanent: true });
+    expect((err as PatchbayError).hint).toMatch(/context_window/);
+    expect(m.answered.size).toBe(0);
+    expect(m.refused.size).toBeLessThanOrEqual(2);
+  });
+
   it('sends reasoning_effort and max_completion_tokens only where the entry sets them', async () => {
     const m = await startModel([finish, finish]);
     const spec: ModelSpec = {
