@@ -235,7 +235,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
         handleAttempt(
           { store, conversations, reporter, timeline: writer, log, redact },
           { taskId, signal, lastAttempt },
-          () => runTask(run, { taskId, signal }),
+          () => runTask(run, { taskId, signal, lastAttempt }),
         ),
     });
     worker.start();

@@ -46,7 +46,7 @@ interface Attempt extends AgentAttempt {
  */
 export async function runTask(
   deps: RunTaskDeps,
-  opts: { taskId: string; signal: AbortSignal },
+  opts: { taskId: string; signal: AbortSignal; lastAttempt?: boolean },
 ): Promise<AttemptOutcome> {
   const found = await deps.store.get(opts.taskId);
   if (!found) throw new PatchbayError('task_not_found', `no task ${opts.taskId}`);
@@ -81,7 +81,9 @@ export async function runTask(
     await dropKeptWork(attempt, task);
     return outcome;
   } catch (err) {
-    if (isPermanent(err) && !interrupted(attempt.signal)) await dropKeptWork(attempt, task);
+    // Kept for the next attempt, unless none will come (a worker that stops hands the task on).
+    if ((isPermanent(err) || opts.lastAttempt) && !interrupted(attempt.signal))
+      await dropKeptWork(attempt, task);
     throw err;
   } finally {
     await clone.dispose().catch((err) => log.error({ err: err.message }, 'could not remove clone'));
