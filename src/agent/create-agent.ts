@@ -105,7 +105,11 @@ export function createAgent(deps: AgentDeps): { run(input: AgentRunInput): Promi
     s.turns++;
     // While the model thinks no agent command runs: the work tree is kept meanwhile.
     const keeping = keepWork(s);
-    const reply = await ask(s, keeping);
+    // Whatever the model answers, keeping ends before the attempt goes on (or its clone goes).
+    const reply = await ask(s, keeping).catch(async (err: unknown) => {
+      await keeping;
+      throw err;
+    });
     if (reply.kind === 'aborted') {
       await keeping;
       if (signal.aborted) return endRun(s, cancelledOutcome(signal));
