@@ -195,6 +195,8 @@ async function transcriptGrowth(): Promise<void> {
       model: 'scripted',
       pricing: {},
       log,
+      // What this measures is how the stored transcript grows, not compaction (bench/context.ts).
+      compact: false,
     });
     await agent.run({
       workdir: dir,
@@ -220,6 +222,7 @@ async function transcriptGrowth(): Promise<void> {
           rewritten: rewriteConn.stream.bytesWritten - r0,
         });
       },
+      onCompacted: async () => undefined,
     });
   } finally {
     await store.close();

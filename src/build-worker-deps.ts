@@ -61,7 +61,7 @@ export function buildAgent(config: Config, log: Logger) {
     baseURL: env.OPENAI_BASE_URL,
     maxRetries: 2,
   });
-  return createAgent({ openai, model: env.PATCHBAY_MODEL, pricing: config.file.pricing, log });
+  return createAgent({ openai, model: config.models.default, log });
 }
 
 /**

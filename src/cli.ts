@@ -16,6 +16,8 @@ const USAGE = `usage: patchbay <command>
   run --repo <owner/name|path> [--base <branch>] "<instruction>"
                                  one task in the foreground, progress on the terminal
   demo                           the whole flow on this machine with loopback stand-ins
+  eval <suite.yml> [--model <name>]… [--concurrency <n>] [--out <dir>] [--json]
+                                 a suite of tasks with hidden tests on models of models:, a table per model
 `;
 
 function fail(message: string, hint?: string): never {
@@ -79,6 +81,46 @@ async function run(args: string[]): Promise<void> {
   process.exit(task.status === 'succeeded' ? 0 : 1);
 }
 
+/** The configuration of a one-shot command: patchbay.yml when there is one, else an empty allowlist. */
+async function oneShotConfig(): Promise<Config> {
+  const env = parseEnv(process.env);
+  if (existsSync(env.PATCHBAY_CONFIG)) return loadConfig(process.env);
+  return buildConfig(env, FileConfig.parse({ repositories: [{ name: 'local/repository' }] }));
+}
+
+async function evaluate(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      model: { type: 'string', multiple: true },
+      concurrency: { type: 'string' },
+      out: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    allowPositionals: true,
+  });
+  const [suitePath] = positionals;
+  if (!suitePath || positionals.length > 1) fail('eval needs one suite file', 'patchbay eval <suite.yml>');
+  const config = await oneShotConfig();
+  const concurrency = Number(values.concurrency ?? config.env.PATCHBAY_CONCURRENCY);
+  if (!Number.isInteger(concurrency) || concurrency < 1) fail('--concurrency must be a whole number above 0');
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort('cancelled'));
+  const { runEvalCommand } = await import('./run-eval.js');
+  await runEvalCommand({
+    suitePath,
+    models: values.model ?? [],
+    concurrency,
+    outDir: values.out,
+    json: values.json ?? false,
+    config,
+    log: createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }),
+    out: process.stdout,
+    signal: controller.signal,
+  });
+  process.exit(0);
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -90,6 +132,8 @@ async function main(argv: string[]): Promise<void> {
       return serve({ server: false, worker: true });
     case 'run':
       return run(rest);
+    case 'eval':
+      return evaluate(rest);
     case 'demo': {
       const { runDemo } = await import('./demo/run-demo.js');
       const serveUntil = new Promise((resolve) => {

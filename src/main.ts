@@ -132,7 +132,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   const writer = createTimelineWriter({ timeline, diffs, redact, capBytes, log });
   const cancel = async (id: string) => {
     const task = await cancelTask({ store, conversations, queue, cancels, timeline: writer }, id);
-    await countCancelled(metrics, env.PATCHBAY_MODEL, task).catch((err: Error) =>
+    await countCancelled(metrics, config.models.default.name, task).catch((err: Error) =>
       log.warn({ taskId: id, err: err.message }, 'could not count the cancelled task'),
     );
     return task;
@@ -167,7 +167,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     bySource: opts.reporters,
     observers: [
       writer.observer,
-      createMetricsObserver({ metrics, model: env.PATCHBAY_MODEL, clock, redact }),
+      createMetricsObserver({ metrics, model: config.models.default.name, clock, redact }),
     ],
     log,
   });
@@ -263,7 +263,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
         handleAttempt(
           { store, conversations, reporter, timeline: writer, log, redact },
           { taskId, signal, lastAttempt },
-          () => runTask(run, { taskId, signal }),
+          () => runTask(run, { taskId, signal, lastAttempt }),
         ),
     });
     worker.start();

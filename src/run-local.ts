@@ -76,7 +76,18 @@ export async function runLocal(opts: {
     };
     const task = newRecord(repoName, opts.instruction, opts.base);
     await store.create(task, []);
-    const run = { config, store, conversations, sandbox, reporter, timeline, log: opts.log, ...deps };
+    // One task in the foreground: no other worker resumes it, so nothing is kept on the remote.
+    const run = {
+      config,
+      store,
+      conversations,
+      sandbox,
+      reporter,
+      timeline,
+      log: opts.log,
+      keepWork: false,
+      ...deps,
+    };
     for (;;) {
       const ctx = { taskId: task.id, signal: opts.signal, lastAttempt: true };
       await handleAttempt({ store, conversations, reporter, timeline, log: opts.log }, ctx, () =>

@@ -69,12 +69,19 @@ export function startTranscript(task: TaskText, followUp?: string): ChatMessage[
   return messages;
 }
 
-export function followUpMessage(followUp: string): ChatMessage {
+/** How a follow-up request begins: compaction keeps the latest one as it is. */
+export const FOLLOW_UP_INTRO = 'A follow-up request in the same conversation.';
+
+/** A follow-up as the next user message; `context` is its own discussion (a review's comments, a thread). */
+export function followUpMessage(followUp: string, context?: string): ChatMessage {
+  const discussion = context?.trim()
+    ? `\n\nIts discussion (thread, issue or review comments):\n${wrapUntrusted('context', context)}`
+    : '';
   return {
     role: 'user',
     content:
-      'A follow-up request in the same conversation. Your earlier work is on this branch; continue from ' +
-      `there, and call finish again when done.\n${wrapUntrusted('follow-up', followUp)}`,
+      `${FOLLOW_UP_INTRO} Your earlier work is on this branch; continue from ` +
+      `there, and call finish again when done.\n${wrapUntrusted('follow-up', followUp)}${discussion}`,
   };
 }
 

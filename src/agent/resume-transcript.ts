@@ -1,4 +1,5 @@
 import { answerText, followUpMessage } from './build-prompt.js';
+import type { ModelToolCall } from './call-model.js';
 import type { ChatMessage } from './types.js';
 
 const INTERRUPTED =
@@ -12,7 +13,7 @@ const INTERRUPTED =
  */
 export function resumeTranscript(
   transcript: ChatMessage[],
-  opts: { answer?: string; followUp?: string },
+  opts: { answer?: string; followUp?: string; context?: string },
 ): ChatMessage[] {
   const messages = [...transcript];
   let answered = false;
@@ -26,12 +27,12 @@ export function resumeTranscript(
   }
   if (opts.answer !== undefined && !answered)
     messages.push({ role: 'user', content: answerText(opts.answer) });
-  if (opts.followUp?.trim()) messages.push(followUpMessage(opts.followUp));
+  if (opts.followUp?.trim()) messages.push(followUpMessage(opts.followUp, opts.context));
   return messages;
 }
 
 /** Tool calls of the last assistant message that no tool message answers. */
-export function pendingToolCalls(transcript: ChatMessage[]): { id: string; name: string }[] {
+export function pendingToolCalls(transcript: ChatMessage[]): ModelToolCall[] {
   const index = transcript.findLastIndex((m) => m.role === 'assistant');
   const last = transcript[index];
   if (last?.role !== 'assistant' || !last.tool_calls) return [];
@@ -40,5 +41,9 @@ export function pendingToolCalls(transcript: ChatMessage[]): { id: string; name:
   );
   return last.tool_calls
     .filter((call) => !answered.has(call.id))
-    .map((call) => ({ id: call.id, name: call.type === 'function' ? call.function.name : call.custom.name }));
+    .map((call) =>
+      call.type === 'function'
+        ? { id: call.id, name: call.function.name, arguments: call.function.arguments }
+        : { id: call.id, name: call.custom.name, arguments: call.custom.input },
+    );
 }

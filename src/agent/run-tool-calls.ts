@@ -16,14 +16,18 @@ const ENDS_RUN: ReadonlySet<string> = new Set(['finish', 'ask_user']);
 /** The arguments kept in the timeline: enough to read a command or an edit, not a whole file written. */
 const ARGS_CAP = 4_096;
 
+/** Tool calls one reply may make; the rest are answered without running, and the model sends them again. */
+export const MAX_CALLS_PER_REPLY = 16;
+
 /**
- * Appends the model's reply to the transcript and runs its tool calls in order, answering each one
- * (a malformed call gets an error the model can correct). Returns the outcome when a call ends the
- * run. Budgets are checked before each call, so a reply that itself crossed the cost or time limit
- * runs nothing but `finish` or `ask_user`.
+ * Appends the model's reply to the transcript: with its tool calls (run next, by runToolCalls), or,
+ * when it has none, its text and a reminder to use the tools. Returns the calls to run.
  */
-export async function runToolCalls(s: AgentSession, reply: Reply): Promise<AgentOutcome | undefined> {
-  if (reply.toolCalls.length === 0) return nudge(s, reply);
+export function appendReply(s: AgentSession, reply: Reply): ModelToolCall[] {
+  if (reply.toolCalls.length === 0) {
+    nudge(s, reply);
+    return [];
+  }
   s.messages.push({
     role: 'assistant',
     content: reply.content,
@@ -33,11 +37,34 @@ export async function runToolCalls(s: AgentSession, reply: Reply): Promise<Agent
       function: { name: c.name, arguments: c.arguments },
     })),
   });
+  return reply.toolCalls;
+}
+
+/**
+ * Runs a reply's tool calls in order, answering each one (a malformed call gets an error the model
+ * can correct; calls past MAX_CALLS_PER_REPLY are answered without running). Returns the outcome when
+ * a call ends the run. Budgets are checked before each call, so a reply that itself crossed the cost
+ * or time limit runs nothing but `finish` or `ask_user`. A reply without calls counts as malformed.
+ */
+export async function runToolCalls(
+  s: AgentSession,
+  calls: ModelToolCall[],
+): Promise<AgentOutcome | undefined> {
+  if (calls.length === 0) return undefined;
   let outcome: AgentOutcome | undefined;
   let valid = 0;
-  for (const call of reply.toolCalls) {
+  for (const [i, call] of calls.entries()) {
     if (outcome) {
       const text = answer(s, call.id, 'Not run: an earlier call in this turn ended the run.');
+      reportCall(s, call, { detail: `${toolName(call)}: not run`, output: text, failed: false, ms: 0 });
+      continue;
+    }
+    if (i >= MAX_CALLS_PER_REPLY) {
+      const text = answer(
+        s,
+        call.id,
+        `Not run: a reply may make at most ${MAX_CALLS_PER_REPLY} tool calls. Send this one again in your next reply if you still need it.`,
+      );
       reportCall(s, call, { detail: `${toolName(call)}: not run`, output: text, failed: false, ms: 0 });
       continue;
     }
@@ -56,12 +83,11 @@ export async function runToolCalls(s: AgentSession, reply: Reply): Promise<Agent
 }
 
 /** A reply without a tool call: its text stays in the transcript, a reminder follows. */
-function nudge(s: AgentSession, reply: Reply): undefined {
+function nudge(s: AgentSession, reply: Reply): void {
   if (reply.content?.trim()) s.messages.push({ role: 'assistant', content: reply.content });
   s.messages.push({ role: 'user', content: NUDGE_USE_TOOLS });
   s.malformedInRow++;
   s.log.warn({ turn: s.turns, finishReason: reply.finishReason }, 'model replied without a tool call');
-  return undefined;
 }
 
 export function parseCall(call: ModelToolCall): ParsedCall {

@@ -1,6 +1,8 @@
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { z } from 'zod';
 import type { StepInfo } from '../domain/events.js';
+import type { ModelPrice, ModelSpec } from '../domain/model-spec.js';
+import type { KeptWork } from '../domain/ports.js';
 import type { Usage } from '../domain/task.js';
 import type { TimelineEntry } from '../domain/timeline.js';
 import type { Logger } from '../lib/logger.js';
@@ -28,11 +30,7 @@ export interface Budget {
 }
 
 /** USD per million tokens. `cached_input` defaults to `input` (no discount) when absent. */
-export interface Pricing {
-  input: number;
-  cached_input?: number;
-  output: number;
-}
+export type Pricing = ModelPrice;
 
 export type BudgetLimit = 'steps' | 'time' | 'cost';
 
@@ -52,7 +50,16 @@ type Detail<T extends TimelineEntry['type']> = Omit<
  * then each of its tool calls with the output exactly as the model got it. Never for chat or trackers:
  * tool output may hold anything the repository holds.
  */
-export type AgentActivity = Detail<'model_turn'> | Detail<'tool_call'>;
+export type AgentActivity = Detail<'model_turn'> | Detail<'tool_call'> | Detail<'compaction'>;
+
+/** What the task has spent when a turn is stored, and the work tree the turn applies to when it was kept. */
+export interface TurnRecord {
+  /** Absent when there is no keeper (`keepWork`) or keeping failed: the turn is then no resume point. */
+  work?: KeptWork;
+  steps: number;
+  usage: Usage;
+  compactions: number;
+}
 
 export interface AgentRunInput {
   /** Host path of the clone; file tools act on it directly, with path checks. */
@@ -66,8 +73,16 @@ export interface AgentRunInput {
   context?: string;
   repo: string;
   branch: string;
-  /** `[]` for a new task; the saved transcript when resuming. */
+  /** The model of this run; the agent's default when absent. */
+  model?: ModelSpec;
+  /**
+   * `[]` for a new task. The saved transcript when resuming: at a question (with `answer`), at the
+   * stored reply of an interrupted or retried attempt (its tool calls not yet answered run first), or
+   * the conversation's last run for a follow-up (with `followUp`).
+   */
   transcript: ChatMessage[];
+  /** How much of `transcript` the caller has stored for this task already (default: all of it). */
+  storedLength?: number;
   /** The user's answer to the pending `ask_user` call when resuming. Untrusted. */
   answer?: string;
   /** A follow-up instruction in the same conversation, appended as a new user turn. Untrusted. */
@@ -76,7 +91,7 @@ export interface AgentRunInput {
   /** The longest one command may run (limits.command_seconds); default the agent's own cap. */
   maxCommandMs?: number;
   /** Spend of earlier attempts and runs of this task: budgets count across retries. */
-  usedBefore: { steps: number; usage: Usage };
+  usedBefore: { steps: number; usage: Usage; compactions?: number };
   signal: AbortSignal;
   /** Called after each tool call, with a small summary for progress displays. */
   onStep(step: StepInfo): void | Promise<void>;
@@ -86,18 +101,30 @@ export interface AgentRunInput {
    */
   onActivity?(activity: AgentActivity): void;
   /**
-   * Called after each turn with the messages added since the last call: first what the run added to
-   * `transcript`, then each turn's. Appending them to what was stored is the caller's job.
+   * Called with the messages added since the last call: first what the run added to `transcript`,
+   * then each turn's. Appending them to what was stored is the caller's job. With `turn`, the messages
+   * end with a model reply whose tool calls have not run yet: stored now, with the work tree it
+   * applies to, a retry continues from it (running those calls again) rather than asking the model.
    */
-  onMessages(added: ChatMessage[]): Promise<void>;
+  onMessages(added: ChatMessage[], turn?: TurnRecord): Promise<void>;
+  /** Compaction rewrote the transcript: the caller stores `messages` instead of what it had. */
+  onCompacted(messages: ChatMessage[], turn: TurnRecord): Promise<void>;
+  /**
+   * Keeps the work tree as it is now where any worker can resume it (no agent command runs
+   * meanwhile: it is called between turns, while the model thinks). Absent: nothing is kept.
+   */
+  keepWork?(): Promise<KeptWork>;
   /** The task's own logger (with its id), instead of the agent's. */
   log?: Logger;
 }
 
-/** `steps` and `usage` are totals for the task, `usedBefore` included. */
+/** `steps`, `usage` and `compactions` are totals for the task, `usedBefore` included. */
 export interface AgentResult {
   outcome: AgentOutcome;
   steps: number;
   usage: Usage;
   transcript: ChatMessage[];
+  /** The model's name. */
+  model: string;
+  compactions: number;
 }

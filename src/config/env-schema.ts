@@ -12,7 +12,8 @@ export const EnvConfig = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   PATCHBAY_CONFIG: z.string().min(1).default('patchbay.yml'),
   PATCHBAY_DATA_DIR: z.string().min(1).optional(),
-  PATCHBAY_MODEL: z.string().min(1).default('gpt-5-codex'),
+  /** The default model; else the first of `models:` in patchbay.yml, else gpt-5-codex. */
+  PATCHBAY_MODEL: z.string().min(1).optional(),
   PATCHBAY_API_TOKEN: z
     .string()
     .min(16, 'must be at least 16 characters (use `openssl rand -hex 32`)')

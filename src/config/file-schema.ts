@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { REASONING_EFFORTS } from '../domain/model-spec.js';
 import { RepoName } from '../domain/task-request.js';
 
 const command = z.string().trim().min(1, 'a command may not be empty');
@@ -80,6 +81,21 @@ const Price = z
   })
   .strict();
 
+/**
+ * One model tasks may run on. Only `name` is required: a known model gets its context window from
+ * the table in domain/model-spec.ts, any other 32,768 tokens unless `context_window` says more.
+ */
+export const ModelEntry = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    context_window: z.number().int().min(4_096).optional(),
+    price: Price.optional(),
+    reasoning_effort: z.enum(REASONING_EFFORTS).optional(),
+    max_output_tokens: z.number().int().positive().optional(),
+  })
+  .strict();
+export type ModelEntry = z.infer<typeof ModelEntry>;
+
 export const FileConfig = z
   .object({
     repositories: z.array(RepositoryConfig).min(1, 'list at least one repository Patchbay may touch'),
@@ -109,6 +125,9 @@ export const FileConfig = z
       })
       .strict()
       .default({ steps: 100, minutes: 30, usd: 3 }),
+    /** The models a request may choose by name; the default is PATCHBAY_MODEL, else the first. */
+    models: z.array(ModelEntry).default([]),
+    /** The older way to price a model (USD per million tokens by name); `models[].price` wins. */
     pricing: z.record(z.string(), Price).default({}),
     limits: LimitsConfig.default(LIMIT_DEFAULTS),
     retention_days: z.number().int().positive().default(30),

@@ -6,12 +6,15 @@ import { describeIssues } from '../lib/zod-issues.js';
 import { EnvConfig } from './env-schema.js';
 import { FileConfig, type RepositoryConfig } from './file-schema.js';
 import { checkLimits } from './limits-for.js';
+import { buildModelCatalog, type ModelCatalog } from './model-catalog.js';
 
 export interface Config {
   env: EnvConfig;
   file: FileConfig;
   /** The allowlist by name. */
   repositories: ReadonlyMap<string, RepositoryConfig>;
+  /** `models:` (and the old `pricing:`) with PATCHBAY_MODEL: what tasks may run on. */
+  models: ModelCatalog;
 }
 
 function describeProblems(where: string, error: z.ZodError, hideValues: boolean): string {
@@ -59,6 +62,11 @@ function checkReferences(file: FileConfig, path: string): void {
       problems.push(`${path} repositories.${i}.name: ${repo.name} is listed twice`);
     names.add(repo.name.toLowerCase());
   }
+  const models = new Set<string>();
+  for (const [i, model] of file.models.entries()) {
+    if (models.has(model.name)) problems.push(`${path} models.${i}.name: ${model.name} is listed twice`);
+    models.add(model.name);
+  }
   const refs: Array<[string, string | undefined]> = [
     ['defaults.repository', file.defaults.repository],
     ['slack.repository', file.slack.repository],
@@ -77,7 +85,12 @@ function checkReferences(file: FileConfig, path: string): void {
 }
 
 export function buildConfig(env: EnvConfig, file: FileConfig): Config {
-  return { env, file, repositories: new Map(file.repositories.map((r) => [r.name.toLowerCase(), r])) };
+  return {
+    env,
+    file,
+    repositories: new Map(file.repositories.map((r) => [r.name.toLowerCase(), r])),
+    models: buildModelCatalog(file, env.PATCHBAY_MODEL),
+  };
 }
 
 /** Reads and validates everything Patchbay needs to start; any error names the field and the fix. */

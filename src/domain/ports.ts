@@ -34,9 +34,49 @@ export interface TaskStore {
   /**
    * Cuts the transcript back to the question checkpoint (`question`; nothing when there is none) or to
    * nothing (`start`), and returns what is left: what an attempt starts from, whatever an earlier
-   * attempt that crashed or was retried appended after it.
+   * attempt that crashed or was retried appended after it. Either way the resume point is dropped.
    */
   rewindTranscript(id: string, to: 'start' | 'question'): Promise<unknown[]>;
+  /**
+   * Appends like `appendTranscript`, and marks the transcript as it then is (these messages included)
+   * as the task's resume point: where a retried or interrupted attempt of the same run continues.
+   */
+  appendTranscriptAt(id: string, messages: unknown[], point: ResumeMark): Promise<void>;
+  /**
+   * Replaces the whole transcript (compaction rewrote it) and marks the new one as the resume point;
+   * with no point (the work tree could not be kept), the resume point and the question checkpoint go,
+   * since neither would name the same messages any more.
+   */
+  replaceTranscript(id: string, messages: unknown[], point: ResumeMark | null): Promise<void>;
+  /**
+   * Cuts the transcript back to its resume point when that point belongs to `run`, and returns the
+   * messages up to it with the point; null (and nothing changed) when there is no such point.
+   */
+  rewindToResumePoint(id: string, run: number): Promise<{ messages: unknown[]; point: ResumePoint } | null>;
+}
+
+/**
+ * The state of a task's work tree that a stored model reply applies to, kept where any worker can
+ * fetch it: the commit of the kept work (`sha`, under the task's kept-work ref; null when the tree was
+ * still the one the attempt started from) and that starting commit (`base`).
+ */
+export interface KeptWork {
+  base: string;
+  sha: string | null;
+}
+
+/** What a resume point records besides its place in the transcript. */
+export interface ResumeMark {
+  /** The task's run (1, plus one per answered question): a point of an earlier run is never resumed. */
+  run: number;
+  work: KeptWork;
+  /** The task's steps when the reply was stored: the tool calls after it are counted again if they run again. */
+  steps: number;
+}
+
+export interface ResumePoint extends ResumeMark {
+  /** Messages of the transcript it covers. */
+  length: number;
 }
 
 /** Branch, PR and pending question of each conversation. */
@@ -115,6 +155,9 @@ export interface PullRequestDraft {
   durationMs: number;
   /** Peak memory and disk of the task's commands, for the footer. */
   resources?: TaskResources;
+  /** The model the agent ran on, and how often it compacted its transcript (the PR's footer). */
+  model?: string;
+  compactions?: number;
 }
 
 /** Opens a branch's pull request, or updates the one it has (GitHub). */

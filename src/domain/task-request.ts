@@ -48,5 +48,12 @@ export const TaskRequest = z.object({
   deliveryId: z.string().min(1).max(200).optional(),
   /** Where to answer: the place the request came from (none for the API and the CLI). */
   replyTo: ReplyAddress.optional(),
+  /** A model of `patchbay.yml`'s `models:` by name; absent: the default model. */
+  model: z.string().min(1).max(200).optional(),
+  /**
+   * A follow-up that starts the agent afresh (from the branch and the thread) instead of continuing
+   * the transcript of the conversation's last run.
+   */
+  fresh: z.boolean().optional(),
 });
 export type TaskRequest = z.infer<typeof TaskRequest>;

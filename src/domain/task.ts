@@ -104,6 +104,10 @@ export const TaskRecord = z.object({
   updatedAt: z.string(),
   startedAt: z.string().optional(),
   finishedAt: z.string().optional(),
+  /** The model the task runs on (from `models:`), set when an attempt starts. */
+  model: z.string().optional(),
+  /** Times the agent compacted its transcript, across the task's runs and attempts. */
+  compactions: z.number().int().nonnegative().optional(),
   /** A task started again from this one's page (Retry) links both ways. */
   retryOf: z.string().optional(),
   retriedBy: z.string().optional(),

@@ -41,6 +41,11 @@ export const TimelineEntry = z.discriminatedUnion('type', [
     completionTokens: z.number().int().nonnegative(),
     usd: z.number().nonnegative().nullable(),
     durationMs: z.number(),
+    /**
+     * The share of the request (0–1, in characters) that was an unchanged prefix of the one before:
+     * what a prompt cache can serve. Absent on the first request of an attempt.
+     */
+    prefixShare: z.number().min(0).max(1).optional(),
   }),
   /**
    * One tool call and what it returned to the model. `output` may be shortened later to keep the
@@ -61,6 +66,42 @@ export const TimelineEntry = z.discriminatedUnion('type', [
     /** The call was malformed, or the tool failed (a non-zero exit is not a failure of the call). */
     failed: z.boolean(),
     durationMs: z.number(),
+  }),
+  /**
+   * The agent made room in its context window: older tool outputs replaced by a line each (`elide`),
+   * then, if that was not enough, older turns replaced by a hand-off summary the model wrote
+   * (`summary`). Tokens are the prompt's size as the loop counts it, before and after.
+   */
+  z.object({
+    type: z.literal('compaction'),
+    ...InAttempt,
+    kind: z.enum(['elide', 'summary']),
+    /** `limit`: the prompt neared the window; `overflow`: the endpoint answered "context length exceeded". */
+    reason: z.enum(['limit', 'overflow']),
+    model: z.string(),
+    contextWindow: z.number().int().positive(),
+    tokensBefore: z.number().int().nonnegative(),
+    tokensAfter: z.number().int().nonnegative(),
+    /** Tool outputs elided, or messages the summary replaced. */
+    messages: z.number().int().nonnegative(),
+    /** The task's compactions so far, this one included. */
+    compactions: z.number().int().positive(),
+  }),
+  /**
+   * An attempt picked up earlier work instead of starting the agent from nothing: the stored
+   * transcript of this task's interrupted or retried attempt (`attempt`), with the work tree kept
+   * for it, or the transcript of the conversation's last run for a follow-up (`conversation`).
+   */
+  z.object({
+    type: z.literal('resumed'),
+    ...InAttempt,
+    from: z.enum(['attempt', 'conversation']),
+    /** Messages of the transcript it continues. */
+    messages: z.number().int().nonnegative(),
+    /** Tool calls of the last stored reply that run again (they may have run before the interruption). */
+    rerun: z.number().int().nonnegative(),
+    /** The agent had already called finish: only what failed after it runs again. */
+    finished: z.boolean(),
   }),
   z.object({ type: z.literal('checks'), ...InAttempt, checks: z.array(CheckResult) }),
   z.object({ type: z.literal('question'), ...At, question: z.string() }),

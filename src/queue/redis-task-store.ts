@@ -87,5 +87,8 @@ export function createRedisTaskStore({
     appendTranscript: transcript.append,
     checkpointTranscript: transcript.checkpoint,
     rewindTranscript: transcript.rewind,
+    appendTranscriptAt: (id, messages, point) => transcript.appendAt(id, messages, point),
+    replaceTranscript: (id, messages, point) => transcript.appendAt(id, messages, point, true),
+    rewindToResumePoint: transcript.rewindToPoint,
   };
 }

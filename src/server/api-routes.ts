@@ -25,6 +25,10 @@ const ApiTaskBody = z
       .regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, ".", "_" and "-" only, at most 100')
       .optional(),
     base: z.string().min(1).max(200).optional(),
+    /** A model of `models:` by name (anything else is refused with the list). */
+    model: z.string().trim().min(1).max(200).optional(),
+    /** A follow-up that starts afresh instead of continuing the conversation's last run. */
+    fresh: z.boolean().optional(),
   })
   .strict();
 
@@ -122,6 +126,8 @@ export function registerApiRoutes(http: HttpServer, deps: ApiDeps): void {
         repo: body.repo,
         instruction: body.instruction,
         base: body.base,
+        model: body.model,
+        fresh: body.fresh,
         conversation: `${API_PREFIX}${body.conversation ?? newTaskId()}`,
         origin: {
           source: 'api',

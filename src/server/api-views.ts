@@ -24,6 +24,8 @@ export function toTaskView(task: TaskRecord, pageUrl?: string) {
     error: task.error,
     checks: task.checks.map((c) => ({ command: c.command, exitCode: c.exitCode, timedOut: c.timedOut })),
     usage: task.usage,
+    model: task.model ?? task.request.model,
+    compactions: task.compactions ?? 0,
     retryOf: task.retryOf,
     retriedBy: task.retriedBy,
     createdAt: task.createdAt,

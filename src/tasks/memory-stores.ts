@@ -3,6 +3,7 @@ import { PatchbayError } from '../domain/errors.js';
 import type {
   ConversationStore,
   KeyValueStore,
+  ResumePoint,
   TaskDiff,
   TaskDiffs,
   TaskStore,
@@ -17,6 +18,7 @@ export function createMemoryTaskStore(): TaskStore {
   const tasks = new Map<string, TaskRecord>();
   const transcripts = new Map<string, unknown[]>();
   const checkpoints = new Map<string, number>();
+  const resumePoints = new Map<string, ResumePoint>();
   const audiences = new Map<string, ReplyAddress[]>();
   return {
     async create(record, audience) {
@@ -62,7 +64,29 @@ export function createMemoryTaskStore(): TaskStore {
     async rewindTranscript(id, to) {
       const kept = (transcripts.get(id) ?? []).slice(0, to === 'question' ? (checkpoints.get(id) ?? 0) : 0);
       transcripts.set(id, kept);
+      resumePoints.delete(id);
       return structuredClone(kept);
+    },
+    async appendTranscriptAt(id, messages, point) {
+      const all = [...(transcripts.get(id) ?? []), ...structuredClone(messages)];
+      transcripts.set(id, all);
+      resumePoints.set(id, { ...structuredClone(point), length: all.length });
+    },
+    async replaceTranscript(id, messages, point) {
+      transcripts.set(id, structuredClone(messages));
+      if (point) resumePoints.set(id, { ...structuredClone(point), length: messages.length });
+      else {
+        resumePoints.delete(id);
+        checkpoints.delete(id);
+      }
+    },
+    async rewindToResumePoint(id, run) {
+      const point = resumePoints.get(id);
+      const all = transcripts.get(id) ?? [];
+      if (!point || point.run !== run || point.length > all.length) return null;
+      const kept = all.slice(0, point.length);
+      transcripts.set(id, kept);
+      return { messages: structuredClone(kept), point: structuredClone(point) };
     },
   };
 }

@@ -10,7 +10,7 @@ import type { Clock } from '../lib/clock.js';
 
 export interface MetricsObserverDeps {
   metrics: MetricsRecorder;
-  /** The model the worker's agent calls: the `model` label of tokens and cost. */
+  /** The default model: the `model` label of tokens and cost of a task that has not said its own yet. */
   model: string;
   clock: Clock;
   /** Removes secrets from a failure's message before it is kept for the dashboard. */
@@ -23,12 +23,13 @@ export interface MetricsObserverDeps {
  */
 const MAX_OPEN_STAGES = 1_000;
 
+/** The task's own model (set when its attempt starts) wins over the default. */
 export const countedTask = (task: TaskRecord, model: string): CountedTask => ({
   id: task.id,
   run: task.runs,
   source: task.request.origin.source,
   repository: task.request.repo,
-  model,
+  model: task.model ?? model,
 });
 
 /**

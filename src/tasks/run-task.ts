@@ -1,9 +1,8 @@
-import type { ChatMessage } from '../agent/types.js';
 import type { RepositoryConfig } from '../config/file-schema.js';
 import { limitsFor } from '../config/limits-for.js';
 import { type Config, findRepository } from '../config/load-config.js';
 import type { ConversationState } from '../domain/conversation.js';
-import { PatchbayError } from '../domain/errors.js';
+import { isPermanent, PatchbayError } from '../domain/errors.js';
 import type { Reporter, TaskStage } from '../domain/events.js';
 import type { ConversationStore, TaskStore } from '../domain/ports.js';
 import { FINAL_STATUSES, type PullRequestRef, type TaskRecord } from '../domain/task.js';
@@ -16,11 +15,12 @@ import { type AttemptOutcome, conversationAfter } from './attempt-outcome.js';
 import { type LimitedAttempt, workUnderLimits } from './limited-attempt.js';
 import type { AgentRunner, Publisher } from './ports.js';
 import { publishChanges } from './publish-changes.js';
+import { type AgentAttempt, runAgent } from './run-agent.js';
 import { runChecks, runSetup } from './run-commands.js';
 import { stampOf, type TimelineWriter } from './timeline-writer.js';
 
 export interface RunTaskDeps {
-  config: Pick<Config, 'repositories' | 'file'>;
+  config: Pick<Config, 'repositories' | 'file' | 'models'>;
   store: TaskStore;
   conversations: Pick<ConversationStore, 'get'>;
   workspaces: Workspaces;
@@ -36,13 +36,10 @@ export interface RunTaskDeps {
   log: Logger;
 }
 
-/** What one attempt works with; nothing in it changes while the attempt runs. */
-interface Attempt {
+/** What one attempt works with; nothing in it changes while the attempt runs (but `kept`). */
+interface Attempt extends AgentAttempt {
   deps: RunTaskDeps;
   repo: RepositoryConfig;
-  conversation: ConversationState | null;
-  signal: AbortSignal;
-  log: Logger;
 }
 
 /** An attempt at work in its clone: its commands run in `limited`'s sandbox, under its signal. */
@@ -57,13 +54,14 @@ interface InClone extends Attempt {
  */
 export async function runTask(
   deps: RunTaskDeps,
-  opts: { taskId: string; signal: AbortSignal },
+  opts: { taskId: string; signal: AbortSignal; lastAttempt?: boolean },
 ): Promise<AttemptOutcome> {
   const found = await deps.store.get(opts.taskId);
   if (!found) throw new PatchbayError('task_not_found', `no task ${opts.taskId}`);
   if (FINAL_STATUSES.has(found.status)) return { kind: 'over', task: found };
   const repo = findRepository(deps.config, found.request.repo);
   if (!repo) throw new PatchbayError('repo_not_allowed', `${found.request.repo} is not in patchbay.yml`);
+  const model = deps.config.models.choose(found.request.model);
   const conversation = await deps.conversations.get(found.conversation);
   const branch =
     conversation?.branch ??
@@ -72,10 +70,18 @@ export async function runTask(
       conversation: found.conversation,
       instruction: found.request.instruction,
     });
-  const task = await markRunning(deps.store, found.id, branch);
+  const task = await markRunning(deps.store, found.id, branch, model.name);
   if (FINAL_STATUSES.has(task.status)) return { kind: 'over', task };
   const log = deps.log.child({ taskId: task.id, conversation: task.conversation });
-  const attempt: Attempt = { deps, repo, conversation, signal: opts.signal, log };
+  const attempt: Attempt = {
+    deps,
+    repo,
+    conversation,
+    model,
+    signal: opts.signal,
+    log,
+    kept: { any: false },
+  };
   await deps.reporter.report({ type: 'started', task, stage: 'clone' });
   const clone = await openClone(attempt, task, branch);
   try {
@@ -83,16 +89,38 @@ export async function runTask(
       ...{ sandboxes: deps.sandbox, store: deps.store, taskId: task.id, workdir: clone.dir, repo, log },
       ...{ limits: limitsFor(deps.config.file, repo), before: task.resources, signal: opts.signal },
     };
-    return await workUnderLimits(under, (limited) =>
+    const outcome = await workUnderLimits(under, (limited) =>
       workInClone({ ...attempt, signal: limited.signal, limited }, task, clone),
     );
+    await dropKeptWork(attempt, task);
+    return outcome;
+  } catch (err) {
+    // Kept for the next attempt, unless none will come (a worker that stops hands the task on).
+    if ((isPermanent(err) || opts.lastAttempt) && !interrupted(attempt.signal))
+      await dropKeptWork(attempt, task);
+    throw err;
   } finally {
     await clone.dispose().catch((err) => log.error({ err: err.message }, 'could not remove clone'));
   }
 }
 
+/** Shutdown and a lost lease hand the task to another worker, which resumes from the kept work. */
+const interrupted = (signal: AbortSignal) =>
+  signal.aborted && (signal.reason === 'shutdown' || signal.reason === 'lock_lost');
+
+/**
+ * The task's kept work is no use once it ended (or its result is on the branch): its ref goes.
+ * Failing to delete it never fails the task.
+ */
+async function dropKeptWork(attempt: Attempt, task: TaskRecord): Promise<void> {
+  if (!attempt.kept.any) return;
+  await attempt.deps.workspaces
+    .dropKeptWork(task.request.repo, task.id)
+    .catch((err: Error) => attempt.log.warn({ err: err.message }, 'could not delete the kept work'));
+}
+
 /** Conditional: a cancel may have ended the task since it was read. */
-function markRunning(store: TaskStore, id: string, branch: string): Promise<TaskRecord> {
+function markRunning(store: TaskStore, id: string, branch: string, model: string): Promise<TaskRecord> {
   return store.update(id, (t) =>
     FINAL_STATUSES.has(t.status)
       ? {}
@@ -101,6 +129,7 @@ function markRunning(store: TaskStore, id: string, branch: string): Promise<Task
           attempts: t.attempts + 1,
           startedAt: t.startedAt ?? new Date().toISOString(),
           branch,
+          model,
           error: undefined,
         },
   );
@@ -129,8 +158,11 @@ async function workInClone(attempt: InClone, started: TaskRecord, clone: TaskClo
   await stage(attempt, started, 'setup');
   await runSetup({ ...inClone, timeoutMs: limits.setup_minutes * 60_000 });
   await stage(attempt, started, 'agent');
+  const context = buildContext(started, attempt.conversation, clone);
   limited.agentAt(true);
-  const { result, task } = await runAgent(attempt, started, clone, limits.command_seconds * 1000);
+  const sandbox = limited.sandbox;
+  const maxCommandMs = limits.command_seconds * 1000;
+  const { result, task } = await runAgent(attempt, started, clone, { sandbox, maxCommandMs, context });
   limited.agentAt(false);
   const { outcome } = result;
   // A limit that kept stopping the agent's commands ended its run: the task fails for that, once.
@@ -164,6 +196,8 @@ async function workInClone(attempt: InClone, started: TaskRecord, clone: TaskClo
       checks,
       usage: result.usage,
       steps: result.steps,
+      model: result.model,
+      compactions: result.compactions,
       durationMs: Date.now() - Date.parse(task.createdAt),
       resources,
       draft: repo.draft,
@@ -185,42 +219,6 @@ async function workInClone(attempt: InClone, started: TaskRecord, clone: TaskClo
     commit: published.commit,
     changed: published.changed,
   };
-}
-
-async function runAgent(attempt: InClone, task: TaskRecord, clone: TaskClone, maxCommandMs: number) {
-  const { deps } = attempt;
-  const resuming = task.answer !== undefined;
-  // Resume from the transcript as it was when the question was asked: it matches the branch (its
-  // work was pushed then), whatever a crashed earlier resume did after it. A new run starts empty.
-  const transcript = (await deps.store.rewindTranscript(
-    task.id,
-    resuming ? 'question' : 'start',
-  )) as ChatMessage[];
-  const budget = deps.config.file.budget;
-  const result = await deps.agent.run({
-    workdir: clone.dir,
-    sandbox: attempt.limited.sandbox,
-    maxCommandMs,
-    readOnlyPaths: [clone.mirrorDir],
-    instruction: task.request.instruction,
-    context: buildContext(task, attempt.conversation, clone),
-    repo: task.request.repo,
-    branch: clone.branch,
-    transcript,
-    answer: resuming ? task.answer : undefined,
-    budget: { steps: budget.steps, ms: budget.minutes * 60_000, usd: budget.usd },
-    usedBefore: { steps: task.steps, usage: task.usage },
-    signal: attempt.signal,
-    onActivity: (activity) => deps.timeline.activity(task, activity),
-    onStep: async (step) => {
-      const current = await deps.store.update(task.id, () => ({ steps: step.step, usage: step.usage }));
-      await deps.reporter.report({ type: 'step', task: current, step });
-    },
-    onMessages: (added) => deps.store.appendTranscript(task.id, added),
-    log: attempt.log,
-  });
-  const after = await deps.store.update(task.id, () => ({ steps: result.steps, usage: result.usage }));
-  return { result, task: after };
 }
 
 /** Earlier work in the conversation, so that a follow-up builds on it; untrusted like the request. */

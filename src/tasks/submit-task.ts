@@ -3,6 +3,7 @@ import type { ConversationState } from '../domain/conversation.js';
 import { PatchbayError } from '../domain/errors.js';
 import type { ConversationStore, IdempotencyStore, TaskQueue, TaskStore } from '../domain/ports.js';
 import { audienceOf, type ReplyAddress } from '../domain/reply-address.js';
+import { takeFreshStart } from '../domain/request-options.js';
 import { newTaskRecord, type TaskRecord } from '../domain/task.js';
 import { TaskRequest } from '../domain/task-request.js';
 import { newTaskId } from '../lib/ids.js';
@@ -11,7 +12,7 @@ import { describeIssues } from '../lib/zod-issues.js';
 import type { TimelineWriter } from './timeline-writer.js';
 
 export interface SubmitDeps {
-  config: Pick<Config, 'repositories'>;
+  config: Pick<Config, 'repositories' | 'models'>;
   store: TaskStore;
   conversations: ConversationStore;
   idempotency: IdempotencyStore;
@@ -74,8 +75,10 @@ export async function submitTask(deps: SubmitDeps, input: unknown): Promise<Subm
     const detail = describeIssues(parsed.error, { root: 'body' }).join('; ');
     throw new PatchbayError('invalid_request', detail);
   }
-  const request = parsed.data;
+  const request = withFreshStart(parsed.data);
   checkAllowed(deps, request.repo);
+  // An unknown model is refused where the request came from, with the list to choose from.
+  deps.config.models.choose(request.model);
   const conversation = await deps.conversations.get(request.conversation);
   if (conversation && conversation.repo.toLowerCase() !== request.repo.toLowerCase()) {
     throw new PatchbayError(
@@ -120,6 +123,13 @@ async function claimDelivery(deps: SubmitDeps, key: string, id: string): Promise
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** `fresh: …` at the start of the text asks for a fresh start, like `"fresh": true` in the API. */
+function withFreshStart(request: TaskRequest): TaskRequest {
+  if (request.fresh !== undefined) return request;
+  const { fresh, text } = takeFreshStart(request.instruction);
+  return fresh && text ? { ...request, fresh: true, instruction: text } : request;
 }
 
 function checkAllowed(deps: SubmitDeps, repo: string): void {

@@ -1,5 +1,6 @@
 import { createClonePool } from './clone-pool.js';
 import { createCommits } from './commit-changes.js';
+import { createWorkKeeper } from './keep-work.js';
 import { createMirrorCache } from './mirror-cache.js';
 import { createBranchPusher } from './push-branch.js';
 import { sweepOrphans } from './sweep-orphans.js';
@@ -39,6 +40,8 @@ export interface Workspaces {
   sweepOrphans(): Promise<number>;
   /** Deletes a patchbay/* branch on the remote (and in the mirror); an absent branch is fine. */
   deleteRemoteBranch(repo: string, branch: string): Promise<void>;
+  /** Deletes a task's kept work (`refs/patchbay/work/<taskId>`) on the remote and in the mirror. */
+  dropKeptWork(repo: string, taskId: string): Promise<void>;
   /** Pool counters since this object was made (a snapshot). */
   stats(): WorkspaceStats;
   /** Resolves once no pool refill started by this object runs: for tests, benchmarks and shutdown. */
@@ -58,14 +61,17 @@ export function createWorkspaces(deps: WorkspacesDeps): Workspaces {
   const clones = createTaskClones(ctx, mirrors, pool);
   const commits = createCommits(ctx, clones);
   const pusher = createBranchPusher(ctx, mirrors, clones);
+  const keeper = createWorkKeeper(ctx, mirrors, clones);
 
   function toTaskClone(state: CloneState): TaskClone {
-    const { tip: _tip, replayed: _replayed, ...where } = state;
+    const { tip: _tip, replayed: _replayed, kept: _kept, ...where } = state;
     return {
       ...where,
       commit: (opts) => commits.commit(state, opts),
       diff: () => commits.diffSummary(state),
       push: (signal) => pusher.push(state, signal),
+      keepWork: (taskId, signal) => keeper.keep(state, taskId, signal),
+      restoreWork: (taskId, work, signal) => keeper.restore(state, taskId, work, signal),
       dispose: () => clones.dispose(state),
     };
   }
@@ -83,6 +89,7 @@ export function createWorkspaces(deps: WorkspacesDeps): Workspaces {
     },
     sweepOrphans: () => sweepOrphans(ctx),
     deleteRemoteBranch: pusher.deleteRemoteBranch,
+    dropKeptWork: keeper.drop,
     stats: () => ({ ...pool.stats }),
     poolIdle: pool.idle,
   };

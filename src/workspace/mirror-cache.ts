@@ -135,13 +135,35 @@ export function createMirrorCache(ctx: WorkspaceContext) {
     );
   }
 
+  /**
+   * Fetches one ref outside `refs/heads/` (a task's kept work) from the remote into the mirror, where
+   * task clones find its objects. Rejects when the remote has no such ref.
+   */
+  async function fetchRef(repo: string, ref: string, signal?: AbortSignal): Promise<void> {
+    const dir = dirOf(repo);
+    const env = await ctx.remoteEnv(repo);
+    await withMirrorLock(dir, () =>
+      ctx.git(['fetch', '--no-tags', '--quiet', ctx.remoteUrl(repo), `+${ref}:${ref}`], {
+        cwd: dir,
+        env,
+        timeoutMs: ctx.timeouts.networkMs,
+        signal,
+      }),
+    );
+  }
+
+  /** Deletes a ref of the mirror by its full name; an absent one is fine. */
+  async function dropAnyRef(mirrorDir: string, ref: string): Promise<void> {
+    await withMirrorLock(mirrorDir, () => ctx.git(['update-ref', '-d', ref], { cwd: mirrorDir }));
+  }
+
   async function dropRef(mirrorDir: string, branch: string): Promise<void> {
     await withMirrorLock(mirrorDir, () =>
       ctx.git(['update-ref', '-d', `refs/heads/${branch}`], { cwd: mirrorDir }),
     );
   }
 
-  return { dirOf, syncMirror, ensureMirror, defaultBranch, publish, dropRef };
+  return { dirOf, syncMirror, ensureMirror, defaultBranch, publish, dropRef, fetchRef, dropAnyRef };
 }
 
 export type MirrorCache = ReturnType<typeof createMirrorCache>;

@@ -45,10 +45,19 @@ export function createTaskClones(ctx: WorkspaceContext, mirrors: MirrorCache, po
     return out.trim() || undefined;
   }
 
+  /** A base given as a commit (`patchbay eval` pins one): hex only, so it never reads as an option or a range. */
+  async function resolveCommit(mirrorDir: string, base: string): Promise<string | undefined> {
+    if (!/^[0-9a-f]{7,64}$/i.test(base)) return undefined;
+    const out = await ctx
+      .git(['rev-parse', '--verify', '--quiet', `${base}^{commit}`], { cwd: mirrorDir })
+      .catch(() => '');
+    return out.trim() || undefined;
+  }
+
   async function resolveStart(req: CloneRequest, mirrorDir: string) {
     const tip = await resolveRef(mirrorDir, req.branch);
     if (tip) return { sha: tip, existed: true };
-    const base = await resolveRef(mirrorDir, req.base);
+    const base = (await resolveRef(mirrorDir, req.base)) ?? (await resolveCommit(mirrorDir, req.base));
     if (base) return { sha: base, existed: false };
     throw new PatchbayError('base_not_found', `branch ${req.base} does not exist in ${req.repo}`, {
       hint: 'Name an existing base branch, or leave it out to use the default branch.',

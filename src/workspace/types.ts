@@ -1,3 +1,6 @@
+import type { KeptWork } from '../domain/ports.js';
+import type { RestoredWork } from './keep-work.js';
+
 /** Supplies per-command git auth; the token never lands in the clone (.git/config, remote URL, env of agent). */
 export interface GitCredentials {
   /** HTTP Authorization header value for this repo's remote, or undefined (local paths, public repos). */
@@ -61,6 +64,8 @@ export interface DiffSummary {
 export interface CloneState extends TaskWorkspace {
   tip: string | undefined;
   replayed: boolean;
+  /** The task's last kept work in this clone (keep-work.ts): its commit (null: none yet) and tree. */
+  kept?: { sha: string | null; tree: string };
 }
 
 /**
@@ -86,6 +91,14 @@ export interface TaskClone extends Readonly<TaskWorkspace> {
    * the sha pushed: the host's last commit, or its replay onto a branch someone moved.
    */
   push(signal?: AbortSignal): Promise<string>;
+  /**
+   * Keeps the work tree as it is now where any worker can fetch it: a commit (`[skip ci]`, trailer
+   * `Patchbay-Kept-Work`) pushed to the task's own ref `refs/patchbay/work/<taskId>` when the tree
+   * changed since the last one, never to a branch. Must not run while an agent command runs.
+   */
+  keepWork(taskId: string, signal?: AbortSignal): Promise<KeptWork>;
+  /** Puts kept work back after setup (see RestoredWork for what else may have happened to it). */
+  restoreWork(taskId: string, work: KeptWork, signal?: AbortSignal): Promise<RestoredWork>;
   /** Removes the clone whatever happens (idempotent). */
   dispose(): Promise<void>;
 }

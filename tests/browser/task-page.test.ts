@@ -5,6 +5,48 @@ import { aTask, createPageData, type PageData } from '../fakes/page-data.js';
 import { type PageServer, startPageServer } from '../fakes/page-server.js';
 import { FINISHING_ENTRIES, RUNNING_ENTRIES, SAMPLE_DIFF, sampleTask } from '../fakes/sample-run.js';
 
+/** What a long or resumed run adds: the agent compacting its context, an attempt continuing another. */
+const CONTEXT_ENTRIES: TimelineEntry[] = [
+  {
+    type: 'compaction',
+    at: '2026-11-30T10:01:30.000Z',
+    run: 1,
+    attempt: 1,
+    kind: 'elide',
+    reason: 'limit',
+    model: 'gpt-5-codex',
+    contextWindow: 32_768,
+    tokensBefore: 27_100,
+    tokensAfter: 9_800,
+    messages: 6,
+    compactions: 1,
+  },
+  {
+    type: 'compaction',
+    at: '2026-11-30T10:01:31.000Z',
+    run: 1,
+    attempt: 1,
+    kind: 'summary',
+    reason: 'overflow',
+    model: 'gpt-5-codex',
+    contextWindow: 32_768,
+    tokensBefore: 33_000,
+    tokensAfter: 2_400,
+    messages: 1,
+    compactions: 2,
+  },
+  {
+    type: 'resumed',
+    at: '2026-11-30T10:01:32.000Z',
+    run: 1,
+    attempt: 2,
+    from: 'attempt',
+    messages: 31,
+    rerun: 1,
+    finished: true,
+  },
+];
+
 let browser: TestBrowser;
 let data: PageData;
 let server: PageServer;
@@ -86,7 +128,7 @@ describe('the task page of a running task', () => {
   });
 
   it('renders live entries exactly as the server renders them', async () => {
-    const all = [...RUNNING_ENTRIES, ...FINISHING_ENTRIES];
+    const all = [...RUNNING_ENTRIES, ...CONTEXT_ENTRIES, ...FINISHING_ENTRIES];
     data.add(sampleTask('served', 'finished'), sampleTask('live', 'running'));
     await data.append('served', ...all);
     await data.append('live', all[0] as TimelineEntry);

@@ -1,7 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Script, ScriptedRequest } from '../../src/demo/scripted-model.js';
-import { type Harness, isFinal, startHarness } from '../fakes/harness.js';
+import { git } from '../../src/demo/git-fixtures.js';
+import type { Script, ScriptedModel, ScriptedRequest } from '../../src/demo/scripted-model.js';
+import { type Harness, isFinal, REPO, startHarness } from '../fakes/harness.js';
 import { processStarted, waitUntilGone } from '../fakes/host-processes.js';
 import { FIX_GREETING } from '../fakes/scripts.js';
 import { exited, spawnWorker as spawnProcess } from '../fakes/worker-process.js';
@@ -20,8 +22,8 @@ function spawnWorker(env: Record<string, string>): ChildProcess & { logLines: st
   return child;
 }
 
-/** Plays FIX_GREETING by the run's own turn count, stalling once on its second turn. */
-function stallOnce(): { script: Script; stalled: Promise<void> } {
+/** Plays FIX_GREETING by the run's own turn count, stalling once on turn `at` (0-based; default its second). */
+function stallOnce(at = 1): { script: Script; stalled: Promise<void> } {
   let stalledOnce = false;
   let signal: () => void = () => undefined;
   const stalled = new Promise<void>((resolve) => {
@@ -30,7 +32,7 @@ function stallOnce(): { script: Script; stalled: Promise<void> } {
   const script = (req: ScriptedRequest) => {
     const turn = req.messages.filter((m) => (m as { role: string }).role === 'assistant').length;
     const next = FIX_GREETING[turn] ?? { content: 'done' };
-    if (turn === 1 && !stalledOnce) {
+    if (turn === at && !stalledOnce) {
       stalledOnce = true;
       signal();
       return { ...next, until: new Promise(() => undefined) }; // answered never: the worker goes first
@@ -40,13 +42,39 @@ function stallOnce(): { script: Script; stalled: Promise<void> } {
   return { script, stalled };
 }
 
+/** Indexes of requests whose messages the model had already answered before: none may exist. */
+function askedTwice(m: ScriptedModel): number[] {
+  const answered = new Set<string>();
+  const repeats: number[] = [];
+  m.requests.forEach((request, i) => {
+    const key = JSON.stringify((request.body as { messages: unknown }).messages);
+    if (answered.has(key)) repeats.push(i);
+    if (m.answered.has(i)) answered.add(key);
+  });
+  return repeats;
+}
+
+const refsOf = async (harness: Harness) =>
+  (
+    await git([
+      '--git-dir',
+      join(harness.dir, 'remote', `${REPO}.git`),
+      'for-each-ref',
+      '--format=%(refname)',
+    ])
+  )
+    .split('\n')
+    .filter(Boolean);
+
 describe('workers in their own processes', () => {
-  it('finishes a task on another worker after its worker is killed with SIGKILL, spend counted across attempts', async () => {
-    const { script, stalled } = stallOnce();
+  it('resumes a task on another worker after its worker is killed with SIGKILL: its kept work, no request asked again', async () => {
+    // Killed while the model thinks about its fourth turn: the edit and the test run are done.
+    const { script, stalled } = stallOnce(3);
     h = await startHarness({ script, worker: false });
     const child = spawnWorker(h.workerProcessEnv);
     const created = await h.createTask({ instruction: 'fix greet' });
     await stalled;
+    const keptWhileRunning = await refsOf(h);
 
     child.kill('SIGKILL');
     await exited(child);
@@ -55,9 +83,16 @@ describe('workers in their own processes', () => {
 
     expect(task.status).toBe('succeeded');
     expect(task.attempts).toBe(2);
-    expect(task.steps).toBe(1 + FIX_GREETING.length);
-    expect(task.usage.promptTokens).toBe((1 + FIX_GREETING.length) * 1_000);
+    expect(keptWhileRunning).toContain(`refs/patchbay/work/${created.body.id}`);
+    expect(askedTwice(h.model)).toEqual([]);
+    expect(h.model.requests).toHaveLength(FIX_GREETING.length + 1);
+    // Spend counted across attempts: the four answered requests, the stalled one never answered.
+    expect(task.usage.promptTokens).toBe(FIX_GREETING.length * 1_000);
+    // The test run of the stored turn ran again; nothing before it did.
+    expect(task.steps).toBe(FIX_GREETING.length);
+    expect(await h.git.readFile(REPO, task.branch ?? '', 'src/greet.js')).toContain('`Hello, ${name}`');
     expect(h.github.pulls).toHaveLength(1);
+    expect(await refsOf(h)).not.toContain(`refs/patchbay/work/${created.body.id}`);
   });
 
   it('puts the running task back on SIGTERM within the grace period, and another worker finishes it', async () => {

@@ -246,6 +246,8 @@ export interface TaskView {
   error?: { code: string; message: string; hint?: string };
   checks: Array<{ command: string; exitCode: number | null }>;
   usage: { promptTokens: number; completionTokens: number; usd: number | null };
+  model?: string;
+  compactions?: number;
 }
 
 /**

@@ -136,6 +136,9 @@ function input(
     onMessages: async (added) => {
       saved.push(added);
     },
+    onCompacted: async (messages) => {
+      saved.splice(0, saved.length, messages);
+    },
     onActivity: (activity) => {
       activities.push(activity);
     },

@@ -71,6 +71,43 @@ describe.each(stores)('a transcript in the %s task store', (_name, makeStore) =>
     expect(await store.getTranscript('t1')).toEqual([]);
     expect(noCheckpoint).toEqual([]);
   });
+
+  it('resumes a retried attempt at its last stored reply, dropping what came after it', async () => {
+    const store = makeStore();
+    const work = { base: 'a'.repeat(40), sha: 'b'.repeat(40) };
+    await store.appendTranscript('t1', msgs(1, 2));
+    await store.appendTranscriptAt('t1', [msg(3)], { run: 1, work, steps: 0 });
+    await store.appendTranscript('t1', [msg(4)]);
+    await store.appendTranscriptAt('t1', [msg(5)], { run: 1, work, steps: 1 });
+    await store.appendTranscript('t1', msgs(6, 7));
+
+    const resumed = await store.rewindToResumePoint('t1', 1);
+    const otherRun = await store.rewindToResumePoint('t1', 2);
+
+    expect(resumed).toEqual({ messages: msgs(1, 5), point: { run: 1, work, steps: 1, length: 5 } });
+    expect(otherRun).toBeNull();
+    expect(await store.getTranscript('t1')).toEqual(msgs(1, 5));
+  });
+
+  it('replaces the transcript when compacted, and forgets the point of a new run or a fresh start', async () => {
+    const store = makeStore();
+    const work = { base: 'a'.repeat(40), sha: null };
+    await store.appendTranscriptAt('t1', msgs(1, 6), { run: 1, work, steps: 3 });
+
+    await store.replaceTranscript('t1', [msg(1), msg(2), msg(9)], { run: 1, work, steps: 3 });
+    const compacted = await store.rewindToResumePoint('t1', 1);
+    await store.rewindTranscript('t1', 'start');
+    const afterStart = await store.rewindToResumePoint('t1', 1);
+    await store.appendTranscriptAt('t2', msgs(1, 3), { run: 1, work, steps: 0 });
+    await store.checkpointTranscript('t2');
+    await store.replaceTranscript('t2', [msg(1)], null);
+
+    expect(compacted?.messages).toEqual([msg(1), msg(2), msg(9)]);
+    expect(compacted?.point.length).toBe(3);
+    expect(afterStart).toBeNull();
+    expect(await store.rewindToResumePoint('t2', 1)).toBeNull();
+    expect(await store.rewindTranscript('t2', 'question')).toEqual([]);
+  });
 });
 
 describe('a transcript in Redis', () => {

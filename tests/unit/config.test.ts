@@ -66,7 +66,11 @@ describe('patchbay.yml', () => {
     const file = parseFileConfig(await readFile('patchbay.example.yml', 'utf8'));
 
     expect(file.repositories.map((r) => r.name)).toEqual(['acme/web', 'acme/api']);
-    expect(file.pricing['gpt-5-codex']).toEqual({ input: 1.25, cached_input: 0.125, output: 10 });
+    expect(file.models[0]).toEqual({
+      name: 'gpt-5-codex',
+      price: { input: 1.25, cached_input: 0.125, output: 10 },
+    });
+    expect(file.models[1]).toMatchObject({ name: 'qwen3-coder', context_window: 65_536 });
     expect(file.slack.channels).toEqual({ C0123ABCD: 'acme/web' });
   });
 

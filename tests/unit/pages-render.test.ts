@@ -173,6 +173,42 @@ describe('an outcome with its resources', () => {
   });
 });
 
+describe('what a long or resumed run adds to the timeline', () => {
+  it('says how the context was compacted and from where an attempt continued', () => {
+    const at = new Date(NOW).toISOString();
+    const stamp = { at, run: 1, attempt: 2 };
+    const timeline = stored([
+      {
+        type: 'compaction',
+        ...stamp,
+        kind: 'elide',
+        reason: 'limit',
+        model: 'qwen3-coder',
+        contextWindow: 32_768,
+        tokensBefore: 27_100,
+        tokensAfter: 9_800,
+        messages: 6,
+        compactions: 1,
+      },
+      { type: 'resumed', ...stamp, from: 'attempt', messages: 31, rerun: 1, finished: false },
+      { type: 'resumed', ...stamp, from: 'conversation', messages: 12, rerun: 0, finished: false },
+    ]);
+
+    const out = page(aTask('t1'), { timeline });
+
+    const titles = [
+      ...out.matchAll(
+        /<li class="entry entry-(compaction|resumed)"[^>]*>.*?<p class="entry-title">(.*?)<\/p>/g,
+      ),
+    ].map((m) => m[2]?.replace(/<[^>]+>/g, ''));
+    expect(titles).toEqual([
+      'Context compacted 6 older tool outputs elided · near the window · 27.1k → 9.8k of 32.8k tokens',
+      'Continued the interrupted attempt 31 messages · 1 tool call run again',
+      'Continued the conversation&#39;s last run 12 messages',
+    ]);
+  });
+});
+
 describe('the conversation card', () => {
   it("lists the conversation's tasks oldest first, this one marked, with the question and its answer", () => {
     const first = aTask('t1', {

@@ -188,8 +188,10 @@ describe('the content', () => {
     const measured = renderPullRequestBody(anInput({ resources }));
     const noMemory = renderPullRequestBody(anInput({ resources: { ...resources, peakMemoryBytes: null } }));
 
-    expect(measured).toContain('· 3m 4s · peak memory 312 MiB of 4 GiB, peak disk 1.2 GiB of 10 GiB</sub>');
-    expect(noMemory).toContain('· 3m 4s · peak disk 1.2 GiB of 10 GiB</sub>');
+    expect(measured).toContain(
+      '· 3m 4s · 0 context compactions · peak memory 312 MiB of 4 GiB, peak disk 1.2 GiB of 10 GiB</sub>',
+    );
+    expect(noMemory).toContain('· 3m 4s · 0 context compactions · peak disk 1.2 GiB of 10 GiB</sub>');
   });
 
   it('says which limit stopped a check', () => {
@@ -201,6 +203,16 @@ describe('the content', () => {
     const body = renderPullRequestBody(anInput({ checks: [aCheck({ exitCode: null, limit })] }));
 
     expect(body).toContain("| `npm test` | ❌ killed: the task's memory limit of 4 GiB was reached | 3.2s |");
+  });
+
+  it('names the model and counts the compactions of the context in the footer', () => {
+    const once = renderPullRequestBody(anInput({ model: 'qwen3-coder', compactions: 1 }));
+    const none = renderPullRequestBody(anInput({ model: 'gpt-5-codex', compactions: 0 }));
+
+    expect(once).toContain('<sub>Patchbay · qwen3-coder · 14 steps · ');
+    expect(once).toContain(' · 3m 4s · 1 context compaction');
+    expect(none).toContain('<sub>Patchbay · gpt-5-codex · 14 steps · ');
+    expect(none).toContain(' · 3m 4s · 0 context compactions');
   });
 
   it('says when no price is configured', () => {

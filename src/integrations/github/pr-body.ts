@@ -158,7 +158,10 @@ function renderFooter(input: PullRequestBodyInput): string {
   const page = isHttpUrl(input.pageUrl) ? ` · [task page](${input.pageUrl})` : '';
   const used = input.resources ? renderResources(input.resources) : '';
   const resources = used ? ` · ${used}` : '';
-  return `---\n<sub>Patchbay · ${steps} · ${tokens} · ${cost} · ${formatDuration(input.durationMs)}${resources}${page}</sub>`;
+  const model = input.model ? ` · ${inlineText(input.model, 100)}` : '';
+  const n = input.compactions ?? 0;
+  const compactions = ` · ${n} context ${n === 1 ? 'compaction' : 'compactions'}`;
+  return `---\n<sub>Patchbay${model} · ${steps} · ${tokens} · ${cost} · ${formatDuration(input.durationMs)}${compactions}${resources}${page}</sub>`;
 }
 
 /** `peak memory 312 MiB of 4 GiB, peak disk 1.2 GiB of 10 GiB`; a peak not measured is left out. */

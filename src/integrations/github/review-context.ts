@@ -1,3 +1,4 @@
+import { takeFreshStart, takeModelChoice } from '../../domain/request-options.js';
 import type { ReviewComment } from './review-api.js';
 import type { ReviewTrigger } from './review-events.js';
 import { withoutMention } from './review-rules.js';
@@ -14,13 +15,18 @@ const MAX_HUNK_LINES = 6;
 export function buildReviewRequest(
   trigger: ReviewTrigger,
   comments: ReviewComment[],
-): { instruction: string; context?: string } {
-  const said = cut(withoutMention(trigger.body), MAX_INSTRUCTION_CHARS);
+): { instruction: string; context?: string; model?: string; fresh?: true } {
+  // `model=<name>` chooses a model; `fresh:` first starts afresh instead of continuing the transcript.
+  const { model, text } = takeModelChoice(withoutMention(trigger.body));
+  const start = takeFreshStart(text);
+  const said = cut(start.text, MAX_INSTRUCTION_CHARS);
+  const chosen = { ...(model ? { model } : {}), ...(start.fresh ? { fresh: true as const } : {}) };
   const who = trigger.sender.login;
   if (trigger.reviewId === undefined) {
     return {
       instruction: said || `Address ${who}'s comment on pull request #${trigger.number}.`,
       context: `Comment by ${who} on pull request #${trigger.number}.`,
+      ...chosen,
     };
   }
   const state = trigger.reviewState === 'changes_requested' ? ' (changes requested)' : '';
@@ -38,7 +44,7 @@ export function buildReviewRequest(
     lines.push('Inline comments (file and line each points at):');
     lines.push(...comments.map((c, i) => renderComment(c, i + 1)));
   }
-  return { instruction, context: cut(lines.join('\n\n'), MAX_CONTEXT_CHARS) };
+  return { instruction, context: cut(lines.join('\n\n'), MAX_CONTEXT_CHARS), ...chosen };
 }
 
 function renderComment(c: ReviewComment, n: number): string {

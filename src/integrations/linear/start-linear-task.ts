@@ -1,4 +1,5 @@
 import { PatchbayError } from '../../domain/errors.js';
+import { modelFromLabels } from '../../domain/request-options.js';
 import type { TaskRecord } from '../../domain/task.js';
 import type { ConversationView, TaskServices } from '../../server/integration.js';
 import { toContext, toInstruction } from './issue-request.js';
@@ -100,6 +101,8 @@ async function submit(
     submitted = await deps.tasks.submit({
       ...what,
       conversation: toConversationKey(req.issueId),
+      // A `patchbay:model=<name>` label chooses the model; an unknown name is refused like a bad repo.
+      model: modelFromLabels(issue.labels.nodes.map((l) => l.name)),
       branchKey: /^[A-Za-z0-9-]{1,40}$/.test(issue.identifier) ? issue.identifier : undefined,
       origin: {
         source: 'linear',

@@ -1,4 +1,5 @@
 import { PatchbayError } from '../../domain/errors.js';
+import { takeModelChoice } from '../../domain/request-options.js';
 import type { TaskRecord } from '../../domain/task.js';
 import type { ConversationView } from '../../server/integration.js';
 import { escapeForSlack, parseCommand, stripBotMention, toPlainText } from './parse-message.js';
@@ -44,7 +45,8 @@ export async function handleMention(deps: MentionDeps, body: EventEnvelope, even
     : refusalFor(deps, event.user, event.channel);
   if (refusal) return replyOnce(deps, body.event_id, 'refusal', () => deps.actions.post(thread, refusal));
 
-  const plain = toPlainText(said);
+  const chosen = takeModelChoice(toPlainText(said));
+  const plain = chosen.text;
   const command = parseCommand(plain);
   if (command === 'stop') {
     const reply = await stopOnce(deps, body.event_id, thread, event.user);
@@ -82,6 +84,7 @@ export async function handleMention(deps: MentionDeps, body: EventEnvelope, even
     submitted = await deps.tasks.submit({
       repo: route.repo,
       instruction: plain.slice(0, 20_000),
+      model: chosen.model,
       conversation: thread.conversation,
       base: route.base,
       context,

@@ -69,9 +69,39 @@ function renderEntry(stored: StoredTimelineEntry, createdAt: string, stageMs: nu
       return item('outcome', renderOutcome(entry), entry.error ? ' failed' : '');
     case 'note':
       return item('note', html`<div class="entry-body"><p class="note">${entry.text}</p></div>`);
+    case 'compaction':
+    case 'resumed': {
+      const { title, meta } = entry.type === 'compaction' ? compactionText(entry) : resumedText(entry);
+      return item(
+        entry.type,
+        html`<div class="entry-body"><p class="entry-title">${title} <span class="meta">${meta}</span></p></div>`,
+      );
+    }
     default:
       return html``;
   }
+}
+
+/** The agent made room in its context window: how, why, and from how many tokens to how many. */
+function compactionText(entry: Entry<'compaction'>): { title: string; meta: string } {
+  const how =
+    entry.kind === 'elide'
+      ? `${entry.messages} older tool ${entry.messages === 1 ? 'output' : 'outputs'} elided`
+      : `${entry.messages} older ${entry.messages === 1 ? 'message' : 'messages'} replaced by a summary`;
+  const why = entry.reason === 'limit' ? 'near the window' : 'the model refused the length';
+  const tokens = `${formatTokens(entry.tokensBefore)} → ${formatTokens(entry.tokensAfter)} of ${formatTokens(entry.contextWindow)} tokens`;
+  return { title: 'Context compacted', meta: [how, why, tokens].join(' · ') };
+}
+
+/** An attempt that continued earlier work: whose, and what of it runs again. */
+function resumedText(entry: Entry<'resumed'>): { title: string; meta: string } {
+  if (entry.from === 'conversation') {
+    return { title: "Continued the conversation's last run", meta: `${entry.messages} messages` };
+  }
+  const rerun = `${entry.rerun} tool ${entry.rerun === 1 ? 'call' : 'calls'} run again`;
+  const parts = [`${entry.messages} messages`, rerun];
+  if (entry.finished) parts.push('it had finished: only what failed after it runs again');
+  return { title: 'Continued the interrupted attempt', meta: parts.join(' · ') };
 }
 
 const QUEUED_TITLES: Record<Entry<'queued'>['kind'], string> = {

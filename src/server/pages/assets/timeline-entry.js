@@ -54,6 +54,15 @@ import {
  * @property {number} [steps]
  * @property {Usage} [usage]
  * @property {Resources} [resources]
+ * @property {string} [reason]
+ * @property {number} [contextWindow]
+ * @property {number} [tokensBefore]
+ * @property {number} [tokensAfter]
+ * @property {number} [messages]
+ * @property {number} [compactions]
+ * @property {string} [from]
+ * @property {number} [rerun]
+ * @property {boolean} [finished]
  */
 /** @typedef {{ enforcement: string, peakMemoryBytes: number | null, memoryLimitBytes: number, peakDiskBytes: number | null, diskLimitBytes: number, limitHits?: Record<string, number> }} Resources */
 /** @typedef {{ command: string, exitCode: number | null, timedOut: boolean, output: string, durationMs: number }} Check */
@@ -176,9 +185,45 @@ export function renderEntry(id, entry, createdAt) {
       return item('outcome', renderOutcome(entry, body), entry.error ? ' failed' : '');
     case 'note':
       return item('note', body(h('p', { class: 'note' }, entry.text ?? '')));
+    case 'compaction':
+    case 'resumed': {
+      const { title, meta } = entry.type === 'compaction' ? compactionText(entry) : resumedText(entry);
+      return item(
+        entry.type,
+        body(h('p', { class: 'entry-title' }, `${title} `, h('span', { class: 'meta' }, meta))),
+      );
+    }
     default:
       return null;
   }
+}
+
+/** @param {number} n @param {string} one @param {string} many */
+const count = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
+/** @param {Entry} entry */
+function compactionText(entry) {
+  const n = entry.messages ?? 0;
+  const how =
+    entry.kind === 'elide'
+      ? `${count(n, 'older tool output', 'older tool outputs')} elided`
+      : `${count(n, 'older message', 'older messages')} replaced by a summary`;
+  const why = entry.reason === 'limit' ? 'near the window' : 'the model refused the length';
+  const tokens = `${formatTokens(entry.tokensBefore ?? 0)} → ${formatTokens(entry.tokensAfter ?? 0)} of ${formatTokens(entry.contextWindow ?? 0)} tokens`;
+  return { title: 'Context compacted', meta: [how, why, tokens].join(' · ') };
+}
+
+/** @param {Entry} entry */
+function resumedText(entry) {
+  if (entry.from === 'conversation') {
+    return { title: "Continued the conversation's last run", meta: `${entry.messages ?? 0} messages` };
+  }
+  const parts = [
+    `${entry.messages ?? 0} messages`,
+    `${count(entry.rerun ?? 0, 'tool call', 'tool calls')} run again`,
+  ];
+  if (entry.finished) parts.push('it had finished: only what failed after it runs again');
+  return { title: 'Continued the interrupted attempt', meta: parts.join(' · ') };
 }
 
 /** @param {Entry} entry @param {(...children: Array<Node | string>) => HTMLElement} body */
