@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RepoName } from '../domain/task-request.js';
+import { AutofixConfig, HookConfig, ScheduleConfig } from './automation-schema.js';
 
 const command = z.string().trim().min(1, 'a command may not be empty');
 
@@ -12,6 +13,8 @@ export const RepositoryConfig = z
     /** Changes under .github/workflows/ run with the repository's secrets once pushed: off unless set. */
     allow_workflows: z.boolean().default(false),
     draft: z.boolean().default(true),
+    /** Failing checks on Patchbay's own commits start a follow-up that fixes them; `false` turns it off. */
+    autofix: AutofixConfig.default({ max_rounds: 2 }),
   })
   .strict();
 export type RepositoryConfig = z.infer<typeof RepositoryConfig>;
@@ -65,6 +68,8 @@ export const FileConfig = z
       .strict()
       .default({ setup_minutes: 10, check_minutes: 10, command_seconds: 600, timeline_kb: 2048 }),
     retention_days: z.number().int().positive().default(30),
+    schedules: z.array(ScheduleConfig).default([]),
+    hooks: z.array(HookConfig).default([]),
   })
   .strict();
 export type FileConfig = z.infer<typeof FileConfig>;
