@@ -47,7 +47,13 @@ export function createAgent(deps: AgentDeps): { run(input: AgentRunInput): Promi
   async function run(input: AgentRunInput): Promise<AgentResult> {
     const messages = await openTranscript(input);
     const log = input.log ?? deps.log;
-    const s = createSession({ input, messages, log, pricing: deps.pricing[deps.model], toolCapMs });
+    const s = createSession({
+      input,
+      messages,
+      log,
+      pricing: deps.pricing[input.model ?? deps.model],
+      toolCapMs,
+    });
     log.info({ resumed: input.transcript.length > 0, steps: s.steps }, 'agent run started');
     for (;;) {
       const result = await runTurn(s);
@@ -64,7 +70,8 @@ export function createAgent(deps: AgentDeps): { run(input: AgentRunInput): Promi
     const started = Date.now();
     // The time budget bounds the request too: a slow model cannot overrun it.
     const bounded = AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, timeLeftMs(s)))]);
-    const reply = await callModel(deps.openai, deps.model, s.messages, bounded);
+    const model = s.input.model ?? deps.model;
+    const reply = await callModel(deps.openai, model, s.messages, bounded);
     if (reply.kind === 'aborted') {
       if (signal.aborted) return endRun(s, cancelledOutcome(signal));
       return endRun(s, { kind: 'budget', ...(sessionBudgetHit(s) ?? timeHit(s)) });
@@ -75,7 +82,7 @@ export function createAgent(deps: AgentDeps): { run(input: AgentRunInput): Promi
     reportActivity(s, {
       type: 'model_turn',
       turn: s.turns,
-      model: deps.model,
+      model,
       text: reply.content?.trim() ? reply.content : undefined,
       toolCalls: reply.toolCalls.length,
       ...reply.tokens,

@@ -73,6 +73,8 @@ export interface AgentRunInput {
   /** A follow-up instruction in the same conversation, appended as a new user turn. Untrusted. */
   followUp?: string;
   budget: Budget;
+  /** The model for this run instead of the agent's own (a schedule's `model`). */
+  model?: string;
   /** Spend of earlier attempts and runs of this task: budgets count across retries. */
   usedBefore: { steps: number; usage: Usage };
   signal: AbortSignal;

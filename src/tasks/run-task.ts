@@ -171,7 +171,7 @@ async function runAgent(attempt: Attempt, task: TaskRecord, clone: TaskClone) {
     task.id,
     resuming ? 'question' : 'start',
   )) as ChatMessage[];
-  const budget = deps.config.file.budget;
+  const budget = { ...deps.config.file.budget, ...task.request.budget };
   const result = await deps.agent.run({
     workdir: clone.dir,
     sandbox: deps.sandbox,
@@ -183,6 +183,7 @@ async function runAgent(attempt: Attempt, task: TaskRecord, clone: TaskClone) {
     transcript,
     answer: resuming ? task.answer : undefined,
     budget: { steps: budget.steps, ms: budget.minutes * 60_000, usd: budget.usd },
+    model: task.request.model,
     usedBefore: { steps: task.steps, usage: task.usage },
     signal: attempt.signal,
     onActivity: (activity) => deps.timeline.activity(task, activity),
