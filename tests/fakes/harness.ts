@@ -56,6 +56,7 @@ export async function startHarness(opts: HarnessOptions) {
   const appKeys = opts.githubAuth === 'app' ? generateAppKeys() : undefined;
   const github = await startGitHubStandIn({
     repos: [{ name: REPO }],
+    gitRoot: join(dir, 'remote'),
     ...(appKeys
       ? {
           app: {
