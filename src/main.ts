@@ -1,11 +1,13 @@
 import { Redis } from 'ioredis';
+import { buildAutomations, createTellRouter } from './build-automations.js';
 import { buildIntegrations } from './build-integrations.js';
 import { buildSignIn } from './build-sign-in.js';
 import { buildGitHubAccess, buildWorkerDeps, type GitHubAccess } from './build-worker-deps.js';
+import { hookSecretOf, hookSecretVariable } from './config/automation-schema.js';
 import type { Config } from './config/load-config.js';
 import { toTaskPageUrl } from './config/task-page-links.js';
 import { PatchbayError } from './domain/errors.js';
-import type { Reporter } from './domain/events.js';
+import type { Reporter, TellPlaces } from './domain/events.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { settleWithin } from './lib/deadline.js';
 import type { Logger } from './lib/logger.js';
@@ -13,6 +15,7 @@ import { createRedactor } from './lib/redact.js';
 import { createConversationLock } from './queue/conversation-lock.js';
 import { createRedisCancelBus } from './queue/redis-cancel-bus.js';
 import { createRedisConversationStore } from './queue/redis-conversation-store.js';
+import { createRedisHookLimiter } from './queue/redis-hook-limiter.js';
 import { createRedisIdempotencyStore } from './queue/redis-idempotency-store.js';
 import { createRedisKeyValue } from './queue/redis-key-value.js';
 import { createRedisMetrics } from './queue/redis-metrics.js';
@@ -31,6 +34,7 @@ import {
   readDashboardStats,
 } from './server/dashboard-stats.js';
 import { registerHealthRoutes } from './server/health-routes.js';
+import { registerHookRoutes } from './server/hook-routes.js';
 import { createHttpServer } from './server/http-server.js';
 import type { TaskServices } from './server/integration.js';
 import { createMetricsRegistry } from './server/metrics-registry.js';
@@ -44,6 +48,7 @@ import { createLogReporter } from './tasks/log-reporter.js';
 import { countCancelled, createMetricsObserver } from './tasks/metrics-observer.js';
 import { retryTask } from './tasks/retry-task.js';
 import { createEventRouter } from './tasks/route-events.js';
+import type { TickOutcome } from './tasks/run-schedule-tick.js';
 import { runTask } from './tasks/run-task.js';
 import { submitTask } from './tasks/submit-task.js';
 import { createTimelineWriter } from './tasks/timeline-writer.js';
@@ -73,6 +78,8 @@ export interface Running {
   sandboxDescription: string | undefined;
   /** The dashboard's numbers (tasks running and queued, workers alive, queue wait, spend, failures). */
   dashboardStats(opts?: DashboardStatsOptions): Promise<DashboardStats>;
+  /** Handles one tick of a schedule now, as the automations' worker does when it is due (tests). */
+  scheduleTick(tick: { name: string; at: number; manual?: boolean }, clock?: Clock): Promise<TickOutcome>;
   /** Graceful stop: no new work, running tasks back to the queue, connections closed. */
   stop(): Promise<void>;
 }
@@ -112,6 +119,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     clientSecret: env.GITHUB_CLIENT_SECRET,
   });
   const redact = createRedactor(secretValues(env, sessionKey));
+  const automations = buildAutomations({ config, redis, prefix, queueName, clock, log });
   // The timeline and diff each task keeps, written by the worker (redacted), read by any server.
   const capBytes = config.file.limits.timeline_kb * 1024;
   const timeline = createRedisTaskTimeline({ redis, prefix, retentionDays, capBytes, log });
@@ -137,16 +145,24 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     github ??= buildGitHubAccess(env, log);
     return github;
   };
+  // Integrations tell each other's places (an autofix tells the Slack thread its conversation began
+  // in); the router over all of them exists once they do.
+  let tell: TellPlaces = async () => undefined;
   const integrations = buildIntegrations(
     {
       config,
       tasks,
       kvFor: (namespace) => createRedisKeyValue({ redis, prefix, namespace }),
+      tell: (places, text) => tell(places, text),
+      alarmsFor: automations.alarmsFor,
+      redact,
       log,
       clock: opts.clock,
     },
     githubAccess,
   );
+  tell = createTellRouter({ integrations, githubAccess, log });
+  const tick = automations.tickHandler({ submit: tasks.submit, conversations, githubAccess, integrations });
   const reporter = createEventRouter({
     audience: (taskId) => store.audience(taskId),
     places: integrations.flatMap((i) => (i.reporter ? [i.reporter] : [])),
@@ -155,6 +171,8 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     observers: [
       writer.observer,
       createMetricsObserver({ metrics, model: env.PATCHBAY_MODEL, clock, redact }),
+      automations.observer({ audience: (taskId) => store.audience(taskId), conversations, tell }),
+      ...integrations.flatMap((i) => (i.observer ? [i.observer] : [])),
     ],
     log,
   });
@@ -190,6 +208,15 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
       log.info(
         'Task pages are not linked from Slack, Linear, pull requests or the API: PATCHBAY_PUBLIC_URL is not set',
       );
+    registerHookRoutes(http, {
+      hooks: hooksWithSecrets(config, log),
+      submit: tasks.submit,
+      limiter: createRedisHookLimiter({ redis, prefix }),
+      kv: createRedisKeyValue({ redis, prefix, namespace: 'hooks' }),
+      pageUrl: toTaskPageUrl(env.PATCHBAY_PUBLIC_URL),
+      clock,
+      log: log.child({ component: 'hooks' }),
+    });
     const timed = timeWebhooks(http, { observe: metrics.observeWebhook, clock, log });
     for (const integration of integrations) integration.registerRoutes?.(timed);
     log.info(env.PATCHBAY_API_TOKEN ? 'HTTP API on' : 'HTTP API off: PATCHBAY_API_TOKEN is not set');
@@ -239,12 +266,19 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
         ),
     });
     worker.start();
+    const automationWorker = automations.startWorker({
+      connection: workerConnection,
+      lockMs: env.PATCHBAY_LOCK_MS,
+      tick: (t) => tick(t),
+      integrations,
+    });
     const heartbeat = await startWorkerHeartbeat({ redis, prefix, clock, log });
     log.info(
       { concurrency: env.PATCHBAY_CONCURRENCY, sandbox: probe.description, workerId: heartbeat.id },
       'worker started',
     );
     stops.push(async () => {
+      await automationWorker.stop();
       await worker.stop();
       await heartbeat.stop().catch(() => undefined);
       workerConnection.disconnect();
@@ -257,11 +291,17 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     await integration.start?.();
     stops.unshift(async () => integration.stop?.());
   }
+  await automations
+    .reconcile()
+    .catch((err: Error) =>
+      log.warn({ err: err.message }, 'could not reconcile the schedules with patchbay.yml'),
+    );
 
   return {
     port,
     sandboxDescription,
     dashboardStats: (statsOpts) => readDashboardStats({ source: metrics, clock }, statsOpts),
+    scheduleTick: (t, at) => tick({ ...t, manual: t.manual ?? false }, at),
     async stop() {
       for (const stop of stops)
         await stop().catch((err) => log.warn({ err: err.message }, 'stop step failed'));
@@ -270,6 +310,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
       await cancels.close();
       await store.close();
       await queue.close().catch(() => undefined);
+      await automations.close().catch(() => undefined);
       redis.disconnect();
     },
   };
@@ -293,5 +334,19 @@ export function secretValues(env: Config['env'], sessionKey: string | undefined)
     env.LINEAR_ACCESS_TOKEN,
     env.LINEAR_CLIENT_SECRET,
     env.LINEAR_WEBHOOK_SECRET,
+    ...Object.values(env.hookSecrets),
   ];
+}
+
+/** The hooks of patchbay.yml whose secret is set; each without one is off, and start-up says so. */
+function hooksWithSecrets(config: Config, log: Logger) {
+  return config.file.hooks.flatMap((hook) => {
+    const secret = hookSecretOf(config.env, hook.name);
+    if (secret) {
+      log.info(`hook ${hook.name} on: POST /api/hooks/${hook.name}`);
+      return [{ ...hook, secret }];
+    }
+    log.info(`hook ${hook.name} off: ${hookSecretVariable(hook.name)} is not set`);
+    return [];
+  });
 }
