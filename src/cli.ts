@@ -7,6 +7,7 @@ import { PatchbayError } from './domain/errors.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { startPatchbay } from './main.js';
 import { runLocal } from './run-local.js';
+import { runSchedulesCommand } from './schedules-command.js';
 
 const USAGE = `usage: patchbay <command>
 
@@ -16,6 +17,9 @@ const USAGE = `usage: patchbay <command>
   run --repo <owner/name|path> [--base <branch>] "<instruction>"
                                  one task in the foreground, progress on the terminal
   demo                           the whole flow on this machine with loopback stand-ins
+  schedules [run|pause|resume <name>]
+                                 the schedules of patchbay.yml: next and last run, status;
+                                 run one now, pause or resume one
 `;
 
 function fail(message: string, hint?: string): never {
@@ -90,6 +94,10 @@ async function main(argv: string[]): Promise<void> {
       return serve({ server: false, worker: true });
     case 'run':
       return run(rest);
+    case 'schedules':
+      await runSchedulesCommand(rest, { env: process.env, out: process.stdout });
+      process.exit(0);
+      return;
     case 'demo': {
       const { runDemo } = await import('./demo/run-demo.js');
       const ok = await runDemo({ env: process.env, out: process.stdout });
