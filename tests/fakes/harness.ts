@@ -126,6 +126,8 @@ export async function startHarness(opts: HarnessOptions) {
   const headers = { authorization: `Bearer ${apiToken}`, 'content-type': 'application/json' };
 
   return {
+    /** The first Patchbay started (the server, and the worker unless `worker: false`). */
+    patchbay: server,
     dir,
     git,
     github,
