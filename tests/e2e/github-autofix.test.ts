@@ -1,4 +1,6 @@
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { commitToBare, git } from '../../src/demo/git-fixtures.js';
 import type { StandInCheckRun, StandInPull } from '../../src/demo/github-stand-in.js';
@@ -11,7 +13,10 @@ import {
 } from '../fakes/github-webhooks.js';
 import { type HarnessOptions, isFinal, logged, REPO } from '../fakes/harness.js';
 import { harnessPerTest } from '../fakes/harness-per-test.js';
+import { createManualClock } from '../fakes/manual-clock.js';
+import { REDIS_URL } from '../fakes/redis.js';
 import { FIX_GREETING } from '../fakes/scripts.js';
+import { slackPerTest } from '../fakes/slack-per-test.js';
 import { eventually } from '../fakes/slack-requests.js';
 
 const SECRET = 'e2e-github-webhook-secret-autofix-0123';
@@ -279,3 +284,67 @@ async function openPullRequest(h: Awaited<ReturnType<typeof startHarness>>) {
   await eventually(() => logged(h, 'result commit recorded').find((l) => l.sha === tip), 20_000, 'result');
   return { first: task, pull, tip };
 }
+
+describe('autofix in a conversation that began in Slack', () => {
+  const startSlack = slackPerTest();
+
+  it('waits for the other checks until 10 minutes after the first failure, then fixes; the Slack thread is told too', async () => {
+    const clock = createManualClock();
+    const { h, slack, mention, posts } = await startSlack([...FIX_GREETING, ...fixRound(1)], {
+      env: { GITHUB_WEBHOOK_SECRET: SECRET },
+      clock,
+    });
+    const { ts } = await mention(`fix greet in ${REPO}`);
+    const first = await eventually(async () => {
+      const [task] = (await h.get('/api/tasks?source=slack')).body.tasks;
+      return task?.pullRequest ? task : null;
+    });
+    const pull = h.github.pulls[0] as StandInPull;
+    const tip = (await git(['--git-dir', remoteDir(h.dir), 'rev-parse', pull.head.ref])).trim();
+    await eventually(() => logged(h, 'result commit recorded').find((l) => l.sha === tip));
+    h.github.checks.addCheckRun(REPO, tip, failingJob());
+    h.github.checks.addCheckRun(REPO, tip, {
+      name: 'e2e',
+      status: 'in_progress',
+      conclusion: null,
+      app: 'github-actions',
+    });
+    const queue = new Queue(`${h.workerProcessEnv.PATCHBAY_QUEUE}-automations`, {
+      connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }),
+    });
+
+    try {
+      const res = await postGitHubWebhook(
+        h.base,
+        SECRET,
+        'check_run',
+        checkEvent('check_run', { sha: tip, branch: pull.head.ref }),
+      );
+      const waited = logged(h, 'autofix waits for the other checks');
+      const [alarm] = await queue.getDelayed();
+      clock.advance(10 * 60_000);
+      await alarm?.promote();
+      const line = await eventually(() => logged(h, 'autofix follow-up queued')[0]);
+      const task = await h.waitFor(String(line.taskId), isFinal);
+      const told = await eventually(() => posts(ts).find((p) => p.args.text?.startsWith('🔧')));
+
+      expect(res.status).toBe(200);
+      expect(waited).toHaveLength(1);
+      expect(alarm?.name).toBe('alarm');
+      expect(alarm?.opts.delay).toBe(10 * 60_000);
+      expect(task.status).toBe('succeeded');
+      expect(task.conversation).toBe(first.conversation);
+      expect(told.args.text).toBe(
+        `🔧 Checks failed on \`${tip.slice(0, 7)}\` of PR #${pull.number} (test): Patchbay is working on a fix, round 1 of 2.`,
+      );
+      expect(await h.audience(task.id)).toEqual([
+        { kind: 'github-pull', repo: REPO, number: pull.number },
+        expect.objectContaining({ kind: 'slack-thread', threadTs: ts }),
+      ]);
+      expect(commentsOn(h, pull.number)[0]).toContain('round 1 of 2');
+      expect(slack.unmatched).toEqual([]);
+    } finally {
+      await queue.close();
+    }
+  });
+});
