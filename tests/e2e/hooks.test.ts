@@ -1,5 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { createHmac, randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
 import { signHook } from '../../src/server/hook-signature.js';
 import { type HarnessOptions, isFinal, logged, queuedTaskIds, REPO } from '../fakes/harness.js';
 import { harnessPerTest } from '../fakes/harness-per-test.js';
@@ -64,6 +66,7 @@ async function start(extra: Partial<HarnessOptions> & { perHour?: number } = {})
       },
       body: raw,
     });
+    // biome-ignore lint/suspicious/noExplicitAny: tests read whatever shape the route answers
     return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, any> };
   }
   return { h, deliver };
@@ -132,8 +135,8 @@ describe('POST /api/hooks/:name', () => {
     const view = (await h.get(`/api/tasks/${task.id}`)).body;
     expect(view.origin).toEqual({ source: 'hook', label: 'Hook sentry' });
     expect(view.conversation).toMatch(/^hook:sentry:/);
-    const messages = (h.model.requests[0]?.body as { messages: Array<{ content: string }> }).messages;
-    const first = messages[1]?.content ?? '';
+    const body = h.model.requests[0]?.body as { messages: Array<{ content: string }> } | undefined;
+    const first = body?.messages[1]?.content ?? '';
     const context = /<untrusted source="context">\n([\s\S]*?)\n<\/untrusted>/.exec(first)?.[1];
     const request = /<untrusted source="request">\n([\s\S]*?)\n<\/untrusted>/.exec(first)?.[1];
     expect(request).toBe(INSTRUCTION);
@@ -170,3 +173,58 @@ describe('POST /api/hooks/:name', () => {
     expect(logged(h, 'hook rate limit reached')).toHaveLength(1);
   });
 });
+
+describe('the relay in docs/examples for a service that signs its own way', () => {
+  const relays: Array<ReturnType<typeof spawn>> = [];
+  afterEach(() => {
+    for (const relay of relays.splice(0)) relay.kill('SIGKILL');
+  });
+
+  it("checks Sentry's signature and passes the delivery on, signed for Patchbay", async () => {
+    const { h } = await start();
+    const port = await freePort();
+    const sentrySecret = 'sentry-client-secret-0123456789';
+    relays.push(
+      spawn(process.execPath, ['docs/examples/sentry-relay.mjs'], {
+        env: {
+          PATH: process.env.PATH,
+          SENTRY_CLIENT_SECRET: sentrySecret,
+          PATCHBAY_HOOK_SECRET_SENTRY: HOOK_SECRET,
+          PATCHBAY_URL: h.base,
+          RELAY_PORT: String(port),
+        },
+        stdio: 'ignore',
+      }),
+    );
+    const body = JSON.stringify(SENTRY_ALERT);
+    const fromSentry = (signature: string) =>
+      fetch(`http://127.0.0.1:${port}/`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'request-id': 'sentry-req-77',
+          'sentry-hook-signature': signature,
+        },
+        body,
+      });
+    const good = createHmac('sha256', sentrySecret).update(body).digest('hex');
+
+    const forged = await eventually(() => fromSentry('0'.repeat(64)).catch(() => null), 20_000, 'the relay');
+    const passed = await fromSentry(good);
+
+    expect([forged.status, passed.status]).toEqual([401, 202]);
+    expect(logged(h, 'hook delivery queued')).toMatchObject([{ delivery: 'sentry-req-77', kind: 'new' }]);
+  });
+});
+
+/** A port nothing listens on right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
