@@ -208,7 +208,8 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
       log.info(
         'Task pages are not linked from Slack, Linear, pull requests or the API: PATCHBAY_PUBLIC_URL is not set',
       );
-    registerHookRoutes(http, {
+    const timed = timeWebhooks(http, { observe: metrics.observeWebhook, clock, log });
+    registerHookRoutes(timed, {
       hooks: hooksWithSecrets(config, log),
       submit: tasks.submit,
       limiter: createRedisHookLimiter({ redis, prefix }),
@@ -217,7 +218,6 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
       clock,
       log: log.child({ component: 'hooks' }),
     });
-    const timed = timeWebhooks(http, { observe: metrics.observeWebhook, clock, log });
     for (const integration of integrations) integration.registerRoutes?.(timed);
     log.info(env.PATCHBAY_API_TOKEN ? 'HTTP API on' : 'HTTP API off: PATCHBAY_API_TOKEN is not set');
     const metricsToken = env.PATCHBAY_METRICS_TOKEN;

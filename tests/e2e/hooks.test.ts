@@ -149,6 +149,7 @@ describe('POST /api/hooks/:name', () => {
       ].join('\n'),
     );
     expect(scraped).toContain('patchbay_tasks_total{source="hook",status="succeeded"} 1');
+    expect(scraped).toContain('patchbay_webhook_seconds_count{source="hook"} 1');
     expect((await h.get('/api/tasks?source=hook')).body.tasks.map((t: { id: string }) => t.id)).toEqual([
       task.id,
     ]);
