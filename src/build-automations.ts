@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { GitHubAccess } from './build-worker-deps.js';
+import { hookSecretOf, hookSecretVariable } from './config/automation-schema.js';
 import type { Config } from './config/load-config.js';
+import type { TaskPageUrl } from './config/task-page-links.js';
 import type { PlaceNotices, Reporter, TellPlaces } from './domain/events.js';
 import type { ConversationStore } from './domain/ports.js';
 import type { ReplyAddress } from './domain/reply-address.js';
@@ -12,7 +14,11 @@ import type { Logger } from './lib/logger.js';
 import { createAutomationQueue } from './queue/automation-queue.js';
 import { createAutomationWorker } from './queue/automation-worker.js';
 import { reconcileSchedules } from './queue/reconcile-schedules.js';
+import { createRedisHookLimiter } from './queue/redis-hook-limiter.js';
+import { createRedisKeyValue } from './queue/redis-key-value.js';
 import { createRedisScheduleStore } from './queue/redis-schedule-store.js';
+import { registerHookRoutes } from './server/hook-routes.js';
+import type { HttpServer } from './server/http-server.js';
 import type { Integration } from './server/integration.js';
 import { runScheduleTick, type TickOutcome } from './tasks/run-schedule-tick.js';
 import { createScheduleObserver } from './tasks/schedule-observer.js';
@@ -103,10 +109,36 @@ export function buildAutomations(opts: {
     return worker;
   }
 
+  /** `POST /api/hooks/:name` for each hook of patchbay.yml whose secret is set; start-up says which. */
+  function registerHooks(
+    http: HttpServer,
+    deps: { submit: (input: unknown) => Promise<Submitted>; pageUrl: TaskPageUrl },
+  ) {
+    const hooks = config.file.hooks.flatMap((hook) => {
+      const secret = hookSecretOf(config.env, hook.name);
+      log.info(
+        secret
+          ? `hook ${hook.name} on: POST /api/hooks/${hook.name}`
+          : `hook ${hook.name} off: ${hookSecretVariable(hook.name)} is not set`,
+      );
+      return secret ? [{ ...hook, secret }] : [];
+    });
+    registerHookRoutes(http, {
+      hooks,
+      submit: deps.submit,
+      limiter: createRedisHookLimiter({ redis, prefix }),
+      kv: createRedisKeyValue({ redis, prefix, namespace: 'hooks' }),
+      pageUrl: deps.pageUrl,
+      clock,
+      log: opts.log.child({ component: 'hooks' }),
+    });
+  }
+
   return {
     queue,
     state,
     alarmsFor,
+    registerHooks,
     tickHandler,
     observer,
     startWorker,

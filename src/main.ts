@@ -3,7 +3,6 @@ import { buildAutomations, createTellRouter } from './build-automations.js';
 import { buildIntegrations } from './build-integrations.js';
 import { buildSignIn } from './build-sign-in.js';
 import { buildGitHubAccess, buildWorkerDeps, type GitHubAccess } from './build-worker-deps.js';
-import { hookSecretOf, hookSecretVariable } from './config/automation-schema.js';
 import type { Config } from './config/load-config.js';
 import { toTaskPageUrl } from './config/task-page-links.js';
 import { PatchbayError } from './domain/errors.js';
@@ -15,7 +14,6 @@ import { createRedactor } from './lib/redact.js';
 import { createConversationLock } from './queue/conversation-lock.js';
 import { createRedisCancelBus } from './queue/redis-cancel-bus.js';
 import { createRedisConversationStore } from './queue/redis-conversation-store.js';
-import { createRedisHookLimiter } from './queue/redis-hook-limiter.js';
 import { createRedisIdempotencyStore } from './queue/redis-idempotency-store.js';
 import { createRedisKeyValue } from './queue/redis-key-value.js';
 import { createRedisMetrics } from './queue/redis-metrics.js';
@@ -34,7 +32,6 @@ import {
   readDashboardStats,
 } from './server/dashboard-stats.js';
 import { registerHealthRoutes } from './server/health-routes.js';
-import { registerHookRoutes } from './server/hook-routes.js';
 import { createHttpServer } from './server/http-server.js';
 import type { TaskServices } from './server/integration.js';
 import { createMetricsRegistry } from './server/metrics-registry.js';
@@ -209,14 +206,9 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
         'Task pages are not linked from Slack, Linear, pull requests or the API: PATCHBAY_PUBLIC_URL is not set',
       );
     const timed = timeWebhooks(http, { observe: metrics.observeWebhook, clock, log });
-    registerHookRoutes(timed, {
-      hooks: hooksWithSecrets(config, log),
+    automations.registerHooks(timed, {
       submit: tasks.submit,
-      limiter: createRedisHookLimiter({ redis, prefix }),
-      kv: createRedisKeyValue({ redis, prefix, namespace: 'hooks' }),
       pageUrl: toTaskPageUrl(env.PATCHBAY_PUBLIC_URL),
-      clock,
-      log: log.child({ component: 'hooks' }),
     });
     for (const integration of integrations) integration.registerRoutes?.(timed);
     log.info(env.PATCHBAY_API_TOKEN ? 'HTTP API on' : 'HTTP API off: PATCHBAY_API_TOKEN is not set');
@@ -336,17 +328,4 @@ export function secretValues(env: Config['env'], sessionKey: string | undefined)
     env.LINEAR_WEBHOOK_SECRET,
     ...Object.values(env.hookSecrets),
   ];
-}
-
-/** The hooks of patchbay.yml whose secret is set; each without one is off, and start-up says so. */
-function hooksWithSecrets(config: Config, log: Logger) {
-  return config.file.hooks.flatMap((hook) => {
-    const secret = hookSecretOf(config.env, hook.name);
-    if (secret) {
-      log.info(`hook ${hook.name} on: POST /api/hooks/${hook.name}`);
-      return [{ ...hook, secret }];
-    }
-    log.info(`hook ${hook.name} off: ${hookSecretVariable(hook.name)} is not set`);
-    return [];
-  });
 }
