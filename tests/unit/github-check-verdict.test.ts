@@ -139,5 +139,6 @@ describe('result commits', () => {
     expect(isResultMessage(result, 't2def')).toBe(false);
     expect(isResultMessage(`Work in progress [skip ci]\n\nPatchbay-Task: t1abc`, 't1abc')).toBe(false);
     expect(isResultMessage('A person wrote this', 't1abc')).toBe(false);
+    expect(isResultMessage('Title\n\nPatchbay-Task: t1abc\n\nPatchbay-Task: t2def', 't1abc')).toBe(false);
   });
 });

@@ -15,7 +15,7 @@ const TTL_SECONDS = 30 * 86_400;
 const key = (repo: string, sha: string) => `result:${repo.toLowerCase()}:${sha}`;
 
 /** The trailer every commit Patchbay makes carries (tasks/publish-changes.ts). */
-export const TASK_TRAILER = /^Patchbay-Task: (\S+)\s*$/m;
+export const TASK_TRAILER = /^Patchbay-Task: (\S+)\s*$/gm;
 
 /**
  * Which commits Patchbay pushed as a task's result: the commit of a `finished` event that opened or
@@ -55,5 +55,6 @@ export type ResultCommits = ReturnType<typeof createResultCommits>;
  */
 export function isResultMessage(message: string, taskId: string): boolean {
   if (/\[(?:skip ci|ci skip|no ci|skip actions|actions skip)\]/i.test(message)) return false;
-  return TASK_TRAILER.exec(message)?.[1] === taskId;
+  // The last one: trailers end the message, and the summary above them is the model's text.
+  return [...message.matchAll(TASK_TRAILER)].at(-1)?.[1] === taskId;
 }
