@@ -6,6 +6,7 @@ import type { TaskPageUrl } from './config/task-page-links.js';
 import type { PlaceNotices, Reporter, TellPlaces } from './domain/events.js';
 import type { ConversationStore } from './domain/ports.js';
 import type { ReplyAddress } from './domain/reply-address.js';
+import type { TaskRecord } from './domain/task.js';
 import type { Alarms } from './integrations/github/handle-check-delivery.js';
 import { createPullRequestNotices } from './integrations/github/pull-request-notices.js';
 import { createPullRequests } from './integrations/github/pull-requests.js';
@@ -53,6 +54,7 @@ export function buildAutomations(opts: {
   function tickHandler(deps: {
     submit: (input: unknown) => Promise<Submitted>;
     conversations: Pick<ConversationStore, 'get'>;
+    activeTask: (conversation: string) => Promise<TaskRecord | null>;
     githubAccess: () => GitHubAccess;
     integrations: Integration[];
   }) {
@@ -62,6 +64,7 @@ export function buildAutomations(opts: {
       schedules: config.file.schedules,
       submit: deps.submit,
       conversations: deps.conversations,
+      activeTask: deps.activeTask,
       state,
       pullRequestState: (repo: string, number: number) => {
         pulls ??= createPullRequests({ octokit: deps.githubAccess().clients, log });

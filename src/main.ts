@@ -159,7 +159,13 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     githubAccess,
   );
   tell = createTellRouter({ integrations, githubAccess, log });
-  const tick = automations.tickHandler({ submit: tasks.submit, conversations, githubAccess, integrations });
+  const tick = automations.tickHandler({
+    submit: tasks.submit,
+    conversations,
+    activeTask: tasks.conversations.activeTask,
+    githubAccess,
+    integrations,
+  });
   const reporter = createEventRouter({
     audience: (taskId) => store.audience(taskId),
     places: integrations.flatMap((i) => (i.reporter ? [i.reporter] : [])),

@@ -19,6 +19,8 @@ export interface ScheduleTickDeps {
   schedules: readonly ScheduleConfig[];
   submit(input: unknown): Promise<Submitted>;
   conversations: Pick<ConversationStore, 'get'>;
+  /** The conversation's newest task while it is not over (the conversation door's). */
+  activeTask(conversation: string): Promise<TaskRecord | null>;
   state: ScheduleStore;
   /** GitHub's word on a pull request: one that is no longer open ends the schedule's generation. */
   pullRequestState(repo: string, number: number): Promise<PullRequestState>;
@@ -53,6 +55,9 @@ export async function runScheduleTick(
   const state = await deps.state.get(schedule.name);
   if (state.paused && !tick.manual) return skip(log, `paused (${state.pausedBy ?? 'person'})`);
   const conversation = await conversationFor(deps, schedule, state);
+  // A message to a conversation whose task asked a question is its answer: a tick must not be one.
+  const active = await deps.activeTask(conversation.id);
+  if (active?.status === 'waiting_for_input') return skip(log, `task ${active.id} waits for an answer`);
   const replyTo = await threadFor(deps, schedule, tick, log);
   const { task, kind } = await deps.submit({
     repo: schedule.repository,

@@ -147,6 +147,27 @@ describe('scheduled tasks', () => {
   });
 });
 
+describe('a scheduled run that asks a question', () => {
+  it('is not answered by the next tick: that tick is skipped', async () => {
+    h = await startHarness({
+      script: [{ tool: 'ask_user', args: { question: 'Major versions too?' } }],
+      file: { schedules: [DEPS] },
+    });
+    const clock = createManualClock(T1);
+
+    const first = await h.patchbay.scheduleTick({ name: 'deps', at: T1 }, clock);
+    const asked =
+      first.kind === 'queued'
+        ? await h.waitFor(first.task.id, (t) => t.status !== 'queued' && t.status !== 'running')
+        : undefined;
+    const second = await h.patchbay.scheduleTick({ name: 'deps', at: T1 + DAY }, clock);
+
+    expect(asked?.status).toBe('waiting_for_input');
+    expect(second).toEqual({ kind: 'skipped', reason: `task ${asked?.id} waits for an answer` });
+    expect(await scheduleTasks(h)).toHaveLength(1);
+  });
+});
+
 describe('scheduled tasks that fail', () => {
   const startSlack = slackPerTest();
   /** Each failing run spends its one step, then its budget stops it. */
