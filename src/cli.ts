@@ -100,7 +100,11 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'demo': {
       const { runDemo } = await import('./demo/run-demo.js');
-      const ok = await runDemo({ env: process.env, out: process.stdout });
+      const serveUntil = new Promise((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      const ok = await runDemo({ env: process.env, out: process.stdout, serveUntil });
       process.exit(ok ? 0 : 1);
       return;
     }

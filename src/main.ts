@@ -36,6 +36,8 @@ import { createHttpServer } from './server/http-server.js';
 import type { TaskServices } from './server/integration.js';
 import { createMetricsRegistry } from './server/metrics-registry.js';
 import { registerMetricsRoute } from './server/metrics-route.js';
+import { createPageData } from './server/page-data.js';
+import { registerPageRoutes } from './server/pages/register-page-routes.js';
 import { deriveSessionKey } from './server/sessions.js';
 import { timeWebhooks } from './server/webhook-timing.js';
 import { cancelTask } from './tasks/cancel-task.js';
@@ -206,6 +208,19 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
       timeline,
       diffs,
       stopping: stopping.signal,
+    });
+    registerPageRoutes(http, {
+      viewerOf: signIn.viewerOf,
+      ...createPageData({
+        store,
+        index: store.index,
+        timeline,
+        diffs,
+        stats: () => readDashboardStats({ source: metrics, clock }, { failureDays: 30 }),
+        repositories: config.file.repositories.map((r) => r.name),
+        budget: config.file.budget,
+      }),
+      clock,
     });
     if (!env.PATCHBAY_PUBLIC_URL)
       log.info(

@@ -27,6 +27,11 @@ export interface GitHttpServerOptions {
   acceptToken?: (token: string) => boolean;
   /** Holds every request back this long: a slow or hanging remote, for cancellation tests. */
   delayMs?: number;
+  /**
+   * GitHub serves git and its web pages from one host: requests under `/login/` (sign-in with GitHub)
+   * are passed to this stand-in web host instead of git.
+   */
+  webHost?: string;
 }
 
 /** The password of Basic auth or the Bearer token of a request, if any. */
@@ -83,6 +88,29 @@ function cgiEnv(req: IncomingMessage, root: string): NodeJS.ProcessEnv {
   return env;
 }
 
+/** Passes a request to another loopback server as it is, and its answer back, redirects included. */
+async function forward(req: IncomingMessage, res: ServerResponse, host: string): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const headers: Record<string, string> = {};
+  for (const name of ['content-type', 'accept', 'authorization']) {
+    const value = req.headers[name];
+    if (typeof value === 'string') headers[name] = value;
+  }
+  const answer = await fetch(new URL(req.url ?? '/', host), {
+    method: req.method,
+    headers,
+    body: chunks.length ? Buffer.concat(chunks) : undefined,
+    redirect: 'manual',
+  });
+  const kept: Record<string, string> = {};
+  for (const name of ['content-type', 'location']) {
+    const value = answer.headers.get(name);
+    if (value) kept[name] = value;
+  }
+  res.writeHead(answer.status, kept).end(Buffer.from(await answer.arrayBuffer()));
+}
+
 /** Streams the request into `git http-backend` and its CGI output back as the HTTP response. */
 function serveCgi(req: IncomingMessage, res: ServerResponse, root: string): void {
   const child = spawn('git', ['http-backend'], { env: cgiEnv(req, root), stdio: ['pipe', 'pipe', 'ignore'] });
@@ -120,6 +148,10 @@ export async function startGitHttpServer(opts: GitHttpServerOptions): Promise<Gi
     // unref: a request held back that nobody waits for any more must not keep the process alive.
     if (opts.delayMs) await new Promise((resolve) => setTimeout(resolve, opts.delayMs).unref());
     requests += 1;
+    if (opts.webHost && (req.url ?? '').startsWith('/login/')) {
+      await forward(req, res, opts.webHost);
+      return;
+    }
     if (!isAuthorized(req, opts)) {
       res
         .writeHead(401, { 'WWW-Authenticate': 'Basic realm="git stand-in"' })

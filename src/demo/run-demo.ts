@@ -46,9 +46,15 @@ async function useOrStartRedis(url: string, out: Out): Promise<{ url: string; st
 
 /**
  * `npm run demo`: the real server, queue and worker, with loopback stand-ins for GitHub (a real git
- * remote over HTTP plus a REST stand-in) and the model (scripted). Prints the PR it opened and its diff.
+ * remote over HTTP plus a REST stand-in) and the model (scripted). Prints the PR it opened and its diff,
+ * then the task page's address and how to sign in; with `serveUntil` it keeps serving the pages until
+ * that settles (Ctrl-C for `npm run demo`), else it stops at once (tests).
  */
-export async function runDemo(opts: { env: Record<string, string | undefined>; out: Out }): Promise<boolean> {
+export async function runDemo(opts: {
+  env: Record<string, string | undefined>;
+  out: Out;
+  serveUntil?: Promise<unknown>;
+}): Promise<boolean> {
   const { out } = opts;
   const dir = await mkdtemp(join(tmpdir(), 'patchbay-demo-'));
   const token = `demo-${randomBytes(8).toString('hex')}`;
@@ -127,6 +133,19 @@ export async function runDemo(opts: { env: Record<string, string | undefined>; o
     }
     out.write(`\nPatchbay's reply on the pull request:\n${'-'.repeat(72)}\n${reply}\n${'-'.repeat(72)}\n`);
     out.write(`\n${await lastCommitOnRemote(join(remoteRoot, `${REPO}.git`), done.branch)}\n`);
+    out.write(
+      [
+        '',
+        `Task page:  ${server}/tasks/${done.taskId}`,
+        `Dashboard:  ${server}/tasks`,
+        `Sign in at ${server}/login with the operator token ${apiToken}`,
+        '',
+      ].join('\n'),
+    );
+    if (opts.serveUntil) {
+      out.write('Serving the pages until Ctrl-C.\n');
+      await opts.serveUntil;
+    }
     return true;
   } finally {
     for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
@@ -139,7 +158,7 @@ async function driveTask(opts: {
   out: Out;
   github: Awaited<ReturnType<typeof startGitHubStandIn>>;
   remoteRoot: string;
-}): Promise<{ pullNumber: number; branch: string } | null> {
+}): Promise<{ taskId: string; pullNumber: number; branch: string } | null> {
   const { out } = opts;
   const base = `http://127.0.0.1:${opts.port}/api/tasks`;
   const headers = { authorization: `Bearer ${opts.apiToken}`, 'content-type': 'application/json' };
@@ -175,7 +194,7 @@ async function driveTask(opts: {
   out.write(
     `\n${await diffOnRemote(join(opts.remoteRoot, `${REPO}.git`), pr?.base.ref ?? 'main', task.branch ?? '')}\n`,
   );
-  return { pullNumber: task.pullRequest.number, branch: task.branch ?? '' };
+  return { taskId: id, pullNumber: task.pullRequest.number, branch: task.branch ?? '' };
 }
 
 /** The pull request's diff as the remote holds it: what a reviewer would see. */

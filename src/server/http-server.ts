@@ -64,9 +64,17 @@ export function createHttpServer({ log }: { log: Logger }) {
       });
       return (server.address() as AddressInfo).port;
     },
-    async close(): Promise<void> {
+    /**
+     * Stops taking connections and waits for the requests in progress; a connection still busy after
+     * `graceMs` (a client that keeps a stream open) is cut.
+     */
+    async close(graceMs = 2_000): Promise<void> {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+      timer.unref();
+      await closed;
+      clearTimeout(timer);
     },
   };
 }

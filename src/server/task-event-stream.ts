@@ -23,6 +23,11 @@ export async function streamTimeline(
   deps: { timeline: TaskTimeline; taskId: string; after?: string; stopping: AbortSignal; clock?: Clock },
 ): Promise<void> {
   const clock = deps.clock ?? systemClock;
+  if (deps.stopping.aborted) {
+    // A reconnect that reached a server on its way down: the client tries again, elsewhere or later.
+    res.writeHead(503, { 'retry-after': '1', 'cache-control': 'no-store' }).end();
+    return;
+  }
   const done = new AbortController();
   const stop = () => done.abort();
   req.once('close', stop);

@@ -16,6 +16,10 @@ describe('npm run demo', () => {
     expect(printed).toContain('👀 on the comment');
     expect(printed).toMatch(/Patchbay's reply on the pull request:\n-+\n✅ \*\*Done\.\*\*/);
     expect(printed).toMatch(/commit [0-9a-f]+ Test slugify on punctuation only/);
+    expect(printed).toMatch(/Task page: {2}http:\/\/127\.0\.0\.1:\d+\/tasks\/t[0-9a-z]+/);
+    expect(printed).toMatch(
+      /Sign in at http:\/\/127\.0\.0\.1:\d+\/login with the operator token [0-9a-f]{32}/,
+    );
     expect(printed).toContain("+assert.equal(slugify('?!...'), '');");
   }, 120_000);
 });

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { type Harness, isFinal, logged, startHarness } from '../fakes/harness.js
 import { REDIS_URL } from '../fakes/redis.js';
 import { FIX_GREETING } from '../fakes/scripts.js';
 import { eventually } from '../fakes/slack-requests.js';
+import { exited, spawnWorker as spawnProcess } from '../fakes/worker-process.js';
 
 let h: Harness | undefined;
 const children: ChildProcess[] = [];
@@ -24,26 +25,11 @@ const metricsToken = randomBytes(16).toString('hex');
 /** USD per million tokens for the scripted model: each turn (1,000 prompt, 600 of them cached, 100 out) costs 0.00066. */
 const pricing = { scripted: { input: 0.5, cached_input: 0.1, output: 1 } };
 
-/** `patchbay worker` in a process of its own, as production runs it. */
 function spawnWorker(env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), 'src/cli.ts', 'worker'], {
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: process.env.HOME ?? '/tmp',
-      ...env,
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawnProcess(env);
   children.push(child);
   return child;
 }
-
-const exited = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode) resolve();
-    else child.once('exit', () => resolve());
-  });
 
 function scrape(harness: Harness, token: string | null = metricsToken): Promise<Response> {
   return fetch(`${harness.base}/metrics`, {

@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Script, ScriptedRequest } from '../../src/demo/scripted-model.js';
 import { type Harness, isFinal, startHarness } from '../fakes/harness.js';
 import { processStarted, waitUntilGone } from '../fakes/host-processes.js';
 import { FIX_GREETING } from '../fakes/scripts.js';
+import { exited, spawnWorker as spawnProcess } from '../fakes/worker-process.js';
 
 let h: Harness | undefined;
 const children: ChildProcess[] = [];
@@ -13,28 +14,11 @@ afterEach(async () => {
   h = undefined;
 });
 
-/** `patchbay worker` in a process of its own, as production runs it. */
 function spawnWorker(env: Record<string, string>): ChildProcess & { logLines: string[] } {
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), 'src/cli.ts', 'worker'], {
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: process.env.HOME ?? '/tmp',
-      ...env,
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: string[] = [];
-  child.stdout?.on('data', (chunk: Buffer) => lines.push(...chunk.toString().split('\n')));
+  const child = spawnProcess(env);
   children.push(child);
-  return Object.assign(child, { logLines: lines });
+  return child;
 }
-
-const exited = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) => {
-    if (child.exitCode !== null || child.signalCode) resolve(child.exitCode);
-    else child.once('exit', (code) => resolve(code));
-  });
 
 /** Plays FIX_GREETING by the run's own turn count, stalling once on its second turn. */
 function stallOnce(): { script: Script; stalled: Promise<void> } {

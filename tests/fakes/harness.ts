@@ -39,6 +39,8 @@ export interface HarnessOptions {
   githubAuth?: 'token' | 'app';
   /** The clock the integrations' own timers run on (StartOptions.clock); a test may hold it still. */
   clock?: Clock;
+  /** Sign-in with GitHub on (GITHUB_CLIENT_ID/SECRET, the stand-in's OAuth app; git's host serves /login/). */
+  signIn?: boolean;
 }
 
 export const APP_ID = '4242';
@@ -54,9 +56,13 @@ export async function startHarness(opts: HarnessOptions) {
   const openaiKey = `sk-${randomBytes(12).toString('hex')}`;
   const apiToken = randomBytes(16).toString('hex');
   const appKeys = opts.githubAuth === 'app' ? generateAppKeys() : undefined;
+  const oauth = opts.signIn
+    ? { clientId: `Iv1.${randomBytes(8).toString('hex')}`, clientSecret: randomBytes(20).toString('hex') }
+    : undefined;
   const github = await startGitHubStandIn({
     repos: [{ name: REPO }],
     gitRoot: join(dir, 'remote'),
+    ...(oauth ? { oauth } : {}),
     ...(appKeys
       ? {
           app: {
@@ -69,6 +75,7 @@ export async function startHarness(opts: HarnessOptions) {
   });
   const git = await startGitHttpServer({
     root: join(dir, 'remote'),
+    ...(oauth ? { webHost: github.serverUrl } : {}),
     ...(appKeys ? { acceptToken: (t: string) => github.isInstallationToken(t) } : { token: githubToken }),
   });
   await git.createRepo(REPO, REPO_FILES);
@@ -90,6 +97,7 @@ export async function startHarness(opts: HarnessOptions) {
     GITHUB_API_URL: github.url,
     GITHUB_SERVER_URL: git.url,
     OPENAI_API_KEY: openaiKey,
+    ...(oauth ? { GITHUB_CLIENT_ID: oauth.clientId, GITHUB_CLIENT_SECRET: oauth.clientSecret } : {}),
     OPENAI_BASE_URL: model.url,
     LOG_LEVEL: 'warn',
     ...opts.env,
@@ -144,6 +152,15 @@ export async function startHarness(opts: HarnessOptions) {
       PATCHBAY_REDIS_PREFIX: prefix,
     },
     startWorker: () => start({ server: false, worker: true }),
+    /**
+     * Stops the first process (the server, with or without its worker) and starts a server alone in its
+     * place: on the same port when the harness was given one (env PORT), as a restart would.
+     */
+    async restartServer() {
+      const first = running.shift();
+      await first?.stop();
+      return start({ server: true, worker: false });
+    },
     post: (path: string, body: unknown, extra: Record<string, string> = {}) =>
       fetch(`${base}${path}`, {
         method: 'POST',

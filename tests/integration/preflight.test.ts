@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findExecutable } from '../../src/sandbox/find-executable.js';
 import { SANDBOX_PATH } from '../../src/sandbox/sandbox-env.js';
-import { runPreflight } from '../setup/preflight.js';
+import { runBrowserPreflight, runPreflight } from '../setup/preflight.js';
 
 const HOST_COMMANDS = ['git', 'redis-server'];
 const SANDBOX_COMMANDS = ['bwrap', 'slirp4netns', 'ip', 'unshare', 'ps', 'node'];
@@ -108,5 +108,23 @@ describe('runPreflight', () => {
 
     expect(report).toContain('git 2.34.1');
     expect(report).toContain('is older than 2.38');
+  });
+});
+
+describe('runBrowserPreflight', () => {
+  it('asks for chromium alone, with the line that installs it', async () => {
+    const bin = await binWith('bin', ['git', 'bwrap']);
+
+    const report = runBrowserPreflight({ hostPath: bin });
+
+    expect(report).toContain('chromium is missing (Debian package chromium)');
+    expect(report).toContain('apt-get install -y --no-install-recommends chromium\n');
+    expect(report).not.toMatch(/bubblewrap|redis/);
+  });
+
+  it('reports nothing when chromium is on the PATH, whatever else is missing', async () => {
+    const bin = await binWith('bin', ['chromium']);
+
+    expect(runBrowserPreflight({ hostPath: bin })).toBeUndefined();
   });
 });

@@ -68,6 +68,14 @@ const REQUIREMENTS: readonly Requirement[] = [
   },
 ];
 
+/** The browser project's one need (tests/browser): Debian's chromium, driven by playwright-core. */
+const CHROMIUM: Requirement = {
+  command: 'chromium',
+  where: 'host',
+  debianPackage: 'chromium',
+  why: 'the browser tests of the task page and the dashboard (no browser is downloaded)',
+};
+
 /** `git merge-tree --write-tree`, which rebasing onto a branch someone else pushed to needs. */
 const MIN_GIT = [2, 38] as const;
 
@@ -107,6 +115,12 @@ export async function runPreflight(input: PreflightInput): Promise<string | unde
   if (problems.length === 0) return undefined;
   const lookedIn = missing.some((r) => r.where === 'sandbox') ? sandboxPath : undefined;
   return formatReport(problems, lookedIn);
+}
+
+/** What the browser project needs (only chromium): a report as runPreflight's, or undefined. */
+export function runBrowserPreflight(input: { hostPath: string }): string | undefined {
+  if (findExecutable(CHROMIUM.command, input.hostPath)) return undefined;
+  return formatReport([describeMissing(CHROMIUM)], undefined);
 }
 
 function redisServerRequirement(url: string): Requirement {
