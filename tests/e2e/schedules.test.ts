@@ -144,6 +144,10 @@ describe('scheduled tasks', () => {
       source: 'schedule',
       label: 'Schedule deps',
     });
+    const page = await fetch(`${h.base}/tasks/${third.id}`, {
+      headers: { authorization: `Bearer ${h.secrets.apiToken}` },
+    });
+    expect(await page.text()).toContain('<span class="fact" title="Schedule">Schedule deps</span>');
   });
 });
 
