@@ -26,7 +26,8 @@ const FOLDERS = {
   server: { imports: [...COMMON, 'config'], types: ['tasks'] },
 };
 
-const ROOTS = '^src/(main|build-integrations|build-sign-in|build-worker-deps|cli|run-local|run-eval)[.]ts$';
+const ROOTS =
+  '^src/(main|start-server|start-worker|build-automations|build-integrations|build-sign-in|build-worker-deps|cli|run-local|run-eval|schedules-command)[.]ts$';
 const DEMO = '^src/demo/';
 
 // The composition roots build the SDK clients (DESIGN.md), so they may import any SDK.

@@ -2,8 +2,10 @@ import { buildGitHubAccess, type GitHubAccess } from './build-worker-deps.js';
 import type { Config } from './config/load-config.js';
 import { type RepositoryRules, toRepositoryRules } from './config/repository-rules.js';
 import { type TaskPageUrl, toTaskPageUrl } from './config/task-page-links.js';
+import type { TellPlaces } from './domain/events.js';
 import type { KeyValueStore } from './domain/ports.js';
 import { createGitHubIntegration } from './integrations/github/create-github-integration.js';
+import type { Alarms } from './integrations/github/handle-check-delivery.js';
 import { createLinearIntegration } from './integrations/linear/create-linear-integration.js';
 import { createLinearAgentInstall } from './integrations/linear/linear-agent-install.js';
 import { createLinearClient } from './integrations/linear/linear-api.js';
@@ -19,7 +21,13 @@ export interface IntegrationWiring {
   config: Config;
   tasks: TaskServices;
   /** The key-value store of one integration: its keys only. */
-  kvFor: (integration: 'slack' | 'linear') => KeyValueStore;
+  kvFor: (integration: 'slack' | 'linear' | 'github') => KeyValueStore;
+  /** Tells places of any integration something outside a task's run (built from the integrations). */
+  tell: TellPlaces;
+  /** Wakes an integration later, in a worker process; absent where alarms cannot be set. */
+  alarmsFor?: (integration: string) => Alarms;
+  /** Removes every configured secret and credential-shaped text (CI output on its way to a task). */
+  redact: (text: string) => string;
   log: Logger;
   /** The clock the integrations' own timers run on (see StartOptions.clock). */
   clock?: Clock;
@@ -133,14 +141,20 @@ function buildGitHub(
   }
   // The webhook side has clients of its own: Octokit spaces writes per client (1–3 s), and a 👀 must
   // not wait behind the worker's pushes and PR updates. Replies go through the worker's clients.
-  const { clients, botLogin } = buildGitHubAccess(env, wiring.log);
+  const { clients, botLogin, permissionsFor } = buildGitHubAccess(env, wiring.log);
   return createGitHubIntegration({
     secret: env.GITHUB_WEBHOOK_SECRET,
     clients,
     replyClients: () => githubAccess().clients,
     botLogin,
+    permissionsFor,
     repositories,
     tasks: wiring.tasks,
+    kv: wiring.kvFor('github'),
+    tell: wiring.tell,
+    alarms: wiring.alarmsFor?.('github'),
+    redact: wiring.redact,
+    clock: wiring.clock,
     log: wiring.log.child({ integration: 'github' }),
   });
 }

@@ -72,6 +72,8 @@ export interface GitHubAccess {
   clients: GitHubClients;
   credentials: GitCredentials;
   botLogin: () => Promise<string>;
+  /** With a GitHub App: what its installation on `repo` granted it. Unknown for a personal token. */
+  permissionsFor?: (repo: string) => Promise<Record<string, string> | undefined>;
 }
 
 export function buildGitHubAccess(env: Config['env'], log: Logger): GitHubAccess {
@@ -90,6 +92,7 @@ export function buildGitHubAccess(env: Config['env'], log: Logger): GitHubAccess
       clients: app.clientFor,
       credentials: tokenCredentials((repo) => app.tokenFor(repo)),
       botLogin: app.botLogin,
+      permissionsFor: app.permissionsFor,
     };
   }
   if (!token) {

@@ -7,6 +7,7 @@ import { PatchbayError } from './domain/errors.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { startPatchbay } from './main.js';
 import { runLocal } from './run-local.js';
+import { runSchedulesCommand } from './schedules-command.js';
 
 const USAGE = `usage: patchbay <command>
 
@@ -18,6 +19,9 @@ const USAGE = `usage: patchbay <command>
   demo                           the whole flow on this machine with loopback stand-ins
   eval <suite.yml> [--model <name>]… [--concurrency <n>] [--out <dir>] [--json]
                                  a suite of tasks with hidden tests on models of models:, a table per model
+  schedules [run|pause|resume <name>]
+                                 the schedules of patchbay.yml: next and last run, status;
+                                 run one now, pause or resume one
 `;
 
 function fail(message: string, hint?: string): never {
@@ -134,6 +138,10 @@ async function main(argv: string[]): Promise<void> {
       return run(rest);
     case 'eval':
       return evaluate(rest);
+    case 'schedules':
+      await runSchedulesCommand(rest, { env: process.env, out: process.stdout });
+      process.exit(0);
+      return;
     case 'demo': {
       const { runDemo } = await import('./demo/run-demo.js');
       const serveUntil = new Promise((resolve) => {

@@ -1,21 +1,13 @@
 import { Redis } from 'ioredis';
+import { buildAutomations, createTellRouter } from './build-automations.js';
 import { buildIntegrations } from './build-integrations.js';
-import { buildSignIn } from './build-sign-in.js';
-import {
-  buildGitHubAccess,
-  buildWorkerDeps,
-  buildWorkerSandbox,
-  type GitHubAccess,
-} from './build-worker-deps.js';
+import { buildGitHubAccess, buildWorkerSandbox, type GitHubAccess } from './build-worker-deps.js';
 import type { Config } from './config/load-config.js';
-import { toTaskPageUrl } from './config/task-page-links.js';
 import { PatchbayError } from './domain/errors.js';
-import type { Reporter } from './domain/events.js';
+import type { Reporter, TellPlaces } from './domain/events.js';
 import { type Clock, systemClock } from './lib/clock.js';
-import { settleWithin } from './lib/deadline.js';
 import type { Logger } from './lib/logger.js';
 import { createRedactor } from './lib/redact.js';
-import { createConversationLock } from './queue/conversation-lock.js';
 import { createRedisCancelBus } from './queue/redis-cancel-bus.js';
 import { createRedisConversationStore } from './queue/redis-conversation-store.js';
 import { createRedisIdempotencyStore } from './queue/redis-idempotency-store.js';
@@ -25,31 +17,21 @@ import { createRedisTaskDiffs } from './queue/redis-task-diffs.js';
 import { createRedisTaskStore } from './queue/redis-task-store.js';
 import { createRedisTaskTimeline } from './queue/redis-task-timeline.js';
 import { createTaskQueue } from './queue/task-queue.js';
-import { createTaskWorker } from './queue/task-worker.js';
-import { startWorkerHeartbeat } from './queue/worker-heartbeat.js';
-import { registerApiRoutes } from './server/api-routes.js';
 import {
   type DashboardStats,
   type DashboardStatsOptions,
   readDashboardStats,
 } from './server/dashboard-stats.js';
-import { registerHealthRoutes } from './server/health-routes.js';
-import { createHttpServer } from './server/http-server.js';
 import type { TaskServices } from './server/integration.js';
-import { createMetricsRegistry } from './server/metrics-registry.js';
-import { registerMetricsRoute } from './server/metrics-route.js';
-import { createPageData } from './server/page-data.js';
-import { registerPageRoutes } from './server/pages/register-page-routes.js';
 import { deriveSessionKey } from './server/sessions.js';
-import { timeWebhooks } from './server/webhook-timing.js';
+import { startServer } from './start-server.js';
+import { startWorker } from './start-worker.js';
 import { cancelTask } from './tasks/cancel-task.js';
 import { createConversationDoor } from './tasks/conversation-door.js';
-import { handleAttempt, recordGiveUp } from './tasks/handle-attempt.js';
 import { createLogReporter } from './tasks/log-reporter.js';
 import { countCancelled, createMetricsObserver } from './tasks/metrics-observer.js';
-import { retryTask } from './tasks/retry-task.js';
 import { createEventRouter } from './tasks/route-events.js';
-import { runTask } from './tasks/run-task.js';
+import type { TickOutcome } from './tasks/run-schedule-tick.js';
 import { submitTask } from './tasks/submit-task.js';
 import { createTimelineWriter } from './tasks/timeline-writer.js';
 
@@ -82,6 +64,8 @@ export interface Running {
   limitsDescription: string | undefined;
   /** The dashboard's numbers (tasks running and queued, workers alive, queue wait, spend, failures). */
   dashboardStats(opts?: DashboardStatsOptions): Promise<DashboardStats>;
+  /** Handles one tick of a schedule now, as the automations' worker does when it is due (tests). */
+  scheduleTick(tick: { name: string; at: number; manual?: boolean }, clock?: Clock): Promise<TickOutcome>;
   /** Graceful stop: no new work, running tasks back to the queue, connections closed. */
   stop(): Promise<void>;
 }
@@ -125,6 +109,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     clientSecret: env.GITHUB_CLIENT_SECRET,
   });
   const redact = createRedactor(secretValues(env, sessionKey));
+  const automations = buildAutomations({ config, redis, prefix, queueName, clock, log });
   // The timeline and diff each task keeps, written by the worker (redacted), read by any server.
   const capBytes = config.file.limits.timeline_kb * 1024;
   const timeline = createRedisTaskTimeline({ redis, prefix, retentionDays, capBytes, log });
@@ -150,16 +135,30 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     github ??= buildGitHubAccess(env, log);
     return github;
   };
+  // Integrations tell each other's places (an autofix tells the Slack thread its conversation began
+  // in); the router over all of them exists once they do.
+  let tell: TellPlaces = async () => undefined;
   const integrations = buildIntegrations(
     {
       config,
       tasks,
       kvFor: (namespace) => createRedisKeyValue({ redis, prefix, namespace }),
+      tell: (places, text) => tell(places, text),
+      alarmsFor: automations.alarmsFor,
+      redact,
       log,
       clock: opts.clock,
     },
     githubAccess,
   );
+  tell = createTellRouter({ integrations, githubAccess, log });
+  const tick = automations.tickHandler({
+    submit: tasks.submit,
+    conversations,
+    activeTask: tasks.conversations.activeTask,
+    githubAccess,
+    integrations,
+  });
   const reporter = createEventRouter({
     audience: (taskId) => store.audience(taskId),
     places: integrations.flatMap((i) => (i.reporter ? [i.reporter] : [])),
@@ -168,6 +167,8 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     observers: [
       writer.observer,
       createMetricsObserver({ metrics, model: config.models.default.name, clock, redact }),
+      automations.observer({ audience: (taskId) => store.audience(taskId), conversations, tell }),
+      ...integrations.flatMap((i) => (i.observer ? [i.observer] : [])),
     ],
     log,
   });
@@ -175,123 +176,39 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
 
   let port: number | undefined;
   if (opts.server) {
-    const http = createHttpServer({ log });
-    const signIn = buildSignIn({
-      config,
-      kv: createRedisKeyValue({ redis, prefix, namespace: 'auth' }),
-      sessionKey,
-      githubAccess,
-      log,
-      clock: opts.clock,
+    const server = await startServer({
+      ...{ config, log, redis, prefix, clock, givenClock: opts.clock, sessionKey, tasks, submitDeps },
+      ...{ store, timeline, diffs, metrics, automations, integrations, githubAccess },
     });
-    signIn.registerRoutes(http);
-    registerHealthRoutes(http, { pingRedis: () => redis.ping() });
-    const stopping = new AbortController();
-    registerApiRoutes(http, {
-      ...tasks,
-      on: Boolean(env.PATCHBAY_API_TOKEN || env.GITHUB_CLIENT_ID),
-      viewerOf: signIn.viewerOf,
-      publicUrl: signIn.publicUrl,
-      pageUrl: toTaskPageUrl(env.PATCHBAY_PUBLIC_URL),
-      retry: (id) => retryTask(submitDeps, id),
-      index: store.index,
-      timeline,
-      diffs,
-      stopping: stopping.signal,
-    });
-    registerPageRoutes(http, {
-      viewerOf: signIn.viewerOf,
-      ...createPageData({
-        store,
-        index: store.index,
-        timeline,
-        diffs,
-        stats: () => readDashboardStats({ source: metrics, clock }, { failureDays: 30 }),
-        repositories: config.file.repositories.map((r) => r.name),
-        budget: config.file.budget,
-      }),
-      clock,
-    });
-    if (!env.PATCHBAY_PUBLIC_URL)
-      log.info(
-        'Task pages are not linked from Slack, Linear, pull requests or the API: PATCHBAY_PUBLIC_URL is not set',
-      );
-    const timed = timeWebhooks(http, { observe: metrics.observeWebhook, clock, log });
-    for (const integration of integrations) integration.registerRoutes?.(timed);
-    log.info(env.PATCHBAY_API_TOKEN ? 'HTTP API on' : 'HTTP API off: PATCHBAY_API_TOKEN is not set');
-    const metricsToken = env.PATCHBAY_METRICS_TOKEN;
-    if (metricsToken) {
-      registerMetricsRoute(http, {
-        token: metricsToken,
-        registry: createMetricsRegistry({ reader: metrics }),
-        log,
-      });
-    }
-    log.info(metricsToken ? 'metrics on: GET /metrics' : 'metrics off: PATCHBAY_METRICS_TOKEN is not set');
-    port = await http.listen(env.PORT);
-    log.info({ port }, 'server listening');
-    stops.push(async () => {
-      stopping.abort();
-      await http.close();
-    });
+    port = server.port;
+    stops.push(server.stop);
   }
 
-  let sandboxDescription: string | undefined;
-  let limitsDescription: string | undefined;
   if (workerSandbox) {
-    const { sandbox } = workerSandbox;
-    sandboxDescription = workerSandbox.description;
-    limitsDescription = workerSandbox.limits;
-    if (workerSandbox.warning) log.warn(workerSandbox.warning);
-    log.info({ limits: workerSandbox.limits }, 'task limits');
-    const workerDeps = buildWorkerDeps(config, log, githubAccess());
-    const removed = await workerDeps.workspaces.sweepOrphans();
-    if (removed) log.info({ removed }, 'removed clones left by dead processes');
-    const workerConnection = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
-    const locks = createConversationLock({ redis, prefix, ttlMs: env.PATCHBAY_LOCK_MS, log });
-    const run = { config, store, conversations, sandbox, reporter, timeline: writer, log, ...workerDeps };
-    const worker = createTaskWorker({
-      connection: workerConnection,
-      name: queueName,
-      concurrency: env.PATCHBAY_CONCURRENCY,
-      lockMs: env.PATCHBAY_LOCK_MS,
-      locks,
-      cancels,
-      log,
-      onGiveUp: (taskId, err) => recordGiveUp({ store, reporter }, taskId, err),
-      handle: ({ taskId, signal, lastAttempt }) =>
-        handleAttempt(
-          { store, conversations, reporter, timeline: writer, log, redact },
-          { taskId, signal, lastAttempt },
-          () => runTask(run, { taskId, signal, lastAttempt }),
-        ),
+    const worker = await startWorker({
+      ...{ config, log, redis, prefix, queueName, clock, sandbox: workerSandbox, githubAccess },
+      ...{ store, conversations, cancels, reporter, writer, redact, automations, integrations },
+      tick: (t) => tick(t),
     });
-    worker.start();
-    const heartbeat = await startWorkerHeartbeat({ redis, prefix, clock, log });
-    log.info(
-      { concurrency: env.PATCHBAY_CONCURRENCY, sandbox: workerSandbox.description, workerId: heartbeat.id },
-      'worker started',
-    );
-    stops.push(async () => {
-      await worker.stop();
-      await heartbeat.stop().catch(() => undefined);
-      workerConnection.disconnect();
-      // A refill writes under the data dir until it ends; SIGTERM's grace bounds the wait.
-      await settleWithin(workerDeps.workspaces.poolIdle(), 1_500);
-      await workerSandbox.close();
-    });
+    stops.push(worker.stop);
   }
 
   for (const integration of integrations) {
     await integration.start?.();
     stops.unshift(async () => integration.stop?.());
   }
+  await automations
+    .reconcile()
+    .catch((err: Error) =>
+      log.warn({ err: err.message }, 'could not reconcile the schedules with patchbay.yml'),
+    );
 
   return {
     port,
-    sandboxDescription,
-    limitsDescription,
+    sandboxDescription: workerSandbox?.description,
+    limitsDescription: workerSandbox?.limits,
     dashboardStats: (statsOpts) => readDashboardStats({ source: metrics, clock }, statsOpts),
+    scheduleTick: (t, at) => tick({ ...t, manual: t.manual ?? false }, at),
     async stop() {
       for (const stop of stops)
         await stop().catch((err) => log.warn({ err: err.message }, 'stop step failed'));
@@ -300,6 +217,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
       await cancels.close();
       await store.close();
       await queue.close().catch(() => undefined);
+      await automations.close().catch(() => undefined);
       redis.disconnect();
     },
   };
@@ -323,5 +241,6 @@ export function secretValues(env: Config['env'], sessionKey: string | undefined)
     env.LINEAR_ACCESS_TOKEN,
     env.LINEAR_CLIENT_SECRET,
     env.LINEAR_WEBHOOK_SECRET,
+    ...Object.values(env.hookSecrets),
   ];
 }

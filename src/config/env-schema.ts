@@ -65,5 +65,10 @@ export const EnvConfig = z.object({
   GITHUB_SERVER_URL: url('https://github.com'),
   OPENAI_API_KEY: optionalSecret,
   OPENAI_BASE_URL: z.string().url('must be a URL such as http://host:port/v1').optional(),
+  /**
+   * Not a variable of its own: every `PATCHBAY_HOOK_SECRET_<NAME>`, by `<NAME>` (parseEnv gathers
+   * them). A hook of `patchbay.yml` is on only with its secret.
+   */
+  hookSecrets: z.record(z.string(), z.string()).default({}),
 });
 export type EnvConfig = z.infer<typeof EnvConfig>;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { REASONING_EFFORTS } from '../domain/model-spec.js';
 import { RepoName } from '../domain/task-request.js';
+import { AutofixConfig, HookConfig, ScheduleConfig } from './automation-schema.js';
 
 const command = z.string().trim().min(1, 'a command may not be empty');
 
@@ -69,6 +70,8 @@ export const RepositoryConfig = z
     draft: z.boolean().default(true),
     /** Replaces the top-level `limits` keys it names, for this repository's tasks. */
     limits: RepositoryLimits.optional(),
+    /** Failing checks on Patchbay's own commits start a follow-up that fixes them; `false` turns it off. */
+    autofix: AutofixConfig.default({ max_rounds: 2 }),
   })
   .strict();
 export type RepositoryConfig = z.infer<typeof RepositoryConfig>;
@@ -131,6 +134,8 @@ export const FileConfig = z
     pricing: z.record(z.string(), Price).default({}),
     limits: LimitsConfig.default(LIMIT_DEFAULTS),
     retention_days: z.number().int().positive().default(30),
+    schedules: z.array(ScheduleConfig).default([]),
+    hooks: z.array(HookConfig).default([]),
   })
   .strict();
 export type FileConfig = z.infer<typeof FileConfig>;

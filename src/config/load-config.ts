@@ -26,14 +26,37 @@ function describeProblems(where: string, error: z.ZodError, hideValues: boolean)
 
 /** Validates the process environment. Errors name the variable, never its value. */
 export function parseEnv(env: Record<string, string | undefined>): EnvConfig {
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const result = EnvConfig.safeParse(cleaned);
-  if (!result.success) {
-    throw new PatchbayError('invalid_config', describeProblems('environment variable', result.error, true), {
+  const cleaned: Record<string, unknown> = Object.fromEntries(
+    Object.entries(env).filter(([k, v]) => v !== undefined && v !== '' && k !== 'hookSecrets'),
+  );
+  const hooks = gatherHookSecrets(cleaned as Record<string, string>);
+  const result = EnvConfig.safeParse({ ...cleaned, hookSecrets: hooks.secrets });
+  const problems = result.success ? [] : [describeProblems('environment variable', result.error, true)];
+  problems.push(...hooks.problems);
+  if (!result.success || problems.length) {
+    throw new PatchbayError('invalid_config', problems.join('\n'), {
       hint: 'fix the variables above (see .env.example) and start again',
     });
   }
   return result.data;
+}
+
+const HOOK_SECRET = /^PATCHBAY_HOOK_SECRET_([A-Z0-9_]+)$/;
+
+/** Every `PATCHBAY_HOOK_SECRET_<NAME>` by `<NAME>`; a short one is a problem that names the variable. */
+function gatherHookSecrets(env: Record<string, string>) {
+  const secrets: Record<string, string> = {};
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(env)) {
+    const name = HOOK_SECRET.exec(key)?.[1];
+    if (!name) continue;
+    if (value.length < 16) {
+      problems.push(
+        `environment variable ${key}: must be at least 16 characters (use \`openssl rand -hex 32\`)`,
+      );
+    } else secrets[name] = value;
+  }
+  return { secrets, problems };
 }
 
 /** Validates patchbay.yml text and the references between its sections. */
@@ -67,8 +90,14 @@ function checkReferences(file: FileConfig, path: string): void {
     if (models.has(model.name)) problems.push(`${path} models.${i}.name: ${model.name} is listed twice`);
     models.add(model.name);
   }
+  problems.push(
+    ...duplicateNames(file.schedules, 'schedules', path),
+    ...duplicateNames(file.hooks, 'hooks', path),
+  );
   const refs: Array<[string, string | undefined]> = [
     ['defaults.repository', file.defaults.repository],
+    ...file.schedules.map((s, i): [string, string] => [`schedules.${i}.repository`, s.repository]),
+    ...file.hooks.map((h, i): [string, string] => [`hooks.${i}.repository`, h.repository]),
     ['slack.repository', file.slack.repository],
     ...Object.entries(file.slack.channels).map(([k, v]): [string, string] => [`slack.channels.${k}`, v]),
     ...Object.entries(file.linear.teams).map(([k, v]): [string, string] => [`linear.teams.${k}`, v]),
@@ -84,12 +113,30 @@ function checkReferences(file: FileConfig, path: string): void {
   if (problems.length) throw new PatchbayError('invalid_config', problems.join('\n'));
 }
 
+function duplicateNames(list: Array<{ name: string }>, section: string, path: string): string[] {
+  const seen = new Set<string>();
+  return list.flatMap((item, i) => {
+    const twice = seen.has(item.name);
+    seen.add(item.name);
+    return twice ? [`${path} ${section}.${i}.name: ${item.name} is listed twice`] : [];
+  });
+}
+
 export function buildConfig(env: EnvConfig, file: FileConfig): Config {
+  const models = buildModelCatalog(file, env.PATCHBAY_MODEL);
+  const unknown = file.schedules.flatMap((schedule, i) =>
+    schedule.model && !models.find(schedule.model)
+      ? [
+          `${env.PATCHBAY_CONFIG} schedules.${i}.model: there is no model named "${schedule.model}" (models: has ${models.describe()})`,
+        ]
+      : [],
+  );
+  if (unknown.length) throw new PatchbayError('invalid_config', unknown.join('\n'));
   return {
     env,
     file,
     repositories: new Map(file.repositories.map((r) => [r.name.toLowerCase(), r])),
-    models: buildModelCatalog(file, env.PATCHBAY_MODEL),
+    models,
   };
 }
 

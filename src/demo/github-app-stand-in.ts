@@ -13,6 +13,8 @@ export interface StandInApp {
   tokenLifetimeS?: number;
   /** The time installation tokens are issued and checked by (default the system's); JWTs use the system's. */
   now?: () => number;
+  /** What the installations granted (default: what docs/github-app.md asks for). */
+  permissions?: Record<string, string>;
 }
 
 export interface StandInInstallationToken {
@@ -76,7 +78,7 @@ export function createAppState(app: StandInApp | undefined) {
         account: { login: call.params.owner, type: 'Organization' },
         target_type: 'Organization',
         repository_selection: 'selected',
-        permissions: INSTALLATION_PERMISSIONS,
+        permissions: app.permissions ?? INSTALLATION_PERMISSIONS,
       },
     };
   }
@@ -97,7 +99,7 @@ export function createAppState(app: StandInApp | undefined) {
       json: {
         token: issued.token,
         expires_at: new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-        permissions: INSTALLATION_PERMISSIONS,
+        permissions: app.permissions ?? INSTALLATION_PERMISSIONS,
         repository_selection: 'selected',
       },
     };
@@ -111,6 +113,9 @@ const INSTALLATION_PERMISSIONS = {
   pull_requests: 'write',
   issues: 'write',
   metadata: 'read',
+  checks: 'read',
+  actions: 'read',
+  statuses: 'read',
 };
 
 /** Why an App JWT is not acceptable, or undefined: RS256 over the App's key, `iss`, `iat`, `exp`. */

@@ -20,6 +20,8 @@ export interface StandInPull {
   body: string;
   draft: boolean;
   state: 'open' | 'closed';
+  /** Closed by a merge (a test sets it with `state: 'closed'`). */
+  merged?: boolean;
   html_url: string;
   user: { login: string };
 }
@@ -192,6 +194,6 @@ function toJson(p: StandInPull) {
     user: { login: p.user.login, type: p.user.login.endsWith('[bot]') ? 'Bot' : 'User' },
     head: { ref: p.head.ref, label: p.head.label, repo: { full_name: p.head.repo ?? p.repo } },
     base: { ref: p.base.ref, repo: { full_name: p.repo } },
-    merged: false,
+    merged: p.merged ?? false,
   };
 }

@@ -1,4 +1,10 @@
 import { createAppState, type StandInApp, type StandInInstallationToken } from './github-app-stand-in.js';
+import {
+  type ChecksState,
+  createChecksState,
+  type StandInCheckRun,
+  type StandInStatus,
+} from './github-checks-stand-in.js';
 import { createOAuthState, type StandInOAuthApp, type StandInUserToken } from './github-oauth-stand-in.js';
 import {
   createPullState,
@@ -17,11 +23,13 @@ import { startHttpStandIn } from './http-stand-in.js';
 
 export type {
   StandInApp,
+  StandInCheckRun,
   StandInComment,
   StandInInstallationToken,
   StandInOAuthApp,
   StandInPull,
   StandInRepo,
+  StandInStatus,
   StandInUserToken,
 };
 
@@ -35,6 +43,8 @@ export interface GitHubStandIn {
   unmatched: RecordedCall[];
   /** Every PR opened through the stand-in, in order. */
   pulls: StandInPull[];
+  /** Check runs, commit statuses and workflow runs per commit (the autofix's inputs). */
+  checks: Omit<ChecksState, 'register'>;
   /** Reactions added through the API, in order. */
   reactions: StandInReaction[];
   /** Sets a person's role on every repository (`GET …/collaborators/:user/permission`); default `read`. */
@@ -102,6 +112,11 @@ export async function startGitHubStandIn(opts: {
   app?: StandInApp;
   /** Sign-in with GitHub: the client id and secret the token endpoint accepts. */
   oauth?: StandInOAuthApp;
+  /**
+   * The git remote's directory of bare repositories (`<owner>/<name>.git`): commits and pull
+   * requests' head commits are answered from it.
+   */
+  gitRoot?: string;
 }): Promise<GitHubStandIn> {
   const http = await startHttpStandIn({ prefix: opts.prefix });
   const state = createPullState(http.url, opts.login ?? 'patchbay[bot]', opts.repos);
@@ -110,6 +125,18 @@ export async function startGitHubStandIn(opts: {
   const login = opts.login ?? 'patchbay[bot]';
   const review = createReviewState({ login, appSlug: login.replace(/\[bot\]$/, '') });
   const oauth = createOAuthState(opts.oauth);
+  const checks = createChecksState(http.url, opts.gitRoot);
+  /** A pull request answer with its head commit, as GitHub's has, when the remote is known. */
+  const withHeadSha = async (reply: StandInReply): Promise<StandInReply> => {
+    const add = async (pull: { head: { ref: string; repo: { full_name: string }; sha?: string } }) => {
+      const sha = await checks.headSha(pull.head.repo.full_name, pull.head.ref);
+      if (sha) pull.head.sha = sha.trim();
+    };
+    if (Array.isArray(reply.json)) await Promise.all(reply.json.map(add));
+    else if (reply.json && typeof reply.json === 'object' && 'head' in reply.json)
+      await add(reply.json as Parameters<typeof add>[0]);
+    return reply;
+  };
 
   const guard =
     (handler: StandInHandler): StandInHandler =>
@@ -137,7 +164,7 @@ export async function startGitHubStandIn(opts: {
   );
   http.on(
     'GET /repos/:owner/:repo/pulls',
-    guard((c) => state.listPulls(c)),
+    guard((c) => withHeadSha(state.listPulls(c))),
   );
   http.on(
     'POST /repos/:owner/:repo/pulls',
@@ -145,7 +172,7 @@ export async function startGitHubStandIn(opts: {
   );
   http.on(
     'GET /repos/:owner/:repo/pulls/:number',
-    guard((c) => state.getPull(c)),
+    guard((c) => withHeadSha(state.getPull(c))),
   );
   http.on(
     'PATCH /repos/:owner/:repo/pulls/:number',
@@ -163,6 +190,7 @@ export async function startGitHubStandIn(opts: {
     oauth.userOf,
   );
   oauth.register(http, (handler) => (call) => injectedFailure(failures, call) ?? handler(call));
+  checks.register(http, guard);
 
   return {
     url: http.url,
@@ -170,6 +198,7 @@ export async function startGitHubStandIn(opts: {
     calls: http.calls,
     unmatched: http.unmatched,
     pulls: state.pulls,
+    checks,
     comments: state.comments,
     reactions: review.reactions,
     setPermission: review.setPermission,

@@ -54,3 +54,16 @@ export interface PlaceReporter {
   readonly kinds: readonly ReplyAddressKind[];
   report(event: TaskEvent, places: ReplyAddress[]): Promise<void>;
 }
+
+/**
+ * Tells places something outside a task's run, in plain text with `code` spans (an automation that
+ * gives up, a schedule that pauses): a comment on a pull request, a reply in a Slack thread, a
+ * comment on a Linear issue. Never throws: a place that cannot be told is logged.
+ */
+export type TellPlaces = (places: ReplyAddress[], text: string) => Promise<void>;
+
+/** An integration's way of telling its kinds of place something (see TellPlaces). */
+export interface PlaceNotices {
+  readonly kinds: readonly ReplyAddressKind[];
+  tell(places: ReplyAddress[], text: string): Promise<void>;
+}

@@ -8,7 +8,8 @@ export const RepoName = z
   .refine((s) => !s.split('/').some((p) => p === '.' || p === '..'), 'expected "owner/name"');
 export type RepoName = z.infer<typeof RepoName>;
 
-export const TaskSource = z.enum(['api', 'cli', 'slack', 'linear', 'github']);
+/** Who started a task: a person through one of these, or a machine (`schedule`, `hook`). */
+export const TaskSource = z.enum(['api', 'cli', 'slack', 'linear', 'github', 'schedule', 'hook']);
 export type TaskSource = z.infer<typeof TaskSource>;
 
 /** Where a request came from, as the PR body and the task's pages show it. */
@@ -18,6 +19,11 @@ export const Origin = z.object({
   label: z.string().max(200),
   url: z.string().url().optional(),
   requester: z.string().max(200).optional(),
+  /**
+   * Set when Patchbay started the task itself within a source: `autofix` is a GitHub follow-up that
+   * fixes the failing checks of Patchbay's own commit, not a person's request.
+   */
+  automation: z.enum(['autofix']).optional(),
 });
 export type Origin = z.infer<typeof Origin>;
 
@@ -55,5 +61,13 @@ export const TaskRequest = z.object({
    * the transcript of the conversation's last run.
    */
   fresh: z.boolean().optional(),
+  /** Limits for this task instead of `budget` in patchbay.yml, each one that is set (a schedule's `budget`). */
+  budget: z
+    .object({
+      steps: z.number().int().positive().optional(),
+      minutes: z.number().positive().optional(),
+      usd: z.number().positive().optional(),
+    })
+    .optional(),
 });
 export type TaskRequest = z.infer<typeof TaskRequest>;

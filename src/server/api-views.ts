@@ -17,6 +17,11 @@ export function toTaskView(task: TaskRecord, pageUrl?: string) {
     steps: task.steps,
     attempts: task.attempts,
     repo: task.request.repo,
+    origin: {
+      source: task.request.origin.source,
+      label: task.request.origin.label,
+      automation: task.request.origin.automation,
+    },
     branch: task.branch,
     summary: task.summary,
     pullRequest: task.pullRequest,

@@ -1,5 +1,6 @@
-import type { PlaceReporter } from '../domain/events.js';
+import type { PlaceNotices, PlaceReporter, Reporter } from '../domain/events.js';
 import type { KeyValueStore } from '../domain/ports.js';
+import type { ReplyAddress } from '../domain/reply-address.js';
 import type { TaskRecord } from '../domain/task.js';
 import type { Logger } from '../lib/logger.js';
 import type { ConversationDoor } from '../tasks/conversation-door.js';
@@ -36,6 +37,17 @@ export interface Integration {
   registerRoutes?(http: HttpServer): void;
   /** Renders task events at this integration's places in a task's audience, in the worker. */
   reporter?: PlaceReporter;
+  /** Tells its kinds of place something outside a task's run (an automation giving up). */
+  notices?: PlaceNotices;
+  /** Hears every event of every task, whoever else does (GitHub remembers which commits were results). */
+  observer?: Reporter;
+  /** One of its alarms went off (set through its own deps); runs in a worker process. */
+  wake?(data: unknown): Promise<void>;
+  /**
+   * Posts `text` as the first message of a new thread in `channel` and returns the thread as a place:
+   * where a task started by a machine (a schedule's run) reports as a mention's would.
+   */
+  openThread?(channel: string, text: string): Promise<ReplyAddress>;
   start?(): Promise<void>;
   stop?(): Promise<void>;
 }

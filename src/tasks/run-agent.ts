@@ -68,7 +68,7 @@ export async function runAgent(attempt: AgentAttempt, task: TaskRecord, clone: T
   const { context } = run;
   const start = await openAgentStart(attempt, task, clone);
   if (start.from) noteResumed(attempt, task, start);
-  const budget = deps.config.file.budget;
+  const budget = { ...deps.config.file.budget, ...task.request.budget };
   const runs = task.runs;
   const result = await deps.agent.run({
     workdir: clone.dir,

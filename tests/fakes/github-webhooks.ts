@@ -106,3 +106,53 @@ export function skipReasons(logLines: string[]): string[] {
     .filter((l) => l.msg === 'github delivery skipped' || l.msg === 'github event not handled; skipped')
     .map((l) => l.reason ?? '');
 }
+
+export type CheckEventName = 'check_run' | 'check_suite' | 'status' | 'workflow_run';
+
+const CHECK_FIXTURE_OF: Record<CheckEventName, string> = {
+  check_run: 'check_run_completed',
+  check_suite: 'check_suite_completed',
+  status: 'status',
+  workflow_run: 'workflow_run_completed',
+};
+
+/**
+ * A trimmed real-shaped check delivery from tests/fixtures/github about commit `sha` on `branch`,
+ * sent by a bot as GitHub's are (`github-actions[bot]`, a CI service's account for statuses).
+ */
+export function checkEvent(event: CheckEventName, at: { sha: string; branch: string; state?: string }): Json {
+  const body = JSON.parse(readFileSync(join(FIXTURES, `${CHECK_FIXTURE_OF[event]}.json`), 'utf8')) as Json;
+  switch (event) {
+    case 'check_run': {
+      const run = body.check_run as Json;
+      const suite = { ...(run.check_suite as Json), head_sha: at.sha, after: at.sha, head_branch: at.branch };
+      return { ...body, check_run: { ...run, head_sha: at.sha, check_suite: suite } };
+    }
+    case 'check_suite': {
+      const suite = body.check_suite as Json;
+      return { ...body, check_suite: { ...suite, head_sha: at.sha, after: at.sha, head_branch: at.branch } };
+    }
+    case 'workflow_run': {
+      const run = body.workflow_run as Json;
+      return { ...body, workflow_run: { ...run, head_sha: at.sha, head_branch: at.branch } };
+    }
+    case 'status': {
+      const branches = [{ name: at.branch, commit: { sha: at.sha }, protected: false }];
+      return {
+        ...body,
+        sha: at.sha,
+        state: at.state ?? body.state,
+        branches,
+        commit: { ...(body.commit as Json), sha: at.sha },
+      };
+    }
+  }
+}
+
+/** Log lines of the autofix: skips' reasons, in order. */
+export function autofixSkips(logLines: string[]): string[] {
+  return logLines
+    .map((line) => JSON.parse(line) as { msg?: string; reason?: string })
+    .filter((l) => l.msg === 'autofix skipped')
+    .map((l) => l.reason ?? '');
+}

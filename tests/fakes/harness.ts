@@ -63,6 +63,7 @@ export async function startHarness(opts: HarnessOptions) {
     : undefined;
   const github = await startGitHubStandIn({
     repos: [{ name: REPO }],
+    gitRoot: join(dir, 'remote'),
     ...(oauth ? { oauth } : {}),
     ...(appKeys
       ? {
@@ -136,6 +137,8 @@ export async function startHarness(opts: HarnessOptions) {
   const headers = { authorization: `Bearer ${apiToken}`, 'content-type': 'application/json' };
 
   return {
+    /** The first Patchbay started (the server, and the worker unless `worker: false`). */
+    patchbay: server,
     dir,
     git,
     github,

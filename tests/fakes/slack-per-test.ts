@@ -1,5 +1,6 @@
 import { afterEach } from 'vitest';
 import type { Script } from '../../src/demo/scripted-model.js';
+import type { Clock } from '../../src/lib/clock.js';
 import { type Harness, startHarness } from './harness.js';
 import { nextTs, postToSlackEvents, type SlackBody, slackEvent } from './slack-requests.js';
 import { type SlackStandIn, startSlackStandIn } from './slack-stand-in.js';
@@ -13,6 +14,8 @@ export interface SlackStartOptions {
   /** The app is declared as a Slack agent (agents.sessions.* answer). */
   agent?: boolean;
   env?: Record<string, string>;
+  /** The clock the integrations' timers run on (HarnessOptions.clock). */
+  clock?: Clock;
 }
 
 /**
@@ -44,6 +47,7 @@ export function slackPerTest() {
         ...opts.env,
       },
       file: opts.file,
+      clock: opts.clock,
     });
     const s = slack;
     const harness = h;

@@ -138,6 +138,23 @@ describe('the content', () => {
     );
   });
 
+  it.each([
+    [
+      { source: 'schedule', label: 'Schedule nightly-deps' },
+      '**Started on a schedule:** Schedule nightly-deps',
+    ],
+    [{ source: 'hook', label: 'Hook sentry' }, '**Started by a webhook:** Hook sentry'],
+    [
+      { source: 'github', label: 'Autofix: failing checks on acme/web#3', automation: 'autofix' },
+      '**Started by Patchbay** to fix failing checks: Autofix: failing checks on acme/web#3',
+    ],
+  ] as const)('says when Patchbay started the work itself (%j)', (origin, expected) => {
+    const body = renderPullRequestBody(anInput({ origin }));
+
+    expect(body).toContain(expected);
+    expect(body).not.toContain('Requested from');
+  });
+
   it('tabulates passed, failed and timed-out checks with their output tails', () => {
     const checks = [
       aCheck(),

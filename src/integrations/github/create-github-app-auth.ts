@@ -16,11 +16,14 @@ const Installation = z.object({ id: z.number().int().positive() });
 const InstallationToken = z.object({
   token: z.string().min(1),
   expiresAt: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'expected a timestamp'),
+  /** What the installation granted the App (`checks: read`, …), as the token answer lists it. */
+  permissions: z.record(z.string(), z.string()).optional(),
 });
 
 interface CachedToken {
   token: string;
   expiresAtMs: number;
+  permissions?: Record<string, string>;
 }
 
 /** GitHub App authentication: one installation per repository, its token cached and refreshed. */
@@ -31,6 +34,8 @@ export interface GitHubAppAuth {
   tokenFor(repo: string): Promise<string>;
   /** The App's bot account, `<slug>[bot]` (`GET /app`), looked up once. */
   botLogin(): Promise<string>;
+  /** What the installation that covers `repo` granted the App, from its token's answer. */
+  permissionsFor(repo: string): Promise<Record<string, string> | undefined>;
 }
 
 /**
@@ -108,9 +113,9 @@ export function createGitHubAppAuth(opts: {
   async function requestToken(installationId: number): Promise<string> {
     try {
       const answer = await app.auth({ type: 'installation', installationId, refresh: true });
-      const { token, expiresAt } = InstallationToken.parse(answer);
+      const { token, expiresAt, permissions } = InstallationToken.parse(answer);
       const expiresAtMs = Date.parse(expiresAt);
-      tokens.set(installationId, { token, expiresAtMs });
+      tokens.set(installationId, { token, expiresAtMs, permissions });
       log.info({ installationId, expiresAt }, 'github app installation token issued');
       return token;
     } catch (err) {
@@ -147,7 +152,13 @@ export function createGitHubAppAuth(opts: {
     return installationToken(await installationFor(repo));
   }
 
-  return { clientFor, tokenFor, botLogin: createBotLogin(() => lookUpAppLogin(app)) };
+  async function permissionsFor(repo: string): Promise<Record<string, string> | undefined> {
+    const installationId = await installationFor(repo);
+    await installationToken(installationId);
+    return tokens.get(installationId)?.permissions;
+  }
+
+  return { clientFor, tokenFor, botLogin: createBotLogin(() => lookUpAppLogin(app)), permissionsFor };
 }
 
 /** GitHub's answers to App requests as coded errors: a missing installation, a rejected JWT, the rest. */

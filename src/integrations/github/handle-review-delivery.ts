@@ -22,6 +22,8 @@ export interface ReviewDeps {
   /** Work that must not hold up the answer to GitHub (the 👀 reaction). */
   background: RunInBackground;
   log: Logger;
+  /** A person (not a bot) commented on or reviewed a pull request: the autofix counts rounds anew. */
+  onPersonActivity?: (repo: string, pull: number) => Promise<void>;
   /** The look-ups before queueing give up after this long (default 8 s; GitHub waits 10 s). */
   deadlineMs?: number;
   clock?: Clock;
@@ -57,6 +59,7 @@ export async function handleReviewDelivery(
     pr: trigger.number,
     sender: trigger.sender.login,
   });
+  await notePersonActivity(deps, trigger, log);
   try {
     const ms = deps.deadlineMs ?? 8_000;
     await withDeadline(
@@ -70,6 +73,17 @@ export async function handleReviewDelivery(
     if (!(err instanceof Skip)) throw err;
     log.info({ reason: err.message }, 'github delivery skipped');
     return 'ignored';
+  }
+}
+
+/** Any comment or review by a person on a pull request of the allowlist, whether or not it asks for work. */
+async function notePersonActivity(deps: ReviewDeps, trigger: ReviewTrigger, log: Logger): Promise<void> {
+  if (!deps.onPersonActivity || !deps.repositories.find(trigger.repo)) return;
+  try {
+    if (botReason(trigger.sender, await deps.botLogin())) return;
+    await deps.onPersonActivity(trigger.repo, trigger.number);
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'could not note the comment for the autofix');
   }
 }
 

@@ -83,7 +83,15 @@ function renderOrigin(origin: Origin): string {
   const label = inlineText(origin.label, 200) || origin.source;
   const where = isHttpUrl(origin.url) ? `[${label}](${origin.url})` : label;
   const who = origin.requester ? ` by ${inlineText(origin.requester, 100)}` : '';
-  return `**Requested from** ${where}${who}`;
+  return `${originLead(origin)} ${where}${who}`;
+}
+
+/** Who started the work: a person somewhere, or Patchbay itself (a schedule, a webhook, its autofix). */
+function originLead(origin: Origin): string {
+  if (origin.automation === 'autofix') return '**Started by Patchbay** to fix failing checks:';
+  if (origin.source === 'schedule') return '**Started on a schedule:**';
+  if (origin.source === 'hook') return '**Started by a webhook:**';
+  return '**Requested from**';
 }
 
 function renderCheckTable(checks: CheckResult[]): string {

@@ -29,6 +29,12 @@ const PullAnswer = z.object({
   user: z.object({ login: z.string() }).nullable().optional(),
 });
 
+const PullState = z.object({
+  state: z.string(),
+  merged: z.boolean().nullable().optional(),
+  merged_at: z.string().nullable().optional(),
+});
+
 /** GitHub's 422 when a repository's plan has no draft pull requests. */
 const DRAFTS_UNSUPPORTED = /draft pull requests are not supported/i;
 /** GitHub's 422 when the head branch already has an open pull request (a concurrent publish). */
@@ -151,6 +157,22 @@ export function createPullRequests({ octokit: clients, log }: { octokit: GitHubC
     return update(req.repo, existing.number, { title: req.title, body: req.body });
   }
 
+  /** Whether a pull request is still open, or was merged or closed without a merge. */
+  async function state(repo: string, number: number): Promise<'open' | 'closed' | 'merged'> {
+    const { data } = await call(`read pull request #${number} of ${repo}`, async () =>
+      (await clientFor(clients, repo)).rest.pulls.get({ ...splitRepo(repo), pull_number: number }),
+    );
+    const pr = PullState.safeParse(data);
+    if (!pr.success) {
+      throw new PatchbayError(
+        'github_error',
+        `GitHub answered an unexpected shape for pull request #${number}`,
+      );
+    }
+    if (pr.data.state === 'open') return 'open';
+    return pr.data.merged || pr.data.merged_at ? 'merged' : 'closed';
+  }
+
   /** Posts an issue comment on the PR (follow-up replies). */
   async function comment(repo: string, number: number, body: string): Promise<void> {
     const target = splitRepo(repo);
@@ -160,7 +182,7 @@ export function createPullRequests({ octokit: clients, log }: { octokit: GitHubC
     log.info({ repo, pr: number }, 'commented on pull request');
   }
 
-  return { findOpen, open, update, publish, comment };
+  return { findOpen, open, update, publish, comment, state };
 }
 
 /** What `createPullRequests` returns, for callers that take it as a dependency. */

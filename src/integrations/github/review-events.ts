@@ -10,7 +10,7 @@ export const WebhookPull = z.object({
   state: z.string(),
   body: z.string().nullable().optional(),
   user: Account.nullable(),
-  head: z.object({ ref: z.string(), repo: Repository.nullable() }),
+  head: z.object({ ref: z.string(), sha: z.string().optional(), repo: Repository.nullable() }),
   base: z.object({ ref: z.string() }),
 });
 export type WebhookPull = z.infer<typeof WebhookPull>;

@@ -10,6 +10,7 @@ import { handleCommentEvent } from './handle-comment-event.js';
 import { handleIssueEvent } from './handle-issue-event.js';
 import type { LinearAgentInstall } from './linear-agent-install.js';
 import { createLinearApi, type LinearApi, type LinearClientFor, type LinearUser } from './linear-api.js';
+import { createLinearNotices } from './linear-notices.js';
 import { createWebhookHandler, type LinearDelivery } from './linear-receiver.js';
 import type { LinearHandlerDeps } from './linear-replies.js';
 import { createLinearReporter, type LinearApis } from './linear-reporter.js';
@@ -90,6 +91,7 @@ export function createLinearIntegration(deps: LinearIntegrationDeps): Integratio
       deps.install?.registerRoutes(server);
     },
     reporter,
+    notices: createLinearNotices({ apis, log }),
     async start() {
       if (!serving) return;
       const modes = [deps.agentClientFor ? 'agent sessions' : '', apis.assignment ? 'assignment' : ''];

@@ -7,6 +7,7 @@ import type { Integration, IntegrationContext } from '../../server/integration.j
 import { handleMention } from './handle-mention.js';
 import { handleReaction, handleSessionStopped, handleThreadReply } from './handle-thread-events.js';
 import { type SlackClients, toBoltLogger } from './slack-client.js';
+import { createSlackDoors } from './slack-doors.js';
 import {
   AgentSessionStopped,
   EventEnvelope,
@@ -54,6 +55,7 @@ export function createSlackIntegration(deps: SlackIntegrationDeps): Integration 
   const work = createBackgroundWork(log, 'slack reply failed');
   const background = work.run;
   const bot = memoizeIdentity(clients);
+  const doors = createSlackDoors({ client: clients.patient, actions, bot, log });
   const handlerDeps = { tasks, kv, rules, actions, bot, background, log };
   const boltLogger = toBoltLogger(log.child({ component: 'bolt' }));
   const http = settings.appToken
@@ -119,6 +121,8 @@ export function createSlackIntegration(deps: SlackIntegrationDeps): Integration 
       if (http) server.route('POST', '/slack/events', http.handle);
     },
     reporter,
+    notices: doors.notices,
+    openThread: doors.openThread,
     async start() {
       if (!serving) return; // a worker-only process reports to Slack but takes no events
       const mode = settings.appToken ? 'Socket Mode' : 'HTTP mode, events at POST /slack/events';
@@ -149,6 +153,7 @@ function memoizeIdentity(clients: SlackClients): () => Promise<BotIdentity> {
       userId: res.user_id,
       botId: typeof res.bot_id === 'string' ? res.bot_id : undefined,
       workspaceUrl: typeof res.url === 'string' ? res.url : undefined,
+      teamId: typeof res.team_id === 'string' ? res.team_id : undefined,
     };
   });
 }

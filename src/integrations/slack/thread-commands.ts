@@ -12,6 +12,8 @@ export interface BotIdentity {
   botId?: string;
   /** The workspace's URL (`https://acme.slack.com/`), for links to messages. */
   workspaceUrl?: string;
+  /** The workspace's id (`T0123`), for the threads the bot starts itself. */
+  teamId?: string;
 }
 
 /** What every Slack handler works with. */

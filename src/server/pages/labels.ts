@@ -30,6 +30,8 @@ export const SOURCE_LABELS: Record<TaskSource, string> = {
   slack: 'Slack',
   linear: 'Linear',
   github: 'GitHub',
+  schedule: 'Schedule',
+  hook: 'Webhook',
 };
 
 export const TASK_STATUSES: readonly TaskStatus[] = [

@@ -26,7 +26,15 @@ export const STAGE_LABELS = {
 };
 
 /** @type {Record<string, string>} */
-export const SOURCE_LABELS = { api: 'API', cli: 'CLI', slack: 'Slack', linear: 'Linear', github: 'GitHub' };
+export const SOURCE_LABELS = {
+  api: 'API',
+  cli: 'CLI',
+  slack: 'Slack',
+  linear: 'Linear',
+  github: 'GitHub',
+  schedule: 'Schedule',
+  hook: 'Webhook',
+};
 
 /** @param {number} ms */
 export function formatDuration(ms) {
