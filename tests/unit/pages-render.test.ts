@@ -150,6 +150,17 @@ describe('renderTaskPage', () => {
   });
 });
 
+describe('a long timeline', () => {
+  it('is marked long past 150 entries, so that only a short one is laid out whole', () => {
+    const at = new Date(NOW).toISOString();
+    const calls = (n: number) =>
+      stored(Array.from({ length: n }, (_, i) => toolCall(at, i + 1, 'read_file', { path: 'a.ts' }, 'x')));
+
+    expect(page(aTask('t1'), { timeline: calls(150) })).toContain('<ol class="timeline" id="timeline"');
+    expect(page(aTask('t1'), { timeline: calls(151) })).toContain('<ol class="timeline long" id="timeline"');
+  });
+});
+
 describe('an outcome with its resources', () => {
   it('shows peak memory and disk against their limits, and how often a limit stopped a command', () => {
     const at = new Date(NOW).toISOString();

@@ -21,8 +21,14 @@ export function renderTimeline(entries: readonly StoredTimelineEntry[], createdA
     if (stored.entry.type === 'stage_ended') return [];
     return [renderEntry(stored, createdAt, durations.get(stored.id))];
   });
-  return html`<ol class="timeline" id="timeline" data-last-id="${lastId}">${items}</ol>`;
+  // A long timeline lets the browser skip laying out what is off screen (timeline.css); a short one
+  // is laid out whole, so that it prints and captures as it reads.
+  const long = items.length > LONG_TIMELINE ? ' long' : '';
+  return html`<ol class="timeline${long}" id="timeline" data-last-id="${lastId}">${items}</ol>`;
 }
+
+/** Entries past which a timeline is laid out lazily. */
+const LONG_TIMELINE = 150;
 
 /** The duration of each `stage` entry, from the `stage_ended` of the same stage that follows it. */
 function stageDurations(entries: readonly StoredTimelineEntry[]): Map<string, number> {
