@@ -102,7 +102,11 @@ describe('scheduled tasks', () => {
     expect(due).toBe(CronExpressionParser.parse(DEPS.cron, { tz: 'UTC' }).next().getTime());
     expect(done.status).toBe('succeeded');
     // Either worker may take either look at the tick: the lines are gathered per worker, not in time.
-    expect(ticksQueued().map((l) => [l.taskId, l.kind]).sort()).toEqual([
+    expect(
+      ticksQueued()
+        .map((l) => [l.taskId, l.kind])
+        .sort(),
+    ).toEqual([
       [done.id, 'duplicate'],
       [done.id, 'new'],
     ]);
