@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../lib/logger.js';
 import { buildBwrapArgs, buildShellArgv, SANDBOX_HOME } from './bwrap-args.js';
+import { buildCacheEnv, SANDBOX_CACHE } from './cache-env.js';
 import { connectInternet } from './connect-internet.js';
 import { findExecutable } from './find-executable.js';
 import {
@@ -48,7 +49,7 @@ export async function runUnsandboxed(req: ValidRequest, launch?: Launch): Promis
   try {
     const prelude = launch ? rlimitsFor(launch, false) : '';
     const [file = '/bin/bash', ...args] = buildShellArgv(req.command, prelude);
-    const spec = { file, args, env: buildSandboxEnv(home, req.env), cwd: req.workdir };
+    const spec = { file, args, env: buildSandboxEnv(home, envOf(req, req.cache?.dir)), cwd: req.workdir };
     return await runProcess(launch ? launched(spec, launch) : spec, req);
   } finally {
     await rm(home, { recursive: true, force: true });
@@ -60,11 +61,12 @@ export async function runInBwrap(
   deps: RunDeps,
   launch?: Launch,
 ): Promise<SandboxRunResult> {
-  const env = buildSandboxEnv(SANDBOX_HOME, req.env);
+  const env = buildSandboxEnv(SANDBOX_HOME, envOf(req, SANDBOX_CACHE));
   const base = {
     command: req.command,
     workdir: req.workdir,
     readOnlyPaths: req.readOnlyPaths,
+    cache: req.cache,
     system: deps.system,
     ...(launch ? { scratchBytes: launch.limits.tmpBytes, prelude: rlimitsFor(launch, true) } : {}),
   };
@@ -113,6 +115,12 @@ export async function runInBwrap(
     return connect(child, stopped);
   };
   return runProcess(launched(spec, launch), req, prepare);
+}
+
+/** The request's variables over the cache's: a repository's setup_env may name its own cache. */
+function envOf(req: ValidRequest, cacheRoot: string | undefined): Record<string, string> {
+  if (!req.cache || !cacheRoot) return req.env;
+  return { ...buildCacheEnv(cacheRoot), ...req.env };
 }
 
 function rlimitsFor(launch: Launch, ownUserNamespace: boolean): string {
