@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { RepositoryConfig } from '../config/file-schema.js';
+import type { Logger } from '../lib/logger.js';
 import { CACHE_TOOLS } from '../sandbox/cache-env.js';
 import { ensureCacheDir, touchCacheTools, trimCaches } from '../workspace/package-caches.js';
 import { DEFAULT_SETUP_INPUTS, type SetupRecipe } from '../workspace/setup-key.js';
 import type { SetupKind, TaskWorkspace } from '../workspace/types.js';
-import type { Logger } from '../lib/logger.js';
 
 /**
  * What a repository's prepared entries depend on besides its files: its commands and the worker's

@@ -13,10 +13,10 @@ import type { Workspaces } from '../workspace/create-workspaces.js';
 import type { TaskClone } from '../workspace/types.js';
 import { type AttemptOutcome, conversationAfter } from './attempt-outcome.js';
 import { type LimitedAttempt, workUnderLimits } from './limited-attempt.js';
+import { type EnvironmentDeps, makeEnvironment } from './make-environment.js';
 import type { AgentRunner, Publisher } from './ports.js';
 import { publishChanges } from './publish-changes.js';
 import { type AgentAttempt, runAgent } from './run-agent.js';
-import { type EnvironmentDeps, makeEnvironment } from './make-environment.js';
 import { runChecks } from './run-commands.js';
 import { stampOf, type TimelineWriter } from './timeline-writer.js';
 
@@ -163,7 +163,11 @@ async function workInClone(attempt: InClone, started: TaskRecord, clone: TaskClo
   const limits = limitsFor(deps.config.file, repo);
   const inClone = { sandbox: limited.sandbox, ws: clone, repo, signal };
   await stage(attempt, started, 'setup');
-  const setup = await makeEnvironment({ ...inClone, timeoutMs: limits.setup_minutes * 60_000 }, deps, started);
+  const setup = await makeEnvironment(
+    { ...inClone, timeoutMs: limits.setup_minutes * 60_000 },
+    deps,
+    started,
+  );
   await stage(attempt, started, 'agent');
   const agentStarted = performance.now();
   const context = buildContext(started, attempt.conversation, clone);

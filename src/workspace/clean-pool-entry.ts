@@ -24,7 +24,11 @@ function configTemplate(ctx: WorkspaceContext, repo: string, mirrorDir: string):
     made = (async () => {
       // Named like a half-built entry, so that sweepOrphans removes it if this process dies here.
       await mkdir(join(ctx.poolDir, mirrorName(repo)), { recursive: true });
-      const dir = join(ctx.poolDir, mirrorName(repo), `.tmp-${process.pid}-cfg${randomBytes(3).toString('hex')}`);
+      const dir = join(
+        ctx.poolDir,
+        mirrorName(repo),
+        `.tmp-${process.pid}-cfg${randomBytes(3).toString('hex')}`,
+      );
       try {
         const clone = join(dir, 'c');
         await cloneShared(ctx, mirrorDir, clone);
@@ -53,7 +57,10 @@ export async function cleanPoolEntry(
   const gitDir = join(entry.dir, '.git');
   await sanitizeGitDir(gitDir, ctx.log.child({ repo: entry.repo, poolEntry: true }));
   await writeReplacing(join(gitDir, 'config'), await configTemplate(ctx, entry.repo, entry.mirrorDir));
-  await writeReplacing(join(gitDir, 'objects', 'info', 'alternates'), `${join(entry.mirrorDir, 'objects')}\n`);
+  await writeReplacing(
+    join(gitDir, 'objects', 'info', 'alternates'),
+    `${join(entry.mirrorDir, 'objects')}\n`,
+  );
   await writeReplacing(join(gitDir, 'HEAD'), `${entry.sha}\n`);
   await checkCloneConfig(ctx, entry.dir);
 }

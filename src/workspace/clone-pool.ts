@@ -5,12 +5,7 @@ import { cloneIdentity, identityTag, originUrl, writeConfig } from './adopt-pool
 import { cleanPoolEntry } from './clean-pool-entry.js';
 import { cloneGitOptions } from './clone-git-env.js';
 import { cloneShared } from './clone-shared.js';
-import {
-  formatPoolEntryName,
-  PLAIN_KEY,
-  type PoolEntryName,
-  parsePoolEntryName,
-} from './pool-entry-name.js';
+import { formatPoolEntryName, PLAIN_KEY, type PoolEntryName, parsePoolEntryName } from './pool-entry-name.js';
 import { computeSetupKey } from './setup-key.js';
 import type { EntryPreparer, WorkspaceStats } from './types.js';
 import { mirrorName, type WorkspaceContext } from './workspace-context.js';

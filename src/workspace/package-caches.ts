@@ -1,6 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { Logger } from '../lib/logger.js';
 import { clearedMarker } from './clone-pool.js';
 import { mirrorName } from './workspace-context.js';

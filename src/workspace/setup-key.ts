@@ -85,8 +85,5 @@ export async function computeSetupKey(
 
 /** 16 hex digits: what a pool entry's name carries. */
 export function setupKeyOf(inputs: readonly string[], fingerprint: string): string {
-  return createHash('sha256')
-    .update(JSON.stringify({ inputs, fingerprint }))
-    .digest('hex')
-    .slice(0, 16);
+  return createHash('sha256').update(JSON.stringify({ inputs, fingerprint })).digest('hex').slice(0, 16);
 }

@@ -125,7 +125,13 @@ export function createTaskClones(ctx: WorkspaceContext, mirrors: MirrorCache, po
     }
     pool.refill(req.repo, mirror.dir);
     ctx.log.info(
-      { repo: req.repo, branch: req.branch, existed: start.existed, pooled: got.pooled, prepared: !!got.prepared },
+      {
+        repo: req.repo,
+        branch: req.branch,
+        existed: start.existed,
+        pooled: got.pooled,
+        prepared: !!got.prepared,
+      },
       'task clone created',
     );
     return {

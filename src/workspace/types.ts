@@ -1,6 +1,6 @@
 import type { KeptWork } from '../domain/ports.js';
-import type { SetupRecipe } from './setup-key.js';
 import type { RestoredWork } from './keep-work.js';
+import type { SetupRecipe } from './setup-key.js';
 
 /** Supplies per-command git auth; the token never lands in the clone (.git/config, remote URL, env of agent). */
 export interface GitCredentials {
