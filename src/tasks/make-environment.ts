@@ -31,8 +31,8 @@ interface InClone {
  */
 export async function makeEnvironment(
   opts: InClone,
-  deps: { timeline: TimelineWriter; environment?: EnvironmentDeps },
-  task: TaskRecord,
+  deps: { timeline: Pick<TimelineWriter, 'add'>; environment?: EnvironmentDeps },
+  task: Pick<TaskRecord, 'id' | 'runs' | 'attempts'>,
 ): Promise<StageTimes['setup']> {
   const started = performance.now();
   const kind = setupKindOf(opts.repo, opts.ws);

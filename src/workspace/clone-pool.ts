@@ -147,15 +147,17 @@ export function createClonePool(ctx: WorkspaceContext, opts: { size: number; pre
     return st !== undefined && st.mtimeMs >= since;
   }
 
-  /** Puts a finished entry in place under its name, unless the repository was cleared meanwhile. */
-  async function publish(repo: string, tmp: string, key: string, sha: string, since: number): Promise<void> {
-    if (await clearedSince(repo, since)) return;
+  /** Puts a finished entry in place under its name, unless the repository was cleared meanwhile (false). */
+  async function publish(repo: string, tmp: string, key: string, sha: string, since: number): Promise<boolean> {
+    if (await clearedSince(repo, since)) return false;
     const tag = identityTag(cloneIdentity(ctx, repo));
     const name = formatPoolEntryName({ tag, key, sha }, Date.now(), randomBytes(3).toString('hex'));
     await rename(tmp, join(dirOf(repo), name));
+    return true;
   }
 
-  async function buildEntry(repo: string, mirrorDir: string, key: string, sha: string): Promise<void> {
+  /** Builds one entry; false when `patchbay cache clear` ran meanwhile and it was thrown away. */
+  async function buildEntry(repo: string, mirrorDir: string, key: string, sha: string): Promise<boolean> {
     await mkdir(dirOf(repo), { recursive: true });
     const since = Date.now();
     const tmp = tempIn(repo);
@@ -170,9 +172,10 @@ export function createClonePool(ctx: WorkspaceContext, opts: { size: number; pre
         stats.poolEntriesPrepared += 1;
       }
       await settleIndex(tmp);
-      await publish(repo, tmp, key, sha, since);
+      if (!(await publish(repo, tmp, key, sha, since))) return false;
       stats.poolEntriesBuilt += 1;
       ctx.log.info({ repo, sha, prepared: key !== PLAIN_KEY }, 'pool entry ready');
+      return true;
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }
@@ -228,7 +231,10 @@ export function createClonePool(ctx: WorkspaceContext, opts: { size: number; pre
     await tidy(repo, mirrorDir, key, sha);
     if (failed.has(`${repo} ${key}`)) return;
     try {
-      while ((await readyEntries(repo)).length < sizeOf(repo)) await buildEntry(repo, mirrorDir, key, sha);
+      // A clear meanwhile ends this refill: the next task's starts afresh.
+      while ((await readyEntries(repo)).length < sizeOf(repo)) {
+        if (!(await buildEntry(repo, mirrorDir, key, sha))) return;
+      }
     } catch (err) {
       // A setup that fails would fail again on every refill: tasks run it themselves meanwhile.
       if (key !== PLAIN_KEY) failed.add(`${repo} ${key}`);
