@@ -148,7 +148,13 @@ export function createClonePool(ctx: WorkspaceContext, opts: { size: number; pre
   }
 
   /** Puts a finished entry in place under its name, unless the repository was cleared meanwhile (false). */
-  async function publish(repo: string, tmp: string, key: string, sha: string, since: number): Promise<boolean> {
+  async function publish(
+    repo: string,
+    tmp: string,
+    key: string,
+    sha: string,
+    since: number,
+  ): Promise<boolean> {
     if (await clearedSince(repo, since)) return false;
     const tag = identityTag(cloneIdentity(ctx, repo));
     const name = formatPoolEntryName({ tag, key, sha }, Date.now(), randomBytes(3).toString('hex'));
