@@ -22,7 +22,8 @@ export function buildCacheEnv(root: string): Record<string, string> {
     GOCACHE: at('go-build'),
     GRADLE_USER_HOME: at('gradle'),
     MAVEN_OPTS: `-Dmaven.repo.local=${at('maven')}`,
-    BUNDLE_PATH: at('bundle'),
+    // Bundler's download cache; BUNDLE_PATH would install the gems themselves into the cache.
+    BUNDLE_USER_CACHE: at('bundle'),
   };
 }
 
@@ -38,4 +39,5 @@ export const CACHE_TOOLS = [
   'go-build',
   'gradle',
   'maven',
+  'bundle',
 ] as const;
