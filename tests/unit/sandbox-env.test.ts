@@ -52,8 +52,6 @@ describe('buildCacheEnv', () => {
       MAVEN_OPTS: '-Dmaven.repo.local=/var/cache/patchbay/maven',
     });
     const dirs = Object.values(env).filter((v) => v.startsWith('/var/cache/patchbay/'));
-    expect(dirs.map((d) => d.split('/')[4]).filter((t) => !CACHE_TOOLS.includes(t as never))).toEqual([
-      'bundle',
-    ]);
+    expect(dirs.map((d) => d.split('/')[4]).filter((t) => !CACHE_TOOLS.includes(t as never))).toEqual([]);
   });
 });
