@@ -31,9 +31,12 @@ async function sizeOf(path: string): Promise<number> {
   return total;
 }
 
-/** Removes a directory whatever its modes (go makes its module cache read-only). */
+/**
+ * Removes a directory whatever its modes (go makes its module cache read-only). It is first renamed
+ * to a hidden name like a half-built pool entry's: never claimed, never counted, swept if we die.
+ */
 async function removeTree(path: string): Promise<void> {
-  const gone = `${path}.gone-${randomBytes(3).toString('hex')}`;
+  const gone = join(dirname(path), `.tmp-${process.pid}-gone${randomBytes(3).toString('hex')}`);
   await rename(path, gone).catch(() => undefined);
   await rm(gone, { recursive: true, force: true }).catch(async () => {
     const { execFile } = await import('node:child_process');
@@ -51,10 +54,11 @@ export async function trimCaches(root: string, maxBytes: number, log: Logger): P
   const top = join(root, 'caches');
   const units: Array<{ path: string; bytes: number; used: number }> = [];
   for (const repo of await readdir(top).catch(() => [] as string[])) {
+    if (repo.startsWith('.')) continue;
     for (const tool of await readdir(join(top, repo)).catch(() => [] as string[])) {
       const path = join(top, repo, tool);
       const st = await lstat(path).catch(() => undefined);
-      if (!st?.isDirectory() || tool.includes('.gone-')) continue;
+      if (!st?.isDirectory() || tool.startsWith('.')) continue;
       units.push({ path, bytes: await sizeOf(path), used: st.mtimeMs });
     }
   }
