@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cloneIdentity, identityTag, originUrl, writeConfig } from './adopt-pool-entry.js';
 import { cleanPoolEntry } from './clean-pool-entry.js';
@@ -24,6 +24,9 @@ export interface ClaimedEntry {
 export const POOL_TEMP_PREFIX = '.tmp-';
 /** Refills compete with running agents for the CPU. */
 const REFILL_NICENESS = 10;
+
+/** Refills build nothing while the data directory's file system has less than this free: tasks come first. */
+const MIN_FREE_BYTES = 2 * 1024 ** 3;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const describe = (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, 500);
@@ -229,6 +232,11 @@ export function createClonePool(ctx: WorkspaceContext, opts: { size: number; pre
     }
   }
 
+  async function diskLow(): Promise<boolean> {
+    const st = await statfs(ctx.root).catch(() => undefined);
+    return st !== undefined && st.bavail * st.bsize < MIN_FREE_BYTES;
+  }
+
   /** Builds entries until the repository's size are ready. Several processes may each add one past it. */
   async function fill(repo: string, mirrorDir: string): Promise<void> {
     const sha = await targetSha(repo, mirrorDir);
@@ -239,6 +247,10 @@ export function createClonePool(ctx: WorkspaceContext, opts: { size: number; pre
     try {
       // A clear meanwhile ends this refill: the next task's starts afresh.
       while ((await readyEntries(repo)).length < sizeOf(repo)) {
+        if (await diskLow()) {
+          ctx.log.warn({ repo, minFreeBytes: MIN_FREE_BYTES }, 'pool refill skipped: disk nearly full');
+          return;
+        }
         if (!(await buildEntry(repo, mirrorDir, key, sha))) return;
       }
     } catch (err) {
