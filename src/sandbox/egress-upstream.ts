@@ -73,3 +73,16 @@ export function connectThroughUpstream(upstream: UpstreamProxy, host: string, po
     req.end();
   });
 }
+
+/** What of an upstream proxy URL must be redacted wherever it might show: the URL, its password, the header. */
+export function upstreamSecrets(url: string | undefined): string[] {
+  if (!url) return [];
+  try {
+    const parsed = new URL(url);
+    if (!parsed.password) return [];
+    const upstream = parseUpstreamProxy(url, 'proxy');
+    return [url, decodeURIComponent(parsed.password), upstream.authorization ?? ''].filter(Boolean);
+  } catch {
+    return [url];
+  }
+}
