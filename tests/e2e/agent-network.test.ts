@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ScriptedTurn } from '../../src/demo/scripted-model.js';
-import type { StoredTimelineEntry } from '../../src/domain/timeline.js';
-import { isFinal, REPO } from '../fakes/harness.js';
+import type { TimelineEntry } from '../../src/domain/timeline.js';
+import { type Harness, isFinal, REPO } from '../fakes/harness.js';
 import { harnessPerTest } from '../fakes/harness-per-test.js';
 import { FIX_GREETING } from '../fakes/scripts.js';
 
@@ -19,6 +19,18 @@ const REACH_OUT: ScriptedTurn[] = [
   ...FIX_GREETING,
 ];
 
+/** The task's network_blocked entry, once the timeline (written in the background) holds it. */
+async function blockedEntryOf(h: Harness, id: string): Promise<TimelineEntry | undefined> {
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const { body } = await h.get(`/api/tasks/${id}/events?limit=1000`);
+    const entries = (body.events as Array<{ entry: TimelineEntry }>).map((e) => e.entry);
+    const found = entries.find((e) => e.type === 'network_blocked');
+    if (found || Date.now() > until) return found;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 describe('agent network through the allowlist proxy, API to pull request', () => {
   it('refuses a name the repository does not list, and the PR body and the timeline name it', async () => {
     const h = await start(REACH_OUT, {
@@ -31,7 +43,7 @@ describe('agent network through the allowlist proxy, API to pull request', () =>
 
     const created = await h.createTask({ instruction: 'greet() is missing a comma' });
     const task = await h.waitFor(created.body.id, isFinal);
-    const events = await h.get(`/api/tasks/${task.id}/events`);
+    const blocked = await blockedEntryOf(h, task.id);
 
     expect(task.status).toBe('succeeded');
     const seen = JSON.stringify(h.model.requests[1]?.body);
@@ -40,8 +52,7 @@ describe('agent network through the allowlist proxy, API to pull request', () =>
     const pr = h.github.pulls[0];
     expect(pr?.body).toContain('### Network');
     expect(pr?.body).toContain('`evil.example.com`, `tracker.example.net`');
-    const entries = (events.body.entries as StoredTimelineEntry[]).map((e) => e.entry);
-    expect(entries.find((e) => e.type === 'network_blocked')).toMatchObject({
+    expect(blocked).toMatchObject({
       names: [
         { name: 'evil.example.com', reason: 'not_listed', count: 1 },
         { name: 'tracker.example.net', reason: 'not_listed', count: 1 },
