@@ -207,6 +207,7 @@ async function openTranscript(input: AgentRunInput): Promise<ChatMessage[]> {
     repo: input.repo,
     branch: input.branch,
     agentsMd,
+    allowedDomains: input.allowedDomains,
   };
   return startTranscript(task, input.followUp);
 }

@@ -13,6 +13,8 @@ const MAX_TIMELINE_NAMES = 50;
 export interface AgentNetwork {
   /** The agent's sandbox: its commands (network 'none') reach the listed names through the proxy. */
   sandbox: Sandbox;
+  /** The names its commands may reach (with their subdomains). */
+  domains: readonly string[];
   /** Names refused so far, first seen first. */
   blocked(): BlockedName[];
   close(): Promise<void>;
@@ -39,6 +41,7 @@ export async function openAgentNetwork(
   const session = await egress.open({ taskId, domains });
   return {
     sandbox: throughProxy(sandbox, session),
+    domains,
     blocked: () => session.blocked(),
     close: () => session.close(),
   };

@@ -167,11 +167,8 @@ async function workInClone(attempt: InClone, started: TaskRecord, clone: TaskClo
   const maxCommandMs = limits.command_seconds * 1000;
   const network = await openAgentNetwork(deps.egress, repo, started.id, limited.sandbox, attempt.log);
   const sandbox = network?.sandbox ?? limited.sandbox;
-  const { result, task } = await runAgent(attempt, started, clone, {
-    sandbox,
-    maxCommandMs,
-    context,
-  }).finally(() => network?.close());
+  const run = { sandbox, maxCommandMs, context, allowedDomains: network?.domains };
+  const { result, task } = await runAgent(attempt, started, clone, run).finally(() => network?.close());
   limited.agentAt(false);
   const blockedNames = noteBlocked(deps.timeline, task, network);
   const { outcome } = result;

@@ -46,6 +46,9 @@ describe('agent network through the allowlist proxy, API to pull request', () =>
     const blocked = await blockedEntryOf(h, task.id);
 
     expect(task.status).toBe('succeeded');
+    expect(JSON.stringify(h.model.requests[0]?.body)).toContain(
+      'bash commands may reach these domains (and their subdomains)',
+    );
     const seen = JSON.stringify(h.model.requests[1]?.body);
     expect(seen).toContain('CONNECT tunnel failed, response 403');
     expect(seen).toContain("Patchbay's proxy refused tracker.example.net");
@@ -70,6 +73,7 @@ describe('agent network through the allowlist proxy, API to pull request', () =>
     expect(task.status).toBe('succeeded');
     const seen = JSON.stringify(h.model.requests[1]?.body);
     expect(seen).not.toContain("Patchbay's proxy");
+    expect(seen).not.toContain('Network for this repository');
     expect(seen).toMatch(/Could not resolve host: evil\.example\.com/);
     expect(h.github.pulls[0]?.body).not.toContain('### Network');
   });
