@@ -62,6 +62,19 @@ describe('buildTaskMessage', () => {
   });
 });
 
+describe('the network note', () => {
+  it('names the domains the repository allows, and says nothing when it allows none', () => {
+    const task = { instruction: 'add lodash', repo: 'acme/web', branch: 'patchbay/x' };
+
+    const allowed = buildTaskMessage({ ...task, allowedDomains: ['registry.npmjs.org', 'example.org'] });
+
+    expect(allowed).toContain('may reach these domains (and their subdomains)');
+    expect(allowed).toContain('registry.npmjs.org, example.org.');
+    expect(buildTaskMessage(task)).not.toContain('Network for this repository');
+    expect(buildTaskMessage({ ...task, allowedDomains: [] })).not.toContain('Network for this repository');
+  });
+});
+
 describe('resumeTranscript', () => {
   const asked: ChatMessage[] = [
     ...startTranscript(taskA),
