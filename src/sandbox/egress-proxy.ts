@@ -86,15 +86,16 @@ export function createEgressProxy(deps: EgressProxyDeps): EgressProxy {
         return { ok: false, status, message: `Patchbay's proxy refused ${request.name}: ${why}.\n` };
       };
       const decide = (host: string) => decideFor(deps, opts.domains, host, block);
-      const server = startServer(decide, log);
+      const { server, sockets } = startServer(decide, log);
       await listen(server, path.join(dir, PROXY_SOCKET_FILE));
       return {
         dir,
         domains: opts.domains,
         blocked: () => [...blocked.values()].map((b) => ({ ...b })),
         async close() {
-          server.closeAllConnections();
-          await new Promise<void>((resolve) => server.close(() => resolve()));
+          const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+          for (const socket of sockets) socket.destroy();
+          await closed;
           await rm(dir, { recursive: true, force: true });
         },
       };
@@ -141,15 +142,29 @@ async function connectFirst(addresses: readonly string[], port: number): Promise
   throw last;
 }
 
-function startServer(decide: (host: string) => Promise<Decision>, log: Logger): Server {
+/** Connections one task's commands may hold open through the proxy at once: memory is Patchbay's here. */
+const MAX_CONNECTIONS = 256;
+
+function startServer(
+  decide: (host: string) => Promise<Decision>,
+  log: Logger,
+): { server: Server; sockets: Set<Socket> } {
   const server = createServer((req, res) => {
     void handlePlain(req, res, decide, log);
   });
+  server.maxConnections = MAX_CONNECTIONS;
+  // Tunnels leave the HTTP server's bookkeeping once CONNECT is answered: kept here to end them all.
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+
   server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
     void handleConnect(req, client, head, decide, log);
   });
   server.on('clientError', (_err, socket) => socket.destroy());
-  return server;
+  return { server, sockets };
 }
 
 async function handleConnect(
