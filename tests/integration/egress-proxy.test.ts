@@ -154,8 +154,15 @@ describe('agent network through the filtering proxy (bwrap)', () => {
     const authorization = `Basic ${Buffer.from('corp-user:s3cret-pass').toString('base64')}`;
     const upstream = await startUpstreamProxy(authorization, target.port);
     cleanups.push(() => upstream.close());
+    // The host's own environment holds the credentialed URL, as it would in production.
+    const hostValue = process.env.HTTPS_PROXY;
+    process.env.HTTPS_PROXY = upstream.url('corp-user:s3cret-pass');
+    cleanups.push(async () => {
+      if (hostValue === undefined) delete process.env.HTTPS_PROXY;
+      else process.env.HTTPS_PROXY = hostValue;
+    });
     // The host cannot resolve the name itself: the upstream does.
-    const session = await openSession(loopbackResolver([]), upstream.url('corp-user:s3cret-pass'));
+    const session = await openSession(loopbackResolver([]), process.env.HTTPS_PROXY);
 
     const res = await runProxied(
       session,

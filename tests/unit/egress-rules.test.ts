@@ -1,8 +1,10 @@
+import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { classifyAddress } from '../../src/sandbox/egress-addresses.js';
 import { isAllowedName, normalizeHostName, parseAuthority } from '../../src/sandbox/egress-names.js';
 import { createPublicResolver } from '../../src/sandbox/egress-resolver.js';
 import { parseUpstreamProxy } from '../../src/sandbox/egress-upstream.js';
+import { validateRequest } from '../../src/sandbox/validate-request.js';
 
 const DOMAINS = ['registry.npmjs.org', 'example.org'];
 
@@ -113,5 +115,17 @@ describe('the upstream proxy URL', () => {
   it('names the variable, never its value, when the URL is wrong', () => {
     expect(() => parseUpstreamProxy('socks5://u:hunter2@x:1', 'HTTPS_PROXY')).toThrow(/HTTPS_PROXY must be/);
     expect(() => parseUpstreamProxy('hunter2', 'HTTP_PROXY')).toThrow(/^HTTP_PROXY is not a URL$/);
+  });
+});
+
+describe('a sandbox request with the proxy', () => {
+  it('takes proxyDir with network proxy only, and the other way round', () => {
+    const base = { command: 'true', workdir: tmpdir(), timeoutMs: 1000 };
+
+    expect(validateRequest({ ...base, network: 'proxy', proxyDir: tmpdir() }).proxyDir).toBe(tmpdir());
+    expect(() => validateRequest({ ...base, network: 'proxy' })).toThrow(
+      /proxyDir goes with network 'proxy'/,
+    );
+    expect(() => validateRequest({ ...base, network: 'none', proxyDir: tmpdir() })).toThrow(/proxyDir/);
   });
 });
