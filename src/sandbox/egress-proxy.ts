@@ -149,8 +149,13 @@ function startServer(
   decide: (host: string) => Promise<Decision>,
   log: Logger,
 ): { server: Server; sockets: Set<Socket> } {
+  // A failure inside one request (a resolver that throws) ends that request, never the worker.
+  const failed = (socket: Socket) => (err: Error) => {
+    log.warn({ err: err.message }, 'proxy request failed');
+    socket.destroy();
+  };
   const server = createServer((req, res) => {
-    void handlePlain(req, res, decide, log);
+    handlePlain(req, res, decide, log).catch(failed(req.socket));
   });
   server.maxConnections = MAX_CONNECTIONS;
   // Tunnels leave the HTTP server's bookkeeping once CONNECT is answered: kept here to end them all.
@@ -161,7 +166,7 @@ function startServer(
   });
 
   server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
-    void handleConnect(req, client, head, decide, log);
+    handleConnect(req, client, head, decide, log).catch(failed(client));
   });
   server.on('clientError', (_err, socket) => socket.destroy());
   return { server, sockets };

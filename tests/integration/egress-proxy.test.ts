@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -184,3 +185,35 @@ describe('agent network through the filtering proxy (bwrap)', () => {
       expect(res.output).not.toContain(secret);
   });
 });
+
+describe('the proxy on its socket', () => {
+  it('ends a request whose resolver throws, and keeps answering the next', async () => {
+    let calls = 0;
+    const session = await openSession(async () => {
+      calls += 1;
+      if (calls === 1) throw new Error('resolver broke');
+      return { ok: true, addresses: ['127.0.0.1'] };
+    });
+    const socketPath = path.join(session.dir, 'proxy.sock');
+
+    const first = await connectOnce(socketPath, `registry.example.org:${target.port}`);
+    const second = await connectOnce(socketPath, `registry.example.org:${target.port}`);
+
+    expect(first).toBe('');
+    expect(second).toMatch(/^HTTP\/1\.1 200/);
+  });
+});
+
+/** Sends one CONNECT to the proxy's socket and returns the first chunk of the answer ('' when it closed). */
+function connectOnce(socketPath: string, authority: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(socketPath);
+    socket.write(`CONNECT ${authority} HTTP/1.1\r\nhost: ${authority}\r\n\r\n`);
+    socket.once('data', (chunk) => {
+      resolve(chunk.toString());
+      socket.destroy();
+    });
+    socket.once('close', () => resolve(''));
+    socket.once('error', () => resolve(''));
+  });
+}
