@@ -68,30 +68,19 @@ export function createEgressProxy(deps: EgressProxyDeps): EgressProxy {
     async open(opts) {
       const dir = await mkdtemp(path.join(deps.baseDir ?? tmpdir(), 'patchbay-proxy-'));
       await writeFile(path.join(dir, FORWARDER_FILE), FORWARDER_SOURCE, { mode: 0o644 });
-      const blocked = new Map<string, BlockedName>();
       const log = deps.log.child({ taskId: opts.taskId });
-      const block = (request: BlockedRequest, status = 403): Decision => {
-        const seen = blocked.get(request.name);
-        if (seen) seen.count += 1;
-        else if (blocked.size < MAX_BLOCKED_NAMES) blocked.set(request.name, { ...request, count: 1 });
-        log.info(
-          { name: request.name, reason: request.reason, range: request.range },
-          'proxy refused a request',
-        );
-        opts.onBlocked?.(request);
-        const why =
-          request.reason === 'not_listed'
-            ? "it is not in this repository's network domains (patchbay.yml)"
-            : `it resolves to a ${request.range} address`;
-        return { ok: false, status, message: `Patchbay's proxy refused ${request.name}: ${why}.\n` };
-      };
-      const decide = (host: string) => decideFor(deps, opts.domains, host, block);
+      const refusals = createRefusals(log, opts.onBlocked);
+      const decide = (host: string) => decideFor(deps, opts.domains, host, refusals.block);
       const { server, sockets } = startServer(decide, log);
-      await listen(server, path.join(dir, PROXY_SOCKET_FILE));
+      // Nothing half-done: a session that cannot listen leaves no directory behind.
+      await listen(server, path.join(dir, PROXY_SOCKET_FILE)).catch(async (err: unknown) => {
+        await rm(dir, { recursive: true, force: true });
+        throw err;
+      });
       return {
         dir,
         domains: opts.domains,
-        blocked: () => [...blocked.values()].map((b) => ({ ...b })),
+        blocked: refusals.list,
         async close() {
           const closed = new Promise<void>((resolve) => server.close(() => resolve()));
           for (const socket of sockets) socket.destroy();
@@ -101,6 +90,24 @@ export function createEgressProxy(deps: EgressProxyDeps): EgressProxy {
       };
     },
   };
+}
+
+/** Each refusal: logged, counted once per name, told to `onBlocked`, answered with a sentence that says why. */
+function createRefusals(log: Logger, onBlocked?: (blocked: BlockedRequest) => void) {
+  const blocked = new Map<string, BlockedName>();
+  const block = (request: BlockedRequest): Decision => {
+    const seen = blocked.get(request.name);
+    if (seen) seen.count += 1;
+    else if (blocked.size < MAX_BLOCKED_NAMES) blocked.set(request.name, { ...request, count: 1 });
+    log.info({ name: request.name, reason: request.reason, range: request.range }, 'proxy refused a request');
+    onBlocked?.(request);
+    const why =
+      request.reason === 'not_listed'
+        ? "it is not in this repository's network domains (patchbay.yml)"
+        : `it resolves to a ${request.range} address`;
+    return { ok: false, status: 403, message: `Patchbay's proxy refused ${request.name}: ${why}.\n` };
+  };
+  return { block, list: () => [...blocked.values()].map((b) => ({ ...b })) };
 }
 
 async function decideFor(
