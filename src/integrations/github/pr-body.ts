@@ -99,7 +99,7 @@ export function renderBlockedNames(names: readonly string[]): string {
   return [
     '### Network',
     '',
-    `The agent's commands were refused: ${list}. To allow a name, add it to this repository's \`domains\` in \`patchbay.yml\` (\`network: allowlist\`).`,
+    `Refused to the agent's commands by the network allowlist: ${list}. To allow a name, add it to this repository's \`domains\` in \`patchbay.yml\`.`,
   ].join('\n');
 }
 
