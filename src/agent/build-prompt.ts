@@ -44,7 +44,7 @@ const MAX_DOMAINS_SHOWN = 40;
  * The exception to the system prompt's "no network": here, not there, so that the system prompt stays
  * the same for every task. The names are the operator's configuration, not untrusted text.
  */
-function networkNote(domains: readonly string[]): string {
+export function networkNote(domains: readonly string[]): string {
   const shown = domains.slice(0, MAX_DOMAINS_SHOWN).join(', ');
   const more = domains.length > MAX_DOMAINS_SHOWN ? ` and ${domains.length - MAX_DOMAINS_SHOWN} more` : '';
   return (

@@ -73,6 +73,22 @@ describe('the network note', () => {
     expect(buildTaskMessage(task)).not.toContain('Network for this repository');
     expect(buildTaskMessage({ ...task, allowedDomains: [] })).not.toContain('Network for this repository');
   });
+
+  it('is repeated after a follow-up that continues a transcript, with the names that hold now', () => {
+    const earlier = startTranscript({ instruction: 'fix it', repo: 'acme/web', branch: 'patchbay/x' });
+
+    const resumed = resumeTranscript(earlier, {
+      followUp: 'now add lodash',
+      allowedDomains: ['registry.npmjs.org'],
+    });
+    const offline = resumeTranscript(earlier, { followUp: 'now add lodash' });
+
+    expect(resumed.at(-1)).toMatchObject({
+      role: 'user',
+      content: expect.stringContaining('registry.npmjs.org.'),
+    });
+    expect(offline.at(-1)?.content).not.toContain('Network for this repository');
+  });
 });
 
 describe('resumeTranscript', () => {
