@@ -46,7 +46,7 @@ export function buildProxyEnv(): Record<string, string> {
     https_proxy: url,
     NO_PROXY: noProxy,
     no_proxy: noProxy,
-    // Node 24+ reads the variables above for fetch() with this set; older versions ignore it.
+    // Node versions that know it read the variables above for fetch() with this set; older ones ignore it.
     NODE_USE_ENV_PROXY: '1',
   };
 }
