@@ -34,6 +34,11 @@ export async function openAgentNetwork(
 ): Promise<AgentNetwork | undefined> {
   const domains = allowedDomains(repo);
   if (domains.length === 0) return undefined;
+  if (sandbox.mode === 'none') {
+    // Without bubblewrap the commands share the host's network: there is nothing to filter.
+    log.warn({ repo: repo.name }, 'PATCHBAY_SANDBOX=none: the network allowlist is not enforced');
+    return undefined;
+  }
   if (!egress) {
     log.warn({ repo: repo.name }, 'no network proxy on this worker: the agent runs without network');
     return undefined;
