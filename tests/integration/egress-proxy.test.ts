@@ -186,6 +186,33 @@ describe('agent network through the filtering proxy (bwrap)', () => {
   });
 });
 
+describe("a task's sandbox under its limits", () => {
+  it('starts the forwarder before the rlimits and reaches a listed name through it', async () => {
+    const session = await openSession(loopbackResolver(['registry.example.org']));
+    const MiB = 1024 * 1024;
+    const limits = {
+      memoryBytes: 512 * MiB,
+      processes: 128,
+      diskBytes: 256 * MiB,
+      tmpBytes: 64 * MiB,
+      cpuWeight: 100,
+    };
+    const task = await bwrap.openTask({ taskId: 'egress-limits', workdir, limits });
+    cleanups.push(async () => void (await task.close()));
+
+    const res = await task.run({
+      command: curl(`http://registry.example.org:${target.port}/limited`, true),
+      workdir,
+      network: 'proxy',
+      proxyDir: session.dir,
+      timeoutMs: 20_000,
+    });
+
+    expect(res.output).toContain(`served registry.example.org:${target.port} /limited\nexit=0`);
+    expect(res.limit).toBeUndefined();
+  });
+});
+
 describe('the proxy on its socket', () => {
   it('ends a request whose resolver throws, and keeps answering the next', async () => {
     let calls = 0;
