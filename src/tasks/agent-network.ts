@@ -17,7 +17,11 @@ export interface AgentNetwork {
   domains: readonly string[];
   /** Names refused so far, first seen first. */
   blocked(): BlockedName[];
-  close(): Promise<void>;
+  /**
+   * Ends the session (whatever the agent's run came to) and writes what it refused into the task's
+   * timeline, once; returns the refused names for the pull request's body.
+   */
+  close(): Promise<string[]>;
 }
 
 /**
@@ -26,12 +30,13 @@ export interface AgentNetwork {
  * setup has its own network, and checks stay offline so that they judge the work as it is.
  */
 export async function openAgentNetwork(
-  egress: EgressProxy | undefined,
+  deps: { egress?: EgressProxy | undefined; timeline: Pick<TimelineWriter, 'add'> },
   repo: RepositoryConfig,
-  taskId: string,
+  task: TaskRecord,
   sandbox: Sandbox,
   log: Logger,
 ): Promise<AgentNetwork | undefined> {
+  const { egress } = deps;
   const domains = allowedDomains(repo);
   if (domains.length === 0) return undefined;
   if (sandbox.mode === 'none') {
@@ -43,12 +48,16 @@ export async function openAgentNetwork(
     log.warn({ repo: repo.name }, 'no network proxy on this worker: the agent runs without network');
     return undefined;
   }
-  const session = await egress.open({ taskId, domains });
+  const session = await egress.open({ taskId: task.id, domains });
+  let closed: Promise<string[]> | undefined;
   return {
     sandbox: throughProxy(sandbox, session),
     domains,
     blocked: () => session.blocked(),
-    close: () => session.close(),
+    close: () => {
+      closed ??= session.close().then(() => noteBlocked(deps.timeline, task, session.blocked()));
+      return closed;
+    },
   };
 }
 
@@ -69,16 +78,12 @@ export function blockedForTimeline(blocked: readonly BlockedName[]) {
   return { names, more: Math.max(0, blocked.length - MAX_TIMELINE_NAMES) };
 }
 
-/**
- * After the agent: the names its commands were refused go into the task's timeline (once per attempt)
- * and come back for the pull request's body.
- */
-export function noteBlocked(
+/** The names the agent's commands were refused go into the task's timeline (once per attempt). */
+function noteBlocked(
   timeline: Pick<TimelineWriter, 'add'>,
   task: TaskRecord,
-  network: AgentNetwork | undefined,
+  blocked: readonly BlockedName[],
 ): string[] {
-  const blocked = network?.blocked() ?? [];
   if (blocked.length === 0) return [];
   timeline.add(task.id, { type: 'network_blocked', ...stampOf(task), ...blockedForTimeline(blocked) });
   return blocked.map((b) => b.name);

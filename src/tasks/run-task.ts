@@ -12,7 +12,7 @@ import type { SandboxHost } from '../sandbox/types.js';
 import { toBranchName } from '../workspace/branch-name.js';
 import type { Workspaces } from '../workspace/create-workspaces.js';
 import type { TaskClone } from '../workspace/types.js';
-import { noteBlocked, openAgentNetwork } from './agent-network.js';
+import { openAgentNetwork } from './agent-network.js';
 import { type AttemptOutcome, conversationAfter } from './attempt-outcome.js';
 import { type LimitedAttempt, workUnderLimits } from './limited-attempt.js';
 import type { AgentRunner, Publisher } from './ports.js';
@@ -165,12 +165,12 @@ async function workInClone(attempt: InClone, started: TaskRecord, clone: TaskClo
   const context = buildContext(started, attempt.conversation, clone);
   limited.agentAt(true);
   const maxCommandMs = limits.command_seconds * 1000;
-  const network = await openAgentNetwork(deps.egress, repo, started.id, limited.sandbox, attempt.log);
+  const network = await openAgentNetwork(deps, repo, started, limited.sandbox, attempt.log);
   const sandbox = network?.sandbox ?? limited.sandbox;
   const run = { sandbox, maxCommandMs, context, allowedDomains: network?.domains };
   const { result, task } = await runAgent(attempt, started, clone, run).finally(() => network?.close());
   limited.agentAt(false);
-  const blockedNames = noteBlocked(deps.timeline, task, network);
+  const blockedNames = (await network?.close()) ?? [];
   const { outcome } = result;
   // A limit that kept stopping the agent's commands ended its run: the task fails for that, once.
   const failure = limited.failure();
