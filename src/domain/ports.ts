@@ -158,6 +158,8 @@ export interface PullRequestDraft {
   /** The model the agent ran on, and how often it compacted its transcript (the PR's footer). */
   model?: string;
   compactions?: number;
+  /** Names the agent's commands were refused by the network allowlist (`network: allowlist`), first seen first. */
+  blockedNames?: string[];
 }
 
 /** Opens a branch's pull request, or updates the one it has (GitHub). */

@@ -48,6 +48,8 @@ export interface BwrapArgsInput {
   prelude?: string;
   /** bwrap writes `{"child-pid": N, …}` here: a process inside the sandbox, to measure it from the host. */
   infoFd?: number;
+  /** Host paths mounted read-only at another path inside (the proxy's socket directory and node). */
+  mounts?: ReadonlyArray<{ source: string; target: string }>;
 }
 
 /**
@@ -65,6 +67,7 @@ export function buildBwrapArgs(input: BwrapArgsInput): string[] {
     ...scratchArgs(input.scratchBytes),
     ...['--bind', input.workdir, SANDBOX_WORKSPACE],
     ...input.readOnlyPaths.flatMap((p) => ['--ro-bind', p, p]),
+    ...(input.mounts ?? []).flatMap((m) => ['--ro-bind', m.source, m.target]),
     ...(input.infoFd === undefined ? [] : ['--info-fd', String(input.infoFd)]),
     // Last: the skeleton root (mount points) becomes read-only; /tmp, HOME and /workspace stay writable.
     ...['--remount-ro', '/', '--chdir', SANDBOX_WORKSPACE],

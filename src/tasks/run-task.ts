@@ -7,10 +7,12 @@ import type { Reporter, TaskStage } from '../domain/events.js';
 import type { ConversationStore, TaskStore } from '../domain/ports.js';
 import { FINAL_STATUSES, type PullRequestRef, type TaskRecord } from '../domain/task.js';
 import type { Logger } from '../lib/logger.js';
+import type { EgressProxy } from '../sandbox/egress-proxy.js';
 import type { SandboxHost } from '../sandbox/types.js';
 import { toBranchName } from '../workspace/branch-name.js';
 import type { Workspaces } from '../workspace/create-workspaces.js';
 import type { TaskClone } from '../workspace/types.js';
+import { openAgentNetwork } from './agent-network.js';
 import { type AttemptOutcome, conversationAfter } from './attempt-outcome.js';
 import { type LimitedAttempt, workUnderLimits } from './limited-attempt.js';
 import type { AgentRunner, Publisher } from './ports.js';
@@ -34,6 +36,8 @@ export interface RunTaskDeps {
   /** The task's timeline: what the agent did, the checks, the pull request, the diff. Never waits. */
   timeline: TimelineWriter;
   log: Logger;
+  /** The filtering proxy for repositories with `network: allowlist` (absent: their agent stays offline). */
+  egress?: EgressProxy;
 }
 
 /** What one attempt works with; nothing in it changes while the attempt runs (but `kept`). */
@@ -160,10 +164,13 @@ async function workInClone(attempt: InClone, started: TaskRecord, clone: TaskClo
   await stage(attempt, started, 'agent');
   const context = buildContext(started, attempt.conversation, clone);
   limited.agentAt(true);
-  const sandbox = limited.sandbox;
   const maxCommandMs = limits.command_seconds * 1000;
-  const { result, task } = await runAgent(attempt, started, clone, { sandbox, maxCommandMs, context });
+  const network = await openAgentNetwork(deps, repo, started, limited.sandbox, attempt.log);
+  const sandbox = network?.sandbox ?? limited.sandbox;
+  const run = { sandbox, maxCommandMs, context, allowedDomains: network?.domains };
+  const { result, task } = await runAgent(attempt, started, clone, run).finally(() => network?.close());
   limited.agentAt(false);
+  const blockedNames = (await network?.close()) ?? [];
   const { outcome } = result;
   // A limit that kept stopping the agent's commands ended its run: the task fails for that, once.
   const failure = limited.failure();
@@ -203,6 +210,7 @@ async function workInClone(attempt: InClone, started: TaskRecord, clone: TaskClo
       draft: repo.draft,
       allowWorkflows: repo.allow_workflows,
       hasPullRequest: Boolean(attempt.conversation?.pullRequest),
+      blockedNames,
     },
     signal,
   );
