@@ -12,6 +12,9 @@ import { createPullRequests } from './integrations/github/pull-requests.js';
 import { formatBytes } from './lib/format-bytes.js';
 import type { Logger } from './lib/logger.js';
 import { createSandbox } from './sandbox/create-sandbox.js';
+import { createEgressProxy, type EgressProxy } from './sandbox/egress-proxy.js';
+import { createPublicResolver } from './sandbox/egress-resolver.js';
+import { parseUpstreamProxy, type UpstreamProxy } from './sandbox/egress-upstream.js';
 import { probeLimits } from './sandbox/probe-limits.js';
 import { probeSandbox } from './sandbox/probe-sandbox.js';
 import { toolFingerprint } from './sandbox/tool-fingerprint.js';
@@ -148,6 +151,8 @@ export interface WorkerSandbox {
   limits: string;
   /** Removes this worker's cgroup directory (its tasks' groups are gone by then). */
   close(): Promise<void>;
+  /** The filtering proxy of the agent's commands, for repositories with `network: allowlist`. */
+  egress: EgressProxy;
 }
 
 /**
@@ -177,5 +182,13 @@ export async function buildWorkerSandbox(
       `disk ${formatBytes(defaults.diskBytes)}, /tmp ${formatBytes(defaults.tmpBytes)}, CPU weight ${defaults.cpuWeight}` +
       `${overridden.length ? ` (own limits: ${overridden.join(', ')})` : ''}; enforced by ${limits.description}`,
     close: async () => limits.cgroups?.close(),
+    egress: createEgressProxy({ resolve: createPublicResolver(), upstream: upstreamOf(config.env), log }),
   };
+}
+
+/** The host's own proxy (HTTPS_PROXY, else HTTP_PROXY), which Patchbay's filtering proxy chains to. */
+function upstreamOf(env: Config['env']): UpstreamProxy | undefined {
+  if (env.HTTPS_PROXY) return parseUpstreamProxy(env.HTTPS_PROXY, 'HTTPS_PROXY');
+  if (env.HTTP_PROXY) return parseUpstreamProxy(env.HTTP_PROXY, 'HTTP_PROXY');
+  return undefined;
 }

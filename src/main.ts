@@ -18,6 +18,7 @@ import { createRedisTaskDiffs } from './queue/redis-task-diffs.js';
 import { createRedisTaskStore } from './queue/redis-task-store.js';
 import { createRedisTaskTimeline } from './queue/redis-task-timeline.js';
 import { createTaskQueue } from './queue/task-queue.js';
+import { upstreamSecrets } from './sandbox/egress-upstream.js';
 import {
   type DashboardStats,
   type DashboardStatsOptions,
@@ -246,5 +247,7 @@ export function secretValues(env: Config['env'], sessionKey: string | undefined)
     env.LINEAR_CLIENT_SECRET,
     env.LINEAR_WEBHOOK_SECRET,
     ...Object.values(env.hookSecrets),
+    ...upstreamSecrets(env.HTTPS_PROXY),
+    ...upstreamSecrets(env.HTTP_PROXY),
   ];
 }

@@ -60,7 +60,18 @@ export async function startWorker(w: WorkerWiring): Promise<{ stop(): Promise<vo
   const connection = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
   const locks = createConversationLock({ redis, prefix, ttlMs: env.PATCHBAY_LOCK_MS, log });
   const sandbox = w.sandbox.sandbox;
-  const run = { config, store, conversations, sandbox, reporter, timeline: writer, log, ...workerDeps };
+  const egress = w.sandbox.egress;
+  const run = {
+    config,
+    store,
+    conversations,
+    sandbox,
+    egress,
+    reporter,
+    timeline: writer,
+    log,
+    ...workerDeps,
+  };
   const worker = createTaskWorker({
     connection,
     name: w.queueName,

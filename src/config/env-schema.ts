@@ -25,6 +25,12 @@ export const EnvConfig = z.object({
     .optional(),
   PATCHBAY_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   PATCHBAY_SANDBOX: z.enum(['bwrap', 'none']).default('bwrap'),
+  /**
+   * The host's own upstream proxy (`http://[user:password@]host:port`): Patchbay's filtering proxy for
+   * the agent's commands chains through it. Its credentials stay on the host.
+   */
+  HTTPS_PROXY: z.string().min(1).optional(),
+  HTTP_PROXY: z.string().min(1).optional(),
   /** `1`: a worker refuses to start without cgroups to bound each task (docs/limits.md). */
   PATCHBAY_REQUIRE_LIMITS: z
     .enum(['0', '1', 'true', 'false'], 'must be 1 or 0')

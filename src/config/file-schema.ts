@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { REASONING_EFFORTS } from '../domain/model-spec.js';
 import { RepoName } from '../domain/task-request.js';
 import { AutofixConfig, HookConfig, ScheduleConfig } from './automation-schema.js';
+import { checkNetworkKeys, NetworkKeys } from './network-schema.js';
 
 const command = z.string().trim().min(1, 'a command may not be empty');
 
@@ -88,9 +89,12 @@ export const RepositoryConfig = z
     limits: RepositoryLimits.optional(),
     /** Failing checks on Patchbay's own commits start a follow-up that fixes them; `false` turns it off. */
     autofix: AutofixConfig.default({ max_rounds: 2 }),
+    /** The agent's network: `off`, or `allowlist` of `domains` (and `preset`) through Patchbay's proxy. */
+    ...NetworkKeys,
     ...ENVIRONMENT_KEYS,
   })
-  .strict();
+  .strict()
+  .superRefine(checkNetworkKeys);
 export type RepositoryConfig = z.infer<typeof RepositoryConfig>;
 
 const Price = z

@@ -160,6 +160,8 @@ export interface PullRequestDraft {
   compactions?: number;
   /** Where the time went: clone, setup (and how it was made), agent, checks. */
   stages?: StageTimes;
+  /** Names the agent's commands were refused by the network allowlist (`network: allowlist`), first seen first. */
+  blockedNames?: string[];
 }
 
 /** Opens a branch's pull request, or updates the one it has (GitHub). */

@@ -144,6 +144,22 @@ export const TimelineEntry = z.discriminatedUnion('type', [
     /** Peak memory and disk against the task's limits, and the commands a limit stopped. */
     resources: TaskResources.optional(),
   }),
+  /**
+   * Names the agent's commands asked for and Patchbay's proxy refused (`network: allowlist`), each
+   * once with its count; `more` counts the names left out past the first ones.
+   */
+  z.object({
+    type: z.literal('network_blocked'),
+    ...InAttempt,
+    names: z.array(
+      z.object({
+        name: z.string(),
+        reason: z.enum(['not_listed', 'forbidden_address']),
+        count: z.number().int().positive(),
+      }),
+    ),
+    more: z.number().int().nonnegative(),
+  }),
   /** Said by the log itself: e.g. that older tool outputs were shortened to keep it under its cap. */
   z.object({ type: z.literal('note'), at: z.string(), text: z.string() }),
 ]);

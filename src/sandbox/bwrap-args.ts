@@ -51,6 +51,8 @@ export interface BwrapArgsInput {
   prelude?: string;
   /** bwrap writes `{"child-pid": N, …}` here: a process inside the sandbox, to measure it from the host. */
   infoFd?: number;
+  /** Host paths mounted read-only at another path inside (the proxy's socket directory and node). */
+  mounts?: ReadonlyArray<{ source: string; target: string }>;
 }
 
 /**
@@ -69,6 +71,7 @@ export function buildBwrapArgs(input: BwrapArgsInput): string[] {
     ...['--bind', input.workdir, SANDBOX_WORKSPACE],
     ...input.readOnlyPaths.flatMap((p) => ['--ro-bind', p, p]),
     ...(input.cache ? [input.cache.writable ? '--bind' : '--ro-bind', input.cache.dir, SANDBOX_CACHE] : []),
+    ...(input.mounts ?? []).flatMap((m) => ['--ro-bind', m.source, m.target]),
     ...(input.infoFd === undefined ? [] : ['--info-fd', String(input.infoFd)]),
     // Last: the skeleton root (mount points) becomes read-only; /tmp, HOME and /workspace stay writable.
     ...['--remount-ro', '/', '--chdir', SANDBOX_WORKSPACE],

@@ -7,10 +7,12 @@ import type { Reporter, TaskStage } from '../domain/events.js';
 import type { ConversationStore, TaskStore } from '../domain/ports.js';
 import { FINAL_STATUSES, type PullRequestRef, type TaskRecord } from '../domain/task.js';
 import type { Logger } from '../lib/logger.js';
+import type { EgressProxy } from '../sandbox/egress-proxy.js';
 import type { SandboxHost } from '../sandbox/types.js';
 import { toBranchName } from '../workspace/branch-name.js';
 import type { Workspaces } from '../workspace/create-workspaces.js';
 import type { TaskClone } from '../workspace/types.js';
+import { openAgentNetwork } from './agent-network.js';
 import { type AttemptOutcome, conversationAfter } from './attempt-outcome.js';
 import { type LimitedAttempt, workUnderLimits } from './limited-attempt.js';
 import { type EnvironmentDeps, makeEnvironment } from './make-environment.js';
@@ -37,6 +39,8 @@ export interface RunTaskDeps {
   log: Logger;
   /** Setup's package caches and setup_env; absent: no cache and no setup_env (as in `patchbay run`). */
   environment?: EnvironmentDeps;
+  /** The filtering proxy for repositories with `network: allowlist` (absent: their agent stays offline). */
+  egress?: EgressProxy;
 }
 
 /** What one attempt works with; nothing in it changes while the attempt runs (but `kept`). */
@@ -172,11 +176,14 @@ async function workInClone(attempt: InClone, started: TaskRecord, clone: TaskClo
   const agentStarted = performance.now();
   const context = buildContext(started, attempt.conversation, clone);
   limited.agentAt(true);
-  const sandbox = limited.sandbox;
   const maxCommandMs = limits.command_seconds * 1000;
-  const { result, task } = await runAgent(attempt, started, clone, { sandbox, maxCommandMs, context });
+  const network = await openAgentNetwork(deps, repo, started, limited.sandbox, attempt.log);
+  const sandbox = network?.sandbox ?? limited.sandbox;
+  const run = { sandbox, maxCommandMs, context, allowedDomains: network?.domains };
+  const { result, task } = await runAgent(attempt, started, clone, run).finally(() => network?.close());
   limited.agentAt(false);
   const agentMs = performance.now() - agentStarted;
+  const blockedNames = (await network?.close()) ?? [];
   const { outcome } = result;
   // A limit that kept stopping the agent's commands ended its run: the task fails for that, once.
   const failure = limited.failure();
@@ -219,6 +226,7 @@ async function workInClone(attempt: InClone, started: TaskRecord, clone: TaskClo
       draft: repo.draft,
       allowWorkflows: repo.allow_workflows,
       hasPullRequest: Boolean(attempt.conversation?.pullRequest),
+      blockedNames,
     },
     signal,
   );

@@ -58,6 +58,14 @@ const CONTEXT_ENTRIES: TimelineEntry[] = [
     rerun: 1,
     finished: true,
   },
+  {
+    type: 'network_blocked',
+    at: '2026-11-30T10:01:33.000Z',
+    run: 1,
+    attempt: 2,
+    names: [{ name: 'evil.example.com', reason: 'not_listed', count: 2 }],
+    more: 0,
+  },
 ];
 
 let browser: TestBrowser;

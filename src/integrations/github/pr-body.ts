@@ -62,7 +62,11 @@ export function parsePullRequestMarker(body: string): { taskId: string; conversa
  * hidden marker. Always under {@link MAX_BODY_CHARS}.
  */
 export function renderPullRequestBody(input: PullRequestBodyInput): string {
-  const fixed = [renderOrigin(input.origin), renderCheckTable(input.checks)];
+  const fixed = [
+    renderOrigin(input.origin),
+    renderCheckTable(input.checks),
+    renderBlockedNames(input.blockedNames ?? []),
+  ].filter((part) => part.length > 0);
   const tail = [renderFooter(input), renderPullRequestMarker(input.taskId, input.conversation)];
   const separators = 2 * 8;
   let budget = MAX_BODY_CHARS - [...fixed, ...tail].join('').length - separators;
@@ -78,6 +82,26 @@ export function renderPullRequestBody(input: PullRequestBodyInput): string {
   // The budget above holds by construction; this is the backstop that keeps GitHub from refusing it.
   if (body.length <= MAX_BODY_CHARS) return body;
   return [truncate(summary, MAX_SUMMARY_CHARS / 4), ...fixed, ...tail].join('\n\n').slice(-MAX_BODY_CHARS);
+}
+
+/** At most this many refused names in the body; the rest are counted. */
+export const MAX_BLOCKED_NAMES_SHOWN = 20;
+const MAX_NAME_CHARS = 253;
+
+/**
+ * The names the network allowlist refused, each as code, so that a person can add one to the
+ * repository's `domains`. Empty when none was refused.
+ */
+export function renderBlockedNames(names: readonly string[]): string {
+  if (names.length === 0) return '';
+  const shown = names.slice(0, MAX_BLOCKED_NAMES_SHOWN).map((name) => codeSpan(name, MAX_NAME_CHARS));
+  const rest = names.length - shown.length;
+  const list = rest > 0 ? `${shown.join(', ')} and ${rest} more` : shown.join(', ');
+  return [
+    '### Network',
+    '',
+    `Refused to the agent's commands by the network allowlist: ${list}. To allow a name, add it to this repository's \`domains\` in \`patchbay.yml\`.`,
+  ].join('\n');
 }
 
 function renderOrigin(origin: Origin): string {

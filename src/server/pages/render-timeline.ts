@@ -83,8 +83,9 @@ function renderEntry(stored: StoredTimelineEntry, createdAt: string, stageMs: nu
       );
     }
     case 'compaction':
-    case 'resumed': {
-      const { title, meta } = entry.type === 'compaction' ? compactionText(entry) : resumedText(entry);
+    case 'resumed':
+    case 'network_blocked': {
+      const { title, meta } = sideNoteText(entry);
       return item(
         entry.type,
         html`<div class="entry-body"><p class="entry-title">${title} <span class="meta">${meta}</span></p></div>`,
@@ -108,6 +109,25 @@ function environmentText(entry: Entry<'environment'>): { title: string; meta: st
   const parts = [formatDuration(entry.durationMs), `${n} ${n === 1 ? 'command' : 'commands'}`];
   if (entry.cache) parts.push('package cache');
   return { title: SETUP_TITLES[entry.setup], meta: parts.join(' · ') };
+}
+
+function sideNoteText(entry: Entry<'compaction' | 'resumed' | 'network_blocked'>): {
+  title: string;
+  meta: string;
+} {
+  if (entry.type === 'compaction') return compactionText(entry);
+  if (entry.type === 'resumed') return resumedText(entry);
+  return networkBlockedText(entry);
+}
+
+/** Names the proxy refused: each once, how often, and why when it was not for being unlisted. */
+function networkBlockedText(entry: Entry<'network_blocked'>): { title: string; meta: string } {
+  const names = entry.names.map(
+    (n) =>
+      `${n.name}${n.count > 1 ? ` ×${n.count}` : ''}${n.reason === 'forbidden_address' ? ' (private address)' : ''}`,
+  );
+  const more = entry.more ? ` and ${entry.more} more` : '';
+  return { title: 'Network requests refused', meta: `${names.join(', ')}${more}` };
 }
 
 /** The agent made room in its context window: how, why, and from how many tokens to how many. */

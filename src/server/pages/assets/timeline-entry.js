@@ -66,6 +66,8 @@ import {
  * @property {string} [from]
  * @property {number} [rerun]
  * @property {boolean} [finished]
+ * @property {Array<{ name: string, reason: string, count: number }>} [names]
+ * @property {number} [more]
  */
 /** @typedef {{ enforcement: string, peakMemoryBytes: number | null, memoryLimitBytes: number, peakDiskBytes: number | null, diskLimitBytes: number, limitHits?: Record<string, number> }} Resources */
 /** @typedef {{ command: string, exitCode: number | null, timedOut: boolean, output: string, durationMs: number }} Check */
@@ -215,8 +217,9 @@ export function renderEntry(id, entry, createdAt) {
       );
     }
     case 'compaction':
-    case 'resumed': {
-      const { title, meta } = entry.type === 'compaction' ? compactionText(entry) : resumedText(entry);
+    case 'resumed':
+    case 'network_blocked': {
+      const { title, meta } = sideNoteText(entry);
       return item(
         entry.type,
         body(h('p', { class: 'entry-title' }, `${title} `, h('span', { class: 'meta' }, meta))),
@@ -229,6 +232,23 @@ export function renderEntry(id, entry, createdAt) {
 
 /** @param {number} n @param {string} one @param {string} many */
 const count = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
+/** @param {Entry} entry */
+function sideNoteText(entry) {
+  if (entry.type === 'compaction') return compactionText(entry);
+  if (entry.type === 'resumed') return resumedText(entry);
+  return networkBlockedText(entry);
+}
+
+/** Names the proxy refused: each once, how often, and why when it was not for being unlisted. @param {Entry} entry */
+function networkBlockedText(entry) {
+  const names = (entry.names ?? []).map(
+    (n) =>
+      `${n.name}${n.count > 1 ? ` ×${n.count}` : ''}${n.reason === 'forbidden_address' ? ' (private address)' : ''}`,
+  );
+  const more = entry.more ? ` and ${entry.more} more` : '';
+  return { title: 'Network requests refused', meta: `${names.join(', ')}${more}` };
+}
 
 /** @param {Entry} entry */
 function compactionText(entry) {
