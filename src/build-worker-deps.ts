@@ -1,7 +1,6 @@
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import OpenAI from 'openai';
 import { createAgent } from './agent/create-agent.js';
+import { dataDirOf } from './cache-command.js';
 import type { Config } from './config/load-config.js';
 import { toTaskPageUrl } from './config/task-page-links.js';
 import { PatchbayError } from './domain/errors.js';
@@ -18,8 +17,11 @@ import { createPublicResolver } from './sandbox/egress-resolver.js';
 import { parseUpstreamProxy, type UpstreamProxy } from './sandbox/egress-upstream.js';
 import { probeLimits } from './sandbox/probe-limits.js';
 import { probeSandbox } from './sandbox/probe-sandbox.js';
+import { toolFingerprint } from './sandbox/tool-fingerprint.js';
 import type { SandboxHost } from './sandbox/types.js';
+import { createPackageCaches } from './tasks/environment.js';
 import { toTaskLimits } from './tasks/limited-attempt.js';
+import { createEntryPreparer } from './tasks/prepare-entry.js';
 import { createPullRequestPublisher } from './tasks/publish-changes.js';
 import { createWorkspaces } from './workspace/create-workspaces.js';
 import { type GitCredentials, tokenCredentials } from './workspace/types.js';
@@ -32,23 +34,52 @@ export function buildWorkerDeps(
   config: Config,
   log: Logger,
   github = buildGitHubAccess(config.env, log),
-  opts: { poolSize?: number } = {},
+  opts: WorkerDepsOptions = {},
 ) {
   const env = config.env;
   const agent = buildAgent(config, log);
   const serverUrl = env.GITHUB_SERVER_URL.replace(/\/+$/, '');
+  const root = dataDirOf({ PATCHBAY_DATA_DIR: env.PATCHBAY_DATA_DIR });
+  const environment = opts.sandbox ? buildEnvironment(config, root, log, opts) : undefined;
   const workspaces = createWorkspaces({
     searchPath: process.env.PATH,
-    root: env.PATCHBAY_DATA_DIR ?? join(homedir(), '.patchbay'),
+    root,
     remoteUrl: (repo) => `${serverUrl}/${repo}.git`,
     credentials: github.credentials,
     log,
     pool: { size: opts.poolSize ?? env.PATCHBAY_CONCURRENCY },
+    ...(environment ? { preparer: environment.preparer } : {}),
   });
   const pulls = createPullRequests({ octokit: github.clients, log });
   const host = createPullRequestHost(pulls, toTaskPageUrl(env.PATCHBAY_PUBLIC_URL));
   const publisher = createPullRequestPublisher({ host, workspaces, log });
-  return { workspaces, agent, publisher };
+  return { workspaces, agent, publisher, ...(environment ? { environment: environment.deps } : {}) };
+}
+
+export interface WorkerDepsOptions {
+  poolSize?: number;
+  /** With the sandbox, pool entries are prepared (setup run in them) and setup gets package caches. */
+  sandbox?: SandboxHost;
+  setupEnv?: Map<string, Record<string, string>>;
+  redact?: (text: string) => string;
+}
+
+/** Prepared entries and package caches: the preparer for the pool, and what a task's setup gets. */
+function buildEnvironment(config: Config, root: string, log: Logger, opts: WorkerDepsOptions) {
+  const sandbox = opts.sandbox as SandboxHost;
+  const redact = opts.redact ?? ((text: string) => text);
+  const setupEnv = (repo: string) => opts.setupEnv?.get(repo) ?? {};
+  const caches = createPackageCaches({ root, maxBytes: config.file.cache_mb * 1024 * 1024, log });
+  const preparer = createEntryPreparer({
+    config,
+    sandbox,
+    caches,
+    setupEnv,
+    redact,
+    tools: toolFingerprint(),
+    log,
+  });
+  return { preparer, deps: { caches, setupEnv, redact } };
 }
 
 /** The model loop on the configured OpenAI-compatible endpoint; a worker without one cannot start. */

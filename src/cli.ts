@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { runCacheCommand } from './cache-command.js';
 import { FileConfig } from './config/file-schema.js';
 import { buildConfig, type Config, loadConfig, parseEnv } from './config/load-config.js';
 import { PatchbayError } from './domain/errors.js';
@@ -22,6 +23,8 @@ const USAGE = `usage: patchbay <command>
   schedules [run|pause|resume <name>]
                                  the schedules of patchbay.yml: next and last run, status;
                                  run one now, pause or resume one
+  cache clear <owner/name>       on a worker's machine (its PATCHBAY_DATA_DIR): drop the
+                                 repository's prepared pool entries and package cache
 `;
 
 function fail(message: string, hint?: string): never {
@@ -140,6 +143,10 @@ async function main(argv: string[]): Promise<void> {
       return evaluate(rest);
     case 'schedules':
       await runSchedulesCommand(rest, { env: process.env, out: process.stdout });
+      process.exit(0);
+      return;
+    case 'cache':
+      await runCacheCommand(rest, { env: process.env, out: process.stdout });
       process.exit(0);
       return;
     case 'demo': {

@@ -3,6 +3,7 @@ import { buildAutomations, createTellRouter } from './build-automations.js';
 import { buildIntegrations } from './build-integrations.js';
 import { buildGitHubAccess, buildWorkerSandbox, type GitHubAccess } from './build-worker-deps.js';
 import type { Config } from './config/load-config.js';
+import { readSetupEnv, setupEnvSecrets } from './config/setup-env-for.js';
 import { PatchbayError } from './domain/errors.js';
 import type { Reporter, TellPlaces } from './domain/events.js';
 import { type Clock, systemClock } from './lib/clock.js';
@@ -56,6 +57,8 @@ export interface StartOptions {
   clock?: Clock;
   /** 'off' runs the worker's tasks without cgroups, as on a host that has none (tests). */
   cgroups?: 'auto' | 'off';
+  /** Where repositories' `setup_env` values are read from (default process.env). */
+  hostEnv?: Record<string, string | undefined>;
 }
 
 export interface Running {
@@ -109,7 +112,8 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     apiToken: env.PATCHBAY_API_TOKEN,
     clientSecret: env.GITHUB_CLIENT_SECRET,
   });
-  const redact = createRedactor(secretValues(env, sessionKey));
+  const setupEnv = readSetupEnv(config.file, opts.hostEnv ?? process.env);
+  const redact = createRedactor([...secretValues(env, sessionKey), ...setupEnvSecrets(setupEnv)]);
   const automations = buildAutomations({ config, redis, prefix, queueName, clock, log });
   // The timeline and diff each task keeps, written by the worker (redacted), read by any server.
   const capBytes = config.file.limits.timeline_kb * 1024;
@@ -187,7 +191,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
 
   if (workerSandbox) {
     const worker = await startWorker({
-      ...{ config, log, redis, prefix, queueName, clock, sandbox: workerSandbox, githubAccess },
+      ...{ config, log, redis, prefix, queueName, clock, sandbox: workerSandbox, githubAccess, setupEnv },
       ...{ store, conversations, cancels, reporter, writer, redact, automations, integrations },
       tick: (t) => tick(t),
     });

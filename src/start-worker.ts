@@ -36,6 +36,8 @@ export interface WorkerWiring {
   automations: ReturnType<typeof buildAutomations>;
   tick: (tick: { name: string; at: number; manual: boolean }) => Promise<unknown>;
   integrations: Integration[];
+  /** Each repository's setup_env values (read at start). */
+  setupEnv: Map<string, Record<string, string>>;
 }
 
 /**
@@ -48,7 +50,11 @@ export async function startWorker(w: WorkerWiring): Promise<{ stop(): Promise<vo
   const env = config.env;
   if (w.sandbox.warning) log.warn(w.sandbox.warning);
   log.info({ limits: w.sandbox.limits }, 'task limits');
-  const workerDeps = buildWorkerDeps(config, log, w.githubAccess());
+  const workerDeps = buildWorkerDeps(config, log, w.githubAccess(), {
+    sandbox: w.sandbox.sandbox,
+    setupEnv: w.setupEnv,
+    redact: w.redact,
+  });
   const removed = await workerDeps.workspaces.sweepOrphans();
   if (removed) log.info({ removed }, 'removed clones left by dead processes');
   const connection = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });

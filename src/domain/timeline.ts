@@ -14,6 +14,22 @@ const InAttempt = { ...At, attempt: z.number().int().nonnegative() };
 export const TimelineStage = z.enum(['clone', 'setup', 'agent', 'checks', 'pull_request']);
 export type TimelineStage = z.infer<typeof TimelineStage>;
 
+/**
+ * How a task's environment was made: from a prepared pool entry (setup had run in it), from one
+ * brought to another commit by the repository's maintenance commands, by the whole setup, or not at
+ * all (no setup configured).
+ */
+export const SetupKind = z.enum(['prepared', 'maintenance', 'full', 'none']);
+export type SetupKind = z.infer<typeof SetupKind>;
+
+/** Where a task's time went, per stage, in ms: the PR footer's line (publish is the PR itself). */
+export interface StageTimes {
+  cloneMs: number;
+  setup: { kind: SetupKind; ms: number };
+  agentMs: number;
+  checksMs: number;
+}
+
 export const TimelineEntry = z.discriminatedUnion('type', [
   /** The task (or its next run: an answer, a retry) was queued. */
   z.object({
@@ -102,6 +118,16 @@ export const TimelineEntry = z.discriminatedUnion('type', [
     rerun: z.number().int().nonnegative(),
     /** The agent had already called finish: only what failed after it runs again. */
     finished: z.boolean(),
+  }),
+  /** The task's environment was made: how (`setup`), how long it took, the commands it ran. */
+  z.object({
+    type: z.literal('environment'),
+    ...InAttempt,
+    setup: SetupKind,
+    durationMs: z.number(),
+    commands: z.number().int().nonnegative(),
+    /** The repository's package cache was mounted (writable) for it; follow-ups get none. */
+    cache: z.boolean(),
   }),
   z.object({ type: z.literal('checks'), ...InAttempt, checks: z.array(CheckResult) }),
   z.object({ type: z.literal('question'), ...At, question: z.string() }),

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../lib/logger.js';
 import { buildBwrapArgs, buildShellArgv, SANDBOX_HOME } from './bwrap-args.js';
+import { buildCacheEnv, SANDBOX_CACHE } from './cache-env.js';
 import { connectInternet } from './connect-internet.js';
 import { findExecutable } from './find-executable.js';
 import {
@@ -50,7 +51,7 @@ export async function runUnsandboxed(req: ValidRequest, launch?: Launch): Promis
   try {
     const prelude = launch ? rlimitsFor(launch, false) : '';
     const [file = '/bin/bash', ...args] = buildShellArgv(req.command, prelude);
-    const spec = { file, args, env: buildSandboxEnv(home, req.env), cwd: req.workdir };
+    const spec = { file, args, env: buildSandboxEnv(home, envOf(req, req.cache?.dir)), cwd: req.workdir };
     return await runProcess(launch ? launched(spec, launch) : spec, req);
   } finally {
     await rm(home, { recursive: true, force: true });
@@ -63,7 +64,8 @@ export async function runInBwrap(
   launch?: Launch,
 ): Promise<SandboxRunResult> {
   const proxied = req.network === 'proxy' && req.proxyDir !== undefined;
-  const env = buildSandboxEnv(SANDBOX_HOME, proxied ? { ...req.env, ...buildProxyEnv() } : req.env);
+  const own = envOf(req, SANDBOX_CACHE);
+  const env = buildSandboxEnv(SANDBOX_HOME, proxied ? { ...own, ...buildProxyEnv() } : own);
   const prelude = [proxied ? buildForwarderPrelude() : '', launch ? rlimitsFor(launch, true) : '']
     .filter(Boolean)
     .join('; ');
@@ -71,6 +73,7 @@ export async function runInBwrap(
     command: req.command,
     workdir: req.workdir,
     readOnlyPaths: req.readOnlyPaths,
+    cache: req.cache,
     system: deps.system,
     ...(proxied ? { mounts: proxyMounts(req.proxyDir as string) } : {}),
     ...(prelude ? { prelude } : {}),
@@ -121,6 +124,12 @@ export async function runInBwrap(
     return connect(child, stopped);
   };
   return runProcess(launched(spec, launch), req, prepare);
+}
+
+/** The request's variables over the cache's: a repository's setup_env may name its own cache. */
+function envOf(req: ValidRequest, cacheRoot: string | undefined): Record<string, string> {
+  if (!req.cache || !cacheRoot) return req.env;
+  return { ...buildCacheEnv(cacheRoot), ...req.env };
 }
 
 /**

@@ -26,6 +26,11 @@ export interface SandboxRunRequest {
   signal?: AbortSignal;
   /** Extra non-secret variables (already vetted by the caller), added to the allowlist base env. */
   env?: Record<string, string>;
+  /**
+   * A repository's package cache (setup and maintenance only, never the agent): mounted at
+   * SANDBOX_CACHE, read-only unless `writable`, and named by the package managers' variables.
+   */
+  cache?: { dir: string; writable: boolean };
 }
 
 export interface SandboxRunResult {

@@ -14,6 +14,7 @@ export interface ValidRequest {
   maxOutputBytes: number;
   signal: AbortSignal | undefined;
   env: Record<string, string>;
+  cache: { dir: string; writable: boolean } | undefined;
 }
 
 /**
@@ -46,6 +47,7 @@ export function validateRequest(req: SandboxRunRequest): ValidRequest {
     maxOutputBytes: Math.max(0, Math.floor(req.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES)),
     signal: req.signal,
     env: req.env ?? {},
+    cache: req.cache ? { dir: requireMountable(req.cache.dir), writable: req.cache.writable } : undefined,
   };
 }
 

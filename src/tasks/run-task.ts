@@ -15,10 +15,11 @@ import type { TaskClone } from '../workspace/types.js';
 import { openAgentNetwork } from './agent-network.js';
 import { type AttemptOutcome, conversationAfter } from './attempt-outcome.js';
 import { type LimitedAttempt, workUnderLimits } from './limited-attempt.js';
+import { type EnvironmentDeps, makeEnvironment } from './make-environment.js';
 import type { AgentRunner, Publisher } from './ports.js';
 import { publishChanges } from './publish-changes.js';
 import { type AgentAttempt, runAgent } from './run-agent.js';
-import { runChecks, runSetup } from './run-commands.js';
+import { runChecks } from './run-commands.js';
 import { stampOf, type TimelineWriter } from './timeline-writer.js';
 
 export interface RunTaskDeps {
@@ -36,6 +37,8 @@ export interface RunTaskDeps {
   /** The task's timeline: what the agent did, the checks, the pull request, the diff. Never waits. */
   timeline: TimelineWriter;
   log: Logger;
+  /** Setup's package caches and setup_env; absent: no cache and no setup_env (as in `patchbay run`). */
+  environment?: EnvironmentDeps;
   /** The filtering proxy for repositories with `network: allowlist` (absent: their agent stays offline). */
   egress?: EgressProxy;
 }
@@ -49,6 +52,8 @@ interface Attempt extends AgentAttempt {
 /** An attempt at work in its clone: its commands run in `limited`'s sandbox, under its signal. */
 interface InClone extends Attempt {
   limited: LimitedAttempt;
+  /** How long the mirror sync and the clone took. */
+  cloneMs: number;
 }
 
 /**
@@ -87,14 +92,16 @@ export async function runTask(
     kept: { any: false },
   };
   await deps.reporter.report({ type: 'started', task, stage: 'clone' });
+  const cloneStarted = performance.now();
   const clone = await openClone(attempt, task, branch);
+  const cloneMs = performance.now() - cloneStarted;
   try {
     const under = {
       ...{ sandboxes: deps.sandbox, store: deps.store, taskId: task.id, workdir: clone.dir, repo, log },
       ...{ limits: limitsFor(deps.config.file, repo), before: task.resources, signal: opts.signal },
     };
     const outcome = await workUnderLimits(under, (limited) =>
-      workInClone({ ...attempt, signal: limited.signal, limited }, task, clone),
+      workInClone({ ...attempt, signal: limited.signal, limited, cloneMs }, task, clone),
     );
     await dropKeptWork(attempt, task);
     return outcome;
@@ -160,8 +167,13 @@ async function workInClone(attempt: InClone, started: TaskRecord, clone: TaskClo
   const limits = limitsFor(deps.config.file, repo);
   const inClone = { sandbox: limited.sandbox, ws: clone, repo, signal };
   await stage(attempt, started, 'setup');
-  await runSetup({ ...inClone, timeoutMs: limits.setup_minutes * 60_000 });
+  const setup = await makeEnvironment(
+    { ...inClone, timeoutMs: limits.setup_minutes * 60_000 },
+    deps,
+    started,
+  );
   await stage(attempt, started, 'agent');
+  const agentStarted = performance.now();
   const context = buildContext(started, attempt.conversation, clone);
   limited.agentAt(true);
   const maxCommandMs = limits.command_seconds * 1000;
@@ -170,6 +182,7 @@ async function workInClone(attempt: InClone, started: TaskRecord, clone: TaskClo
   const run = { sandbox, maxCommandMs, context, allowedDomains: network?.domains };
   const { result, task } = await runAgent(attempt, started, clone, run).finally(() => network?.close());
   limited.agentAt(false);
+  const agentMs = performance.now() - agentStarted;
   const blockedNames = (await network?.close()) ?? [];
   const { outcome } = result;
   // A limit that kept stopping the agent's commands ended its run: the task fails for that, once.
@@ -186,7 +199,9 @@ async function workInClone(attempt: InClone, started: TaskRecord, clone: TaskClo
     return keepWorkForAnswer(attempt, task, clone, outcome.question);
   }
   await stage(attempt, task, 'checks');
+  const checksStarted = performance.now();
   const checks = await runChecks({ ...inClone, timeoutMs: limits.check_minutes * 60_000 });
+  const stages = { cloneMs: attempt.cloneMs, setup, agentMs, checksMs: performance.now() - checksStarted };
   if (checks.length > 0) deps.timeline.add(task.id, { type: 'checks', ...stampOf(task), checks });
   // The task's commands are over: nothing of them may run while the host commits and pushes.
   const resources = await attempt.limited.close();
@@ -205,6 +220,7 @@ async function workInClone(attempt: InClone, started: TaskRecord, clone: TaskClo
       steps: result.steps,
       model: result.model,
       compactions: result.compactions,
+      stages,
       durationMs: Date.now() - Date.parse(task.createdAt),
       resources,
       draft: repo.draft,

@@ -128,6 +128,7 @@ export async function startHarness(opts: HarnessOptions) {
       reporters: { api: recorder },
       clock: opts.clock,
       cgroups: opts.cgroups,
+      hostEnv: envVars,
     }).then((r) => {
       running.push(r);
       return r;

@@ -230,6 +230,28 @@ describe('what a long or resumed run adds to the timeline', () => {
   });
 });
 
+describe('how the environment was made', () => {
+  it('says whether setup was skipped, replaced by maintenance or run in full', () => {
+    const stamp = { at: new Date(NOW).toISOString(), run: 1, attempt: 1 };
+    const timeline = stored([
+      { type: 'environment', ...stamp, setup: 'prepared', durationMs: 12, commands: 0, cache: false },
+      { type: 'environment', ...stamp, setup: 'maintenance', durationMs: 1_500, commands: 1, cache: true },
+      { type: 'environment', ...stamp, setup: 'full', durationMs: 42_000, commands: 2, cache: true },
+    ]);
+
+    const out = page(aTask('t1'), { timeline });
+
+    const titles = [
+      ...out.matchAll(/<li class="entry entry-environment"[^>]*>.*?<p class="entry-title">(.*?)<\/p>/g),
+    ].map((m) => m[1]?.replace(/<[^>]+>/g, ''));
+    expect(titles).toEqual([
+      'Environment: prepared entry, setup skipped 12 ms · 0 commands',
+      'Environment: prepared entry, maintenance ran 1.5 s · 1 command · package cache',
+      'Environment: full setup 42.0 s · 2 commands · package cache',
+    ]);
+  });
+});
+
 describe('the conversation card', () => {
   it("lists the conversation's tasks oldest first, this one marked, with the question and its answer", () => {
     const first = aTask('t1', {

@@ -233,6 +233,23 @@ describe('the content', () => {
     expect(none).toContain(' · 3m 4s · 0 context compactions');
   });
 
+  it('says where the time went, stage by stage, and how setup was done', () => {
+    const stages = {
+      cloneMs: 412,
+      setup: { kind: 'prepared' as const, ms: 9 },
+      agentMs: 41_200,
+      checksMs: 3_000,
+    };
+
+    const body = renderPullRequestBody(anInput({ stages }));
+    const without = renderPullRequestBody(anInput());
+
+    expect(body).toContain(
+      ' · 0 context compactions<br>clone 412ms · setup (prepared) 9ms · agent 41.2s · checks 3.0s</sub>',
+    );
+    expect(without).not.toContain('<br>');
+  });
+
   it('says when no price is configured', () => {
     const usage = { promptTokens: 1, cachedTokens: 0, completionTokens: 1, usd: null, agentMs: 0 };
 

@@ -58,6 +58,19 @@ describe('buildBwrapArgs', () => {
     expect(valuesOf(args, '--chdir')).toEqual([['/workspace']]);
   });
 
+  it("binds a repository's package cache only when asked, writable only when asked", () => {
+    const cache = '/var/lib/patchbay/caches/acme+web-1234.git';
+
+    const none = buildBwrapArgs(input);
+    const writable = buildBwrapArgs({ ...input, cache: { dir: cache, writable: true } });
+    const readOnly = buildBwrapArgs({ ...input, cache: { dir: cache, writable: false } });
+
+    expect(none.join(' ')).not.toContain('/var/cache/patchbay');
+    expect(valuesOf(writable, '--bind', 2)).toContainEqual([cache, '/var/cache/patchbay']);
+    expect(valuesOf(readOnly, '--ro-bind', 2)).toContainEqual([cache, '/var/cache/patchbay']);
+    expect(valuesOf(readOnly, '--bind', 2)).not.toContainEqual([cache, '/var/cache/patchbay']);
+  });
+
   it('never binds the host root or the whole of /etc', () => {
     const args = buildBwrapArgs(input);
     const sources = [

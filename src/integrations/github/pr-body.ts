@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { PullRequestDraft } from '../../domain/ports.js';
 import { type CheckResult, checkOutcome, type TaskResources } from '../../domain/task.js';
 import type { Origin } from '../../domain/task-request.js';
+import type { StageTimes } from '../../domain/timeline.js';
 import { formatBytes } from '../../lib/format-bytes.js';
 
 /** The start of the hidden marker that makes a pull request Patchbay's (with its branch and author). */
@@ -193,7 +194,25 @@ function renderFooter(input: PullRequestBodyInput): string {
   const model = input.model ? ` · ${inlineText(input.model, 100)}` : '';
   const n = input.compactions ?? 0;
   const compactions = ` · ${n} context ${n === 1 ? 'compaction' : 'compactions'}`;
-  return `---\n<sub>Patchbay${model} · ${steps} · ${tokens} · ${cost} · ${formatDuration(input.durationMs)}${compactions}${resources}${page}</sub>`;
+  const stages = input.stages ? `<br>${renderStageTimes(input.stages)}` : '';
+  return `---\n<sub>Patchbay${model} · ${steps} · ${tokens} · ${cost} · ${formatDuration(input.durationMs)}${compactions}${resources}${page}${stages}</sub>`;
+}
+
+const SETUP_WORDS: Record<StageTimes['setup']['kind'], string> = {
+  prepared: 'prepared',
+  maintenance: 'maintenance',
+  full: 'full',
+  none: 'none',
+};
+
+/** `clone 0.4s · setup (prepared) 12ms · agent 41.2s · checks 3.0s`: where the time went. */
+export function renderStageTimes(stages: StageTimes): string {
+  return [
+    `clone ${formatDuration(stages.cloneMs)}`,
+    `setup (${SETUP_WORDS[stages.setup.kind]}) ${formatDuration(stages.setup.ms)}`,
+    `agent ${formatDuration(stages.agentMs)}`,
+    `checks ${formatDuration(stages.checksMs)}`,
+  ].join(' · ');
 }
 
 /** `peak memory 312 MiB of 4 GiB, peak disk 1.2 GiB of 10 GiB`; a peak not measured is left out. */

@@ -75,6 +75,13 @@ function renderEntry(stored: StoredTimelineEntry, createdAt: string, stageMs: nu
       return item('outcome', renderOutcome(entry), entry.error ? ' failed' : '');
     case 'note':
       return item('note', html`<div class="entry-body"><p class="note">${entry.text}</p></div>`);
+    case 'environment': {
+      const { title, meta } = environmentText(entry);
+      return item(
+        'environment',
+        html`<div class="entry-body"><p class="entry-title">${title} <span class="meta">${meta}</span></p></div>`,
+      );
+    }
     case 'compaction':
     case 'resumed':
     case 'network_blocked': {
@@ -87,6 +94,21 @@ function renderEntry(stored: StoredTimelineEntry, createdAt: string, stageMs: nu
     default:
       return html``;
   }
+}
+
+const SETUP_TITLES: Record<Entry<'environment'>['setup'], string> = {
+  prepared: 'Environment: prepared entry, setup skipped',
+  maintenance: 'Environment: prepared entry, maintenance ran',
+  full: 'Environment: full setup',
+  none: 'Environment: no setup configured',
+};
+
+/** How the task's environment was made: from a prepared entry, by maintenance, by setup, or not at all. */
+function environmentText(entry: Entry<'environment'>): { title: string; meta: string } {
+  const n = entry.commands;
+  const parts = [formatDuration(entry.durationMs), `${n} ${n === 1 ? 'command' : 'commands'}`];
+  if (entry.cache) parts.push('package cache');
+  return { title: SETUP_TITLES[entry.setup], meta: parts.join(' · ') };
 }
 
 function sideNoteText(entry: Entry<'compaction' | 'resumed' | 'network_blocked'>): {

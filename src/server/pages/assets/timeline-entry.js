@@ -29,6 +29,9 @@ import {
  * @property {string} [text]
  * @property {string} [stage]
  * @property {number} [durationMs]
+ * @property {string} [setup]
+ * @property {number} [commands]
+ * @property {boolean} [cache]
  * @property {number} [turn]
  * @property {string} [model]
  * @property {number} [toolCalls]
@@ -70,6 +73,25 @@ import {
 /** @typedef {{ command: string, exitCode: number | null, timedOut: boolean, output: string, durationMs: number }} Check */
 /** @typedef {{ promptTokens: number, cachedTokens: number, completionTokens: number, usd: number | null, agentMs: number }} Usage */
 /** @typedef {Record<string, string | Node | null | undefined | false>} Attrs */
+
+/** @type {Record<string, string>} */
+const SETUP_TITLES = {
+  prepared: 'Environment: prepared entry, setup skipped',
+  maintenance: 'Environment: prepared entry, maintenance ran',
+  full: 'Environment: full setup',
+  none: 'Environment: no setup configured',
+};
+
+/**
+ * How the task's environment was made (the server's environmentText).
+ * @param {Entry} entry
+ */
+function environmentText(entry) {
+  const n = entry.commands ?? 0;
+  const parts = [formatDuration(entry.durationMs ?? 0), `${n} ${n === 1 ? 'command' : 'commands'}`];
+  if (entry.cache) parts.push('package cache');
+  return { title: SETUP_TITLES[entry.setup ?? ''] ?? 'Environment', meta: parts.join(' · ') };
+}
 
 /** @type {Record<string, string>} */
 const QUEUED_TITLES = { new: 'Queued', answer: 'Answered, queued again', retry: 'Queued again (retry)' };
@@ -187,6 +209,13 @@ export function renderEntry(id, entry, createdAt) {
       return item('outcome', renderOutcome(entry, body), entry.error ? ' failed' : '');
     case 'note':
       return item('note', body(h('p', { class: 'note' }, entry.text ?? '')));
+    case 'environment': {
+      const { title, meta } = environmentText(entry);
+      return item(
+        'environment',
+        body(h('p', { class: 'entry-title' }, `${title} `, h('span', { class: 'meta' }, meta))),
+      );
+    }
     case 'compaction':
     case 'resumed':
     case 'network_blocked': {
