@@ -4,6 +4,7 @@ import { type RepositoryRules, toRepositoryRules } from './config/repository-rul
 import { type TaskPageUrl, toTaskPageUrl } from './config/task-page-links.js';
 import type { TellPlaces } from './domain/events.js';
 import type { KeyValueStore } from './domain/ports.js';
+import type { WritePace } from './domain/write-pace.js';
 import { createGitHubIntegration } from './integrations/github/create-github-integration.js';
 import type { Alarms } from './integrations/github/handle-check-delivery.js';
 import { createLinearIntegration } from './integrations/linear/create-linear-integration.js';
@@ -31,6 +32,8 @@ export interface IntegrationWiring {
   log: Logger;
   /** The clock the integrations' own timers run on (see StartOptions.clock). */
   clock?: Clock;
+  /** GitHub's write pace shared by every process (Redis). */
+  writePace?: WritePace;
 }
 
 /**
@@ -139,9 +142,9 @@ function buildGitHub(
     wiring.log.info('GitHub review loop off: set GITHUB_APP_ID + GITHUB_APP_PRIVATE_KEY or GITHUB_TOKEN');
     return undefined;
   }
-  // The webhook side has clients of its own: Octokit spaces writes per client (1–3 s), and a 👀 must
-  // not wait behind the worker's pushes and PR updates. Replies go through the worker's clients.
-  const { clients, botLogin, permissionsFor } = buildGitHubAccess(env, wiring.log);
+  // The webhook side has clients of its own (replies go through the worker's); both wait for the one
+  // write pace, where the 👀 (a reaction) takes the next slot before the worker's waiting writes.
+  const { clients, botLogin, permissionsFor } = buildGitHubAccess(env, wiring.log, wiring.writePace);
   return createGitHubIntegration({
     secret: env.GITHUB_WEBHOOK_SECRET,
     clients,

@@ -1,7 +1,12 @@
 import { Redis } from 'ioredis';
 import { buildAutomations, createTellRouter } from './build-automations.js';
 import { buildIntegrations } from './build-integrations.js';
-import { buildGitHubAccess, buildWorkerSandbox, type GitHubAccess } from './build-worker-deps.js';
+import {
+  buildGitHubAccess,
+  buildWorkerSandbox,
+  buildWritePace,
+  type GitHubAccess,
+} from './build-worker-deps.js';
 import type { Config } from './config/load-config.js';
 import { PatchbayError } from './domain/errors.js';
 import type { Reporter, TellPlaces } from './domain/events.js';
@@ -131,8 +136,9 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   };
   // The worker's GitHub clients, shared with the GitHub reporter: replies are spaced after PR writes.
   let github: GitHubAccess | undefined;
+  const writePace = buildWritePace(config, { redis, prefix, log });
   const githubAccess = () => {
-    github ??= buildGitHubAccess(env, log);
+    github ??= buildGitHubAccess(env, log, writePace);
     return github;
   };
   // Integrations tell each other's places (an autofix tells the Slack thread its conversation began
@@ -148,6 +154,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
       redact,
       log,
       clock: opts.clock,
+      writePace,
     },
     githubAccess,
   );
