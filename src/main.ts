@@ -29,7 +29,6 @@ import {
 } from './server/dashboard-stats.js';
 import type { TaskServices } from './server/integration.js';
 import { deriveSessionKey } from './server/sessions.js';
-import { startServer } from './start-server.js';
 import { startWorker } from './start-worker.js';
 import { cancelTask } from './tasks/cancel-task.js';
 import { createConversationDoor } from './tasks/conversation-door.js';
@@ -144,7 +143,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   // Integrations tell each other's places (an autofix tells the Slack thread its conversation began
   // in); the router over all of them exists once they do.
   let tell: TellPlaces = async () => undefined;
-  const integrations = buildIntegrations(
+  const integrations = await buildIntegrations(
     {
       config,
       tasks,
@@ -183,6 +182,8 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
 
   let port: number | undefined;
   if (opts.server) {
+    // The HTTP side (pages, their markdown stack, the metrics registry) is imported only where it runs.
+    const { startServer } = await import('./start-server.js');
     const server = await startServer({
       ...{ config, log, redis, prefix, clock, givenClock: opts.clock, sessionKey, tasks, submitDeps },
       ...{ store, timeline, diffs, metrics, automations, integrations, githubAccess },
