@@ -46,6 +46,10 @@ function processClient(github: GitHubStandIn, pace: WritePace) {
 const comment = (octokit: ReturnType<typeof processClient>, i: number) =>
   octokit.rest.issues.createComment({ owner: 'acme', repo: 'web', issue_number: 1, body: `note ${i}` });
 
+async function waitUntil(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
 /** GitHub enforcing the pace, with pull request #1 to comment on. */
 async function standIn() {
   const github = track(
@@ -85,6 +89,32 @@ describe('GitHub writes under one pace', () => {
 
     expect(github.writes.filter((w) => w.refused).length).toBeGreaterThan(0);
     expect(github.comments).toHaveLength(2);
+  });
+
+  it('sends the 👀 of another process before the writes already waiting, within one gap', async () => {
+    const github = await standIn();
+    const gapMs = toWriteGapMs(PACE_MS);
+    const worker = processClient(github, createRedisWritePace({ redis: connect(), prefix, gapMs }));
+    const server = processClient(github, createRedisWritePace({ redis: connect(), prefix, gapMs }));
+    const writes = [0, 1, 2, 3].map((i) => comment(worker, i));
+    await waitUntil(() => github.writes.length === 1); // the first took the slot; three wait
+
+    await server.rest.reactions.createForIssueComment({
+      owner: 'acme',
+      repo: 'web',
+      comment_id: 7,
+      content: 'eyes',
+    });
+    await Promise.all(writes);
+
+    expect(github.writes.map((w) => w.path.endsWith('/reactions'))).toEqual([
+      false,
+      true,
+      false,
+      false,
+      false,
+    ]);
+    expect(github.writes.filter((w) => w.refused)).toEqual([]);
   });
 
   it('lets reads through while the writes of the same token wait', async () => {
