@@ -10,7 +10,7 @@ import type { WritePace } from './domain/write-pace.js';
 import { createBotLogin, lookUpTokenLogin } from './integrations/github/bot-login.js';
 import { createGitHubAppAuth } from './integrations/github/create-github-app-auth.js';
 import { createOctokit, type GitHubClients } from './integrations/github/create-octokit.js';
-import { tokenPaceKey, toWriteGapMs } from './integrations/github/github-pacing.js';
+import { tokenPaceKey } from './integrations/github/github-pacing.js';
 import { createLocalWritePace, withLocalFallback } from './integrations/github/local-write-pace.js';
 import { createPullRequestHost } from './integrations/github/pull-request-host.js';
 import { createPullRequests } from './integrations/github/pull-requests.js';
@@ -88,7 +88,7 @@ export interface GitHubAccess {
 export function buildGitHubAccess(
   env: Config['env'],
   log: Logger,
-  pace: WritePace = createLocalWritePace(toWriteGapMs(env.PATCHBAY_GITHUB_WRITE_PACE_MS)),
+  pace: WritePace = createLocalWritePace(env.PATCHBAY_GITHUB_WRITE_PACE_MS),
 ): GitHubAccess {
   const { GITHUB_APP_ID: appId, GITHUB_APP_PRIVATE_KEY: privateKey, GITHUB_TOKEN: token } = env;
   if (appId || privateKey) {
@@ -175,7 +175,7 @@ export function buildWritePace(
   config: Config,
   deps: { redis: Redis; prefix: string; log: Logger },
 ): WritePace {
-  const gapMs = toWriteGapMs(config.env.PATCHBAY_GITHUB_WRITE_PACE_MS);
+  const gapMs = config.env.PATCHBAY_GITHUB_WRITE_PACE_MS;
   const shared = createRedisWritePace({ redis: deps.redis, prefix: deps.prefix, gapMs });
   return withLocalFallback(shared, createLocalWritePace(gapMs), deps.log);
 }

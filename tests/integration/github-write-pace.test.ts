@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type GitHubStandIn, startGitHubStandIn } from '../../src/demo/github-stand-in.js';
 import type { WritePace } from '../../src/domain/write-pace.js';
 import { createOctokit } from '../../src/integrations/github/create-octokit.js';
-import { tokenPaceKey, toWriteGapMs } from '../../src/integrations/github/github-pacing.js';
+import { tokenPaceKey } from '../../src/integrations/github/github-pacing.js';
 import { createLocalWritePace } from '../../src/integrations/github/local-write-pace.js';
 import { createSilentLogger } from '../../src/lib/logger.js';
 import { createRedisWritePace } from '../../src/queue/redis-write-pace.js';
@@ -70,7 +70,7 @@ async function standIn() {
 describe('GitHub writes under one pace', () => {
   it('keeps the pace across clients of two processes: the stand-in that enforces it refuses none', async () => {
     const github = await standIn();
-    const gapMs = toWriteGapMs(PACE_MS);
+    const gapMs = PACE_MS;
     const one = processClient(github, createRedisWritePace({ redis: connect(), prefix, gapMs }));
     const two = processClient(github, createRedisWritePace({ redis: connect(), prefix, gapMs }));
 
@@ -82,8 +82,8 @@ describe('GitHub writes under one pace', () => {
 
   it('is needed: two processes pacing only themselves are refused by the stand-in (then wait it out)', async () => {
     const github = await standIn();
-    const one = processClient(github, createLocalWritePace(toWriteGapMs(PACE_MS)));
-    const two = processClient(github, createLocalWritePace(toWriteGapMs(PACE_MS)));
+    const one = processClient(github, createLocalWritePace(PACE_MS));
+    const two = processClient(github, createLocalWritePace(PACE_MS));
 
     await Promise.all([comment(one, 0), comment(two, 1)]);
 
@@ -93,7 +93,7 @@ describe('GitHub writes under one pace', () => {
 
   it('sends the 👀 of another process before the writes already waiting, within one gap', async () => {
     const github = await standIn();
-    const gapMs = toWriteGapMs(PACE_MS);
+    const gapMs = PACE_MS;
     const worker = processClient(github, createRedisWritePace({ redis: connect(), prefix, gapMs }));
     const server = processClient(github, createRedisWritePace({ redis: connect(), prefix, gapMs }));
     const writes = [0, 1, 2, 3].map((i) => comment(worker, i));
@@ -119,7 +119,7 @@ describe('GitHub writes under one pace', () => {
 
   it('lets reads through while the writes of the same token wait', async () => {
     const github = await standIn();
-    const pace = createRedisWritePace({ redis: connect(), prefix, gapMs: toWriteGapMs(PACE_MS) });
+    const pace = createRedisWritePace({ redis: connect(), prefix, gapMs: PACE_MS });
     const octokit = processClient(github, pace);
     await pace.holdOff(tokenPaceKey(TOKEN), 60_000);
     const write = comment(octokit, 0).catch(() => undefined);
@@ -133,7 +133,7 @@ describe('GitHub writes under one pace', () => {
 
   it('keys a token by a hash: the token itself never reaches Redis', async () => {
     const github = await standIn();
-    const pace = createRedisWritePace({ redis: connect(), prefix, gapMs: toWriteGapMs(PACE_MS) });
+    const pace = createRedisWritePace({ redis: connect(), prefix, gapMs: PACE_MS });
 
     await comment(processClient(github, pace), 0);
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { WriteSlot } from '../../src/domain/write-pace.js';
 import { createRedisWritePace } from '../../src/queue/redis-write-pace.js';
 import { REDIS_URL } from '../fakes/redis.js';
 
@@ -42,7 +43,11 @@ describe('the write pace shared through Redis', () => {
     const b = createRedisWritePace({ redis: connect(), prefix, gapMs });
 
     const slots = await Promise.all(
-      [a, b, a, b, a, b].map((pace) => pace.acquire('installation:1', { urgent: false })),
+      [a, b, a, b, a, b].map(async (pace) => {
+        const slot = await pace.acquire('installation:1', { urgent: false });
+        await slot.release(); // GitHub answered
+        return slot.at;
+      }),
     );
 
     const sorted = [...slots].sort((x, y) => x - y);
@@ -73,11 +78,11 @@ describe('the write pace shared through Redis', () => {
     const redis = connect();
     const pace = createRedisWritePace({ redis, prefix, gapMs: 1_000 });
     const other = createRedisWritePace({ redis: connect(), prefix, gapMs: 1_000 });
-    await pace.acquire('installation:1', { urgent: false });
+    await (await pace.acquire('installation:1', { urgent: false })).release();
     const order: string[] = [];
-    const record = (name: string) => (t: number) => {
+    const record = (name: string) => (slot: WriteSlot) => {
       order.push(name);
-      return t;
+      return slot.release();
     };
 
     // One connection sends its commands in order: both waiters have asked before the urgent one.
@@ -90,6 +95,16 @@ describe('the write pace shared through Redis', () => {
     await Promise.all([...waiting, urgent]);
 
     expect(order[0]).toBe('reaction');
+  });
+
+  it('lets the next write go once the lease of a write whose process died has run out', async () => {
+    const dead = createRedisWritePace({ redis: connect(), prefix, gapMs: 100, leaseMs: 300 });
+    const alive = createRedisWritePace({ redis: connect(), prefix, gapMs: 100, leaseMs: 300 });
+    const never = await dead.acquire('installation:1', { urgent: false }); // never released
+
+    const next = await alive.acquire('installation:1', { urgent: false });
+
+    expect(next.at - never.at).toBeGreaterThanOrEqual(300);
   });
 
   it('holds every process’s writes off after a secondary rate limit', async () => {

@@ -33,20 +33,26 @@ export function isUrgentWrite(method: string, path: string): boolean {
 /**
  * `fetch` that waits for the write pace right before a content-creating write goes on the wire, so
  * that a retried write (5xx, rate limit) waits again and nothing between the slot and GitHub (the
- * auth hook's token look-up) eats into the spacing. Reads go straight through.
+ * auth hook's token look-up) runs while the slot is held; the slot is released once GitHub has
+ * answered (the gap counts from there). Reads go straight through.
  */
 export function pacedFetch(inner: typeof fetch, slot: PaceSlot | undefined, log: Logger): typeof fetch {
   if (!slot) return inner;
   return async (input, init) => {
     const method = init?.method ?? 'GET';
     const path = new URL(String(input instanceof Request ? input.url : input)).pathname;
-    if (isContentWrite(method, path)) {
-      const started = Date.now();
-      await slot.pace.acquire(slot.key, { urgent: isUrgentWrite(method, path) });
-      const waitedMs = Date.now() - started;
-      if (waitedMs >= 50) log.debug({ method, waitedMs }, 'github write paced');
+    if (!isContentWrite(method, path)) return inner(input, init);
+    const started = Date.now();
+    const taken = await slot.pace.acquire(slot.key, { urgent: isUrgentWrite(method, path) });
+    const waitedMs = Date.now() - started;
+    if (waitedMs >= 50) log.debug({ method, waitedMs }, 'github write paced');
+    try {
+      return await inner(input, init);
+    } finally {
+      await taken
+        .release()
+        .catch((err: Error) => log.warn({ err: err.message }, 'github write pace release failed'));
     }
-    return inner(input, init);
   };
 }
 
@@ -105,15 +111,6 @@ export function waitOutRateLimits(log: Logger, slot: PaceSlot | undefined) {
       }
     }
   };
-}
-
-/**
- * The spacing kept between two writes under one key: the configured pace plus a tenth, so that a
- * timer that fires late or a slower connection for the earlier write does not bring two writes
- * closer than the pace by the time they reach GitHub.
- */
-export function toWriteGapMs(paceMs: number): number {
-  return Math.ceil(paceMs * 1.1);
 }
 
 /** A token's pace key: a hash prefix, never the token (the key is visible to anyone reading Redis). */

@@ -2,30 +2,37 @@ import type { WritePace } from '../../domain/write-pace.js';
 import type { Logger } from '../../lib/logger.js';
 
 /**
- * The write pace within one process (`patchbay run`, or when Redis cannot be asked): the same
- * spacing and the same precedence for urgent writes as the shared pace, kept in memory.
+ * The write pace within one process (`patchbay run`, or when Redis cannot be asked): the same rule
+ * (one write at a time, the gap after each answer) and the same precedence for urgent writes as the
+ * shared pace, kept in memory.
  */
 export function createLocalWritePace(gapMs: number): WritePace {
   const nextAt = new Map<string, number>();
+  const busy = new Set<string>();
   const urgentWaiting = new Map<string, number>();
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const count = (key: string, by: number) => urgentWaiting.set(key, (urgentWaiting.get(key) ?? 0) + by);
+  const release = (key: string) => async () => {
+    busy.delete(key);
+    nextAt.set(key, Math.max(nextAt.get(key) ?? 0, Date.now() + gapMs));
+  };
   return {
     async acquire(key, { urgent }) {
-      if (gapMs <= 0) return Date.now();
-      if (urgent) urgentWaiting.set(key, (urgentWaiting.get(key) ?? 0) + 1);
+      if (gapMs <= 0) return { at: Date.now(), release: async () => undefined };
+      if (urgent) count(key, 1);
       try {
         for (;;) {
           const now = Date.now();
           const free = nextAt.get(key) ?? 0;
           const yieldToUrgent = !urgent && (urgentWaiting.get(key) ?? 0) > 0;
-          if (now >= free && !yieldToUrgent) {
-            nextAt.set(key, now + gapMs);
-            return now;
+          if (now >= free && !busy.has(key) && !yieldToUrgent) {
+            busy.add(key);
+            return { at: now, release: release(key) };
           }
-          await sleep(Math.max(free - now, yieldToUrgent ? 10 : 1));
+          await sleep(Math.max(free - now, 10));
         }
       } finally {
-        if (urgent) urgentWaiting.set(key, (urgentWaiting.get(key) ?? 1) - 1);
+        if (urgent) count(key, -1);
       }
     },
     async holdOff(key, ms) {
