@@ -1,16 +1,21 @@
+import type { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { createAgent } from './agent/create-agent.js';
 import { dataDirOf } from './cache-command.js';
 import type { Config } from './config/load-config.js';
 import { toTaskPageUrl } from './config/task-page-links.js';
 import { PatchbayError } from './domain/errors.js';
+import type { WritePace } from './domain/write-pace.js';
 import { createBotLogin, lookUpTokenLogin } from './integrations/github/bot-login.js';
 import { createGitHubAppAuth } from './integrations/github/create-github-app-auth.js';
 import { createOctokit, type GitHubClients } from './integrations/github/create-octokit.js';
+import { tokenPaceKey } from './integrations/github/github-pacing.js';
+import { createLocalWritePace, withLocalFallback } from './integrations/github/local-write-pace.js';
 import { createPullRequestHost } from './integrations/github/pull-request-host.js';
 import { createPullRequests } from './integrations/github/pull-requests.js';
 import { formatBytes } from './lib/format-bytes.js';
 import type { Logger } from './lib/logger.js';
+import { createRedisWritePace } from './queue/redis-write-pace.js';
 import { createSandbox } from './sandbox/create-sandbox.js';
 import { createEgressProxy, type EgressProxy } from './sandbox/egress-proxy.js';
 import { createPublicResolver } from './sandbox/egress-resolver.js';
@@ -110,7 +115,15 @@ export interface GitHubAccess {
   permissionsFor?: (repo: string) => Promise<Record<string, string> | undefined>;
 }
 
-export function buildGitHubAccess(env: Config['env'], log: Logger): GitHubAccess {
+/**
+ * `pace` is the write pace every process shares through Redis; without it (`patchbay run`) this
+ * process keeps the pace on its own.
+ */
+export function buildGitHubAccess(
+  env: Config['env'],
+  log: Logger,
+  pace: WritePace = createLocalWritePace(env.PATCHBAY_GITHUB_WRITE_PACE_MS),
+): GitHubAccess {
   const { GITHUB_APP_ID: appId, GITHUB_APP_PRIVATE_KEY: privateKey, GITHUB_TOKEN: token } = env;
   if (appId || privateKey) {
     if (!appId || !privateKey) {
@@ -119,7 +132,7 @@ export function buildGitHubAccess(env: Config['env'], log: Logger): GitHubAccess
         hint: 'set both GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY (see docs/github-app.md), or neither',
       });
     }
-    const app = createGitHubAppAuth({ appId, privateKey, baseUrl: env.GITHUB_API_URL, log });
+    const app = createGitHubAppAuth({ appId, privateKey, baseUrl: env.GITHUB_API_URL, log, pace });
     if (token) log.info('GitHub App auth on: GITHUB_APP_ID is set, so GITHUB_TOKEN is not used');
     else log.info('GitHub App auth on');
     return {
@@ -134,7 +147,12 @@ export function buildGitHubAccess(env: Config['env'], log: Logger): GitHubAccess
       hint: 'set GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY (a GitHub App, see docs/github-app.md), or GITHUB_TOKEN to a token that may push branches and open pull requests',
     });
   }
-  const octokit = createOctokit({ token, baseUrl: env.GITHUB_API_URL, log });
+  const octokit = createOctokit({
+    token,
+    baseUrl: env.GITHUB_API_URL,
+    log,
+    pace: { pace, key: tokenPaceKey(token) },
+  });
   return {
     clients: octokit,
     credentials: tokenCredentials(token),
@@ -191,4 +209,17 @@ function upstreamOf(env: Config['env']): UpstreamProxy | undefined {
   if (env.HTTPS_PROXY) return parseUpstreamProxy(env.HTTPS_PROXY, 'HTTPS_PROXY');
   if (env.HTTP_PROXY) return parseUpstreamProxy(env.HTTP_PROXY, 'HTTP_PROXY');
   return undefined;
+}
+
+/**
+ * GitHub's write pace shared by every process of the deployment through Redis (one key per
+ * installation or token), falling back to this process's own pace while Redis does not answer.
+ */
+export function buildWritePace(
+  config: Config,
+  deps: { redis: Redis; prefix: string; log: Logger },
+): WritePace {
+  const gapMs = config.env.PATCHBAY_GITHUB_WRITE_PACE_MS;
+  const shared = createRedisWritePace({ redis: deps.redis, prefix: deps.prefix, gapMs });
+  return withLocalFallback(shared, createLocalWritePace(gapMs), deps.log);
 }

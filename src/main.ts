@@ -1,7 +1,12 @@
 import { Redis } from 'ioredis';
 import { buildAutomations, createTellRouter } from './build-automations.js';
 import { buildIntegrations } from './build-integrations.js';
-import { buildGitHubAccess, buildWorkerSandbox, type GitHubAccess } from './build-worker-deps.js';
+import {
+  buildGitHubAccess,
+  buildWorkerSandbox,
+  buildWritePace,
+  type GitHubAccess,
+} from './build-worker-deps.js';
 import type { Config } from './config/load-config.js';
 import { readSetupEnv, setupEnvSecrets } from './config/setup-env-for.js';
 import { PatchbayError } from './domain/errors.js';
@@ -26,7 +31,6 @@ import {
 } from './server/dashboard-stats.js';
 import type { TaskServices } from './server/integration.js';
 import { deriveSessionKey } from './server/sessions.js';
-import { startServer } from './start-server.js';
 import { startWorker } from './start-worker.js';
 import { cancelTask } from './tasks/cancel-task.js';
 import { createConversationDoor } from './tasks/conversation-door.js';
@@ -136,14 +140,15 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   };
   // The worker's GitHub clients, shared with the GitHub reporter: replies are spaced after PR writes.
   let github: GitHubAccess | undefined;
+  const writePace = buildWritePace(config, { redis, prefix, log });
   const githubAccess = () => {
-    github ??= buildGitHubAccess(env, log);
+    github ??= buildGitHubAccess(env, log, writePace);
     return github;
   };
   // Integrations tell each other's places (an autofix tells the Slack thread its conversation began
   // in); the router over all of them exists once they do.
   let tell: TellPlaces = async () => undefined;
-  const integrations = buildIntegrations(
+  const integrations = await buildIntegrations(
     {
       config,
       tasks,
@@ -153,6 +158,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
       redact,
       log,
       clock: opts.clock,
+      writePace,
     },
     githubAccess,
   );
@@ -181,6 +187,8 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
 
   let port: number | undefined;
   if (opts.server) {
+    // The HTTP side (pages, their markdown stack, the metrics registry) is imported only where it runs.
+    const { startServer } = await import('./start-server.js');
     const server = await startServer({
       ...{ config, log, redis, prefix, clock, givenClock: opts.clock, sessionKey, tasks, submitDeps },
       ...{ store, timeline, diffs, metrics, automations, integrations, githubAccess },

@@ -24,6 +24,11 @@ export const EnvConfig = z.object({
     .min(16, 'must be at least 16 characters (use `openssl rand -hex 32`)')
     .optional(),
   PATCHBAY_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  /**
+   * Least time between two content-creating GitHub writes of one App installation (or one token),
+   * kept by all processes together through Redis (ms; 0 turns the pace off).
+   */
+  PATCHBAY_GITHUB_WRITE_PACE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   PATCHBAY_SANDBOX: z.enum(['bwrap', 'none']).default('bwrap'),
   /**
    * The host's own upstream proxy (`http://[user:password@]host:port`): Patchbay's filtering proxy for

@@ -41,6 +41,8 @@ export interface HarnessOptions {
   clock?: Clock;
   /** 'off': the worker runs its tasks without cgroups, as on a host that has none. */
   cgroups?: 'auto' | 'off';
+  /** The GitHub stand-in refuses content-creating writes of one installation closer than this (ms). */
+  githubWritePaceMs?: number;
   /** Sign-in with GitHub on (GITHUB_CLIENT_ID/SECRET, the stand-in's OAuth app; git's host serves /login/). */
   signIn?: boolean;
 }
@@ -65,6 +67,7 @@ export async function startHarness(opts: HarnessOptions) {
     repos: [{ name: REPO }],
     gitRoot: join(dir, 'remote'),
     ...(oauth ? { oauth } : {}),
+    ...(opts.githubWritePaceMs === undefined ? {} : { writePaceMs: opts.githubWritePaceMs }),
     ...(appKeys
       ? {
           app: {
