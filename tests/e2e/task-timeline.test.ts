@@ -143,6 +143,7 @@ describe('a task’s timeline', () => {
       'stage:clone',
       'stage_ended:clone',
       'stage:setup',
+      'environment',
       'stage_ended:setup',
       'stage:agent',
       'model_turn',
@@ -166,17 +167,18 @@ describe('a task’s timeline', () => {
     ]);
     expect(entries[0]).toMatchObject({ source: 'api', text: 'greet() is missing a comma', run: 1 });
     for (const e of entries) if (e.type === 'stage_ended') expect(e.durationMs).toBeGreaterThanOrEqual(0);
-    expect(entries[6]).toMatchObject({ turn: 1, model: 'scripted', ...SCRIPTED_USAGE, attempt: 1 });
-    const bash = entries[13];
+    expect(entries[4]).toMatchObject({ setup: 'none', commands: 0, cache: false });
+    expect(entries[7]).toMatchObject({ turn: 1, model: 'scripted', ...SCRIPTED_USAGE, attempt: 1 });
+    const bash = entries[14];
     expect(bash).toMatchObject({ step: 4, detail: 'bash: cat notes.txt; node test.js', failed: false });
     expect(bash?.type === 'tool_call' && bash.output).toBe('exit code: 0\ntoken=[redacted]\nok\n');
-    const checks = entries[18];
+    const checks = entries[19];
     expect(checks?.type === 'checks' && checks.checks.map((c) => [c.command, c.exitCode, c.output])).toEqual([
       ['node test.js', 0, 'ok\n'],
       ['cat notes.txt', 0, 'token=[redacted]\n'],
     ]);
-    expect(entries[21]).toMatchObject({ pullRequest: task.pullRequest, created: true });
-    expect(entries[23]).toMatchObject({ summary: 'greet() now has its comma.', steps: 5 });
+    expect(entries[22]).toMatchObject({ pullRequest: task.pullRequest, created: true });
+    expect(entries[24]).toMatchObject({ summary: 'greet() now has its comma.', steps: 5 });
     const diff = await reader.diffs.get(created.body.id);
     expect(diff?.files.sort()).toEqual(['notes.txt', 'src/greet.js']);
     expect(diff?.patch).toContain('+token=[redacted]');
