@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import { buildAutomations, createTellRouter } from './build-automations.js';
 import { buildIntegrations } from './build-integrations.js';
@@ -6,11 +7,13 @@ import type { Config } from './config/load-config.js';
 import { PatchbayError } from './domain/errors.js';
 import type { Reporter, TellPlaces } from './domain/events.js';
 import { type Clock, systemClock } from './lib/clock.js';
+import { newTaskId } from './lib/ids.js';
 import type { Logger } from './lib/logger.js';
 import { createRedactor } from './lib/redact.js';
 import { createRedisCancelBus } from './queue/redis-cancel-bus.js';
 import { createRedisConversationStore } from './queue/redis-conversation-store.js';
 import { createRedisIdempotencyStore } from './queue/redis-idempotency-store.js';
+import { createRedisInbox } from './queue/redis-inbox.js';
 import { createRedisKeyValue } from './queue/redis-key-value.js';
 import { createRedisMetrics } from './queue/redis-metrics.js';
 import { createRedisTaskDiffs } from './queue/redis-task-diffs.js';
@@ -26,8 +29,10 @@ import type { TaskServices } from './server/integration.js';
 import { deriveSessionKey } from './server/sessions.js';
 import { startServer } from './start-server.js';
 import { startWorker } from './start-worker.js';
+import { acceptedTask, createTaskEntryHandler, TASK_ENTRY } from './tasks/accepted-task.js';
 import { cancelTask } from './tasks/cancel-task.js';
 import { createConversationDoor } from './tasks/conversation-door.js';
+import { startInboxConsumer } from './tasks/inbox-consumer.js';
 import { createLogReporter } from './tasks/log-reporter.js';
 import { countCancelled, createMetricsObserver } from './tasks/metrics-observer.js';
 import { createEventRouter } from './tasks/route-events.js';
@@ -53,6 +58,12 @@ export interface StartOptions {
    * heartbeats, days of spend). Default the system's; tests may hold it still.
    */
   clock?: Clock;
+  /**
+   * The inbox's consumer (server processes): `consume: false` starts none, so that accepted requests
+   * stay in the inbox (tests of a crash between the answer and the task); `claimIdleMs`, how long a
+   * dead consumer's entries wait before another takes them (default 30 s).
+   */
+  inbox?: { consume?: boolean; claimIdleMs?: number };
   /** 'off' runs the worker's tasks without cgroups, as on a host that has none (tests). */
   cgroups?: 'auto' | 'off';
 }
@@ -123,10 +134,12 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     return task;
   };
   const submitDeps = { config, store, conversations, idempotency, queue, timeline: writer, log };
+  const inbox = createRedisInbox({ redis, prefix });
   const tasks: TaskServices = {
-    submit: (input) => submitTask(submitDeps, input),
+    submit: (input, submitOpts) => submitTask(submitDeps, input, submitOpts),
+    accept: inbox.accept,
     cancel,
-    getTask: (id) => store.get(id),
+    getTask: async (id) => (await store.get(id)) ?? (await acceptedTask(inbox, id)),
     conversations: createConversationDoor({ store, conversations, cancel }),
   };
   // The worker's GitHub clients, shared with the GitHub reporter: replies are spaced after PR writes.
@@ -177,11 +190,25 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   let port: number | undefined;
   if (opts.server) {
     const server = await startServer({
-      ...{ config, log, redis, prefix, clock, givenClock: opts.clock, sessionKey, tasks, submitDeps },
+      ...{ config, log, redis, prefix, clock, givenClock: opts.clock, sessionKey, tasks, submitDeps, inbox },
       ...{ store, timeline, diffs, metrics, automations, integrations, githubAccess },
     });
     port = server.port;
     stops.push(server.stop);
+    if (opts.inbox?.consume !== false) {
+      const consumer = startInboxConsumer({
+        reader: inbox.reader(`${hostname()}-${process.pid}-${newTaskId()}`),
+        handlers: {
+          [TASK_ENTRY]: createTaskEntryHandler({ ...submitDeps, inbox }),
+          ...Object.assign({}, ...integrations.map((i) => i.inboxHandlers ?? {})),
+        },
+        observeLag: metrics.observeInboxLag,
+        clock,
+        log,
+        claimIdleMs: opts.inbox?.claimIdleMs,
+      });
+      stops.push(consumer.stop);
+    }
   }
 
   if (workerSandbox) {

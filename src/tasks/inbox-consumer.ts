@@ -1,0 +1,83 @@
+import type { InboxHandler, InboxReader, ReadEntry } from '../domain/inbox.js';
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/logger.js';
+
+export interface InboxConsumerDeps {
+  reader: InboxReader;
+  /** By entry kind; an entry of a kind nobody handles stays pending for a process that does. */
+  handlers: Record<string, InboxHandler>;
+  /** Seconds between an entry's acceptance and the start of its handling, by kind. */
+  observeLag(kind: string, seconds: number): Promise<void>;
+  clock: Clock;
+  log: Logger;
+  /** An entry pending this long is taken over from its consumer (presumed dead). Default 30 s. */
+  claimIdleMs?: number;
+  /** How long a read waits for new entries before looking at pending ones again. Default 2 s. */
+  blockMs?: number;
+}
+
+const BATCH = 100;
+
+/**
+ * Turns the inbox's entries into tasks, in the server process: new entries as they come, and those a
+ * dead consumer left pending. An entry is acknowledged only after its handler made its task and job;
+ * a handler that throws leaves it pending, and it is handled again after `claimIdleMs`. Handlers are
+ * idempotent by the entry's task id, so handling twice makes one task.
+ */
+export function startInboxConsumer(deps: InboxConsumerDeps): { stop(): Promise<void> } {
+  const { reader, log } = deps;
+  const claimIdleMs = deps.claimIdleMs ?? 30_000;
+  const blockMs = deps.blockMs ?? 2_000;
+  let stopping = false;
+  let lastReclaim = 0;
+
+  async function handle(entry: ReadEntry): Promise<void> {
+    const handler = deps.handlers[entry.kind];
+    if (!handler) return log.warn({ kind: entry.kind }, 'inbox entry of an unknown kind left pending');
+    const lag = Math.max(0, deps.clock.now() - entry.acceptedAt) / 1000;
+    deps.observeLag(entry.kind, lag).catch(() => undefined);
+    try {
+      await handler(entry);
+      await reader.ack(entry.id);
+    } catch (err) {
+      log.warn(
+        { taskId: entry.taskId, kind: entry.kind, err: (err as Error).message },
+        'inbox entry not handled',
+      );
+    }
+  }
+
+  async function turn(): Promise<void> {
+    if (deps.clock.now() - lastReclaim >= Math.min(claimIdleMs, 5_000)) {
+      lastReclaim = deps.clock.now();
+      const stale = await reader.reclaim(claimIdleMs, BATCH);
+      if (stale.length > 0) log.info({ entries: stale.length }, 'inbox entries taken over');
+      await Promise.all(stale.map(handle));
+    }
+    const fresh = await reader.read(BATCH, blockMs);
+    await Promise.all(fresh.map(handle));
+  }
+
+  let ready = false;
+  const loop = (async () => {
+    while (!stopping) {
+      try {
+        if (!ready) await reader.ensureGroup();
+        ready = true;
+        await turn();
+      } catch (err) {
+        if (stopping) break;
+        log.warn({ err: (err as Error).message }, 'inbox read failed');
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  })();
+
+  return {
+    async stop() {
+      stopping = true;
+      reader.close();
+      await loop.catch(() => undefined);
+    },
+  };
+}
