@@ -29,7 +29,7 @@ import type { TaskServices } from './server/integration.js';
 import { deriveSessionKey } from './server/sessions.js';
 import { startServer } from './start-server.js';
 import { startWorker } from './start-worker.js';
-import { acceptedTask, createTaskEntryHandler, TASK_ENTRY } from './tasks/accepted-task.js';
+import { acceptedTask, createTaskEntryHandler, TASK_ENTRY, untilMade } from './tasks/accepted-task.js';
 import { cancelTask } from './tasks/cancel-task.js';
 import { createConversationDoor } from './tasks/conversation-door.js';
 import { startInboxConsumer } from './tasks/inbox-consumer.js';
@@ -61,9 +61,10 @@ export interface StartOptions {
   /**
    * The inbox's consumer (server processes): `consume: false` starts none, so that accepted requests
    * stay in the inbox (tests of a crash between the answer and the task); `claimIdleMs`, how long a
-   * dead consumer's entries wait before another takes them (default 30 s).
+   * dead consumer's entries wait before another takes them (default 30 s); `beforeHandle`, run before
+   * each entry is handled (tests: a server that dies holding entries it read).
    */
-  inbox?: { consume?: boolean; claimIdleMs?: number };
+  inbox?: { consume?: boolean; claimIdleMs?: number; beforeHandle?: () => Promise<void> };
   /** 'off' runs the worker's tasks without cgroups, as on a host that has none (tests). */
   cgroups?: 'auto' | 'off';
 }
@@ -126,7 +127,9 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   const timeline = createRedisTaskTimeline({ redis, prefix, retentionDays, capBytes, log });
   const diffs = createRedisTaskDiffs({ redis, prefix, retentionDays });
   const writer = createTimelineWriter({ timeline, diffs, redact, capBytes, log });
+  const inbox = createRedisInbox({ redis, prefix });
   const cancel = async (id: string) => {
+    await untilMade(store, inbox, id);
     const task = await cancelTask({ store, conversations, queue, cancels, timeline: writer }, id);
     await countCancelled(metrics, config.models.default.name, task).catch((err: Error) =>
       log.warn({ taskId: id, err: err.message }, 'could not count the cancelled task'),
@@ -134,7 +137,6 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     return task;
   };
   const submitDeps = { config, store, conversations, idempotency, queue, timeline: writer, log };
-  const inbox = createRedisInbox({ redis, prefix });
   const tasks: TaskServices = {
     submit: (input, submitOpts) => submitTask(submitDeps, input, submitOpts),
     accept: inbox.accept,
@@ -206,6 +208,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
         clock,
         log,
         claimIdleMs: opts.inbox?.claimIdleMs,
+        beforeHandle: opts.inbox?.beforeHandle,
       });
       stops.push(consumer.stop);
     }

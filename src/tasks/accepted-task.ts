@@ -85,3 +85,29 @@ export async function acceptTask(
   }
   return { task, kind: 'duplicate' };
 }
+
+const MADE_WAIT_MS = 5_000;
+
+/**
+ * Waits for the task of an accepted request to be made by the inbox's consumer (milliseconds, when
+ * it runs), so that a cancel right after the 202 finds a task to cancel; nothing to wait for when
+ * there is no accepted record, or it was refused.
+ */
+export async function untilMade(
+  store: { get(id: string): Promise<unknown> },
+  inbox: { accepted(id: string): Promise<{ refused?: unknown } | null> },
+  id: string,
+): Promise<void> {
+  const until = Date.now() + MADE_WAIT_MS;
+  while (!(await store.get(id))) {
+    const accepted = await inbox.accepted(id);
+    if (!accepted || accepted.refused) return;
+    if (Date.now() > until) {
+      throw new PatchbayError('internal', `task ${id} was accepted and is not made yet`, {
+        hint: 'try again in a moment',
+        permanent: false,
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

@@ -12,6 +12,8 @@ export interface InboxConsumerDeps {
   log: Logger;
   /** An entry pending this long is taken over from its consumer (presumed dead). Default 30 s. */
   claimIdleMs?: number;
+  /** Runs before each entry's handler (tests hold entries there, as a stalled or dying server would). */
+  beforeHandle?: (entry: ReadEntry) => Promise<void>;
   /** How long a read waits for new entries before looking at pending ones again. Default 2 s. */
   blockMs?: number;
 }
@@ -37,6 +39,7 @@ export function startInboxConsumer(deps: InboxConsumerDeps): { stop(): Promise<v
     const lag = Math.max(0, deps.clock.now() - entry.acceptedAt) / 1000;
     deps.observeLag(entry.kind, lag).catch(() => undefined);
     try {
+      await deps.beforeHandle?.(entry);
       await handler(entry);
       await reader.ack(entry.id);
     } catch (err) {
