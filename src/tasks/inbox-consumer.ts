@@ -1,5 +1,6 @@
 import type { InboxHandler, InboxReader, ReadEntry } from '../domain/inbox.js';
 import type { Clock } from '../lib/clock.js';
+import { settleWithin } from '../lib/deadline.js';
 import type { Logger } from '../lib/logger.js';
 
 export interface InboxConsumerDeps {
@@ -19,6 +20,8 @@ export interface InboxConsumerDeps {
 }
 
 const BATCH = 100;
+/** Entries handled at once: a slow one (Slack's thread history) holds up no other. */
+const IN_FLIGHT = 200;
 
 /**
  * Turns the inbox's entries into tasks, in the server process: new entries as they come, and those a
@@ -32,6 +35,7 @@ export function startInboxConsumer(deps: InboxConsumerDeps): { stop(): Promise<v
   const blockMs = deps.blockMs ?? 2_000;
   let stopping = false;
   let lastReclaim = 0;
+  const inFlight = new Map<string, Promise<void>>();
 
   async function handle(entry: ReadEntry): Promise<void> {
     const handler = deps.handlers[entry.kind];
@@ -50,15 +54,26 @@ export function startInboxConsumer(deps: InboxConsumerDeps): { stop(): Promise<v
     }
   }
 
+  function spawn(entries: ReadEntry[]): void {
+    for (const entry of entries) {
+      if (inFlight.has(entry.id)) continue; // taken over from ourselves: still being handled here
+      const work = handle(entry).finally(() => inFlight.delete(entry.id));
+      inFlight.set(entry.id, work);
+    }
+  }
+
   async function turn(): Promise<void> {
+    if (inFlight.size >= IN_FLIGHT) {
+      await Promise.race(inFlight.values());
+      return;
+    }
     if (deps.clock.now() - lastReclaim >= Math.min(claimIdleMs, 5_000)) {
       lastReclaim = deps.clock.now();
       const stale = await reader.reclaim(claimIdleMs, BATCH);
       if (stale.length > 0) log.info({ entries: stale.length }, 'inbox entries taken over');
-      await Promise.all(stale.map(handle));
+      spawn(stale);
     }
-    const fresh = await reader.read(BATCH, blockMs);
-    await Promise.all(fresh.map(handle));
+    spawn(await reader.read(Math.min(BATCH, IN_FLIGHT - inFlight.size), blockMs));
   }
 
   let ready = false;
@@ -81,6 +96,8 @@ export function startInboxConsumer(deps: InboxConsumerDeps): { stop(): Promise<v
       stopping = true;
       reader.close();
       await loop.catch(() => undefined);
+      // Whatever is not done by then stays pending: another consumer takes it over.
+      await settleWithin(Promise.allSettled(inFlight.values()), 10_000);
     },
   };
 }
