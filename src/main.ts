@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import { Redis } from 'ioredis';
 import { buildAutomations, createTellRouter } from './build-automations.js';
 import { buildIntegrations } from './build-integrations.js';
 import { buildGitHubAccess, buildWorkerSandbox, type GitHubAccess } from './build-worker-deps.js';
@@ -11,6 +10,7 @@ import { newTaskId } from './lib/ids.js';
 import type { Logger } from './lib/logger.js';
 import { createRedactor } from './lib/redact.js';
 import { createRedisCancelBus } from './queue/redis-cancel-bus.js';
+import { clusterNames, connectRedis } from './queue/redis-connection.js';
 import { createRedisConversationStore } from './queue/redis-conversation-store.js';
 import { createRedisIdempotencyStore } from './queue/redis-idempotency-store.js';
 import { createRedisInbox } from './queue/redis-inbox.js';
@@ -86,14 +86,17 @@ export interface Running {
 export async function startPatchbay(opts: StartOptions): Promise<Running> {
   const { config, log } = opts;
   const env = config.env;
-  const prefix = opts.prefix ?? env.PATCHBAY_REDIS_PREFIX;
-  const queueName = opts.queueName ?? env.PATCHBAY_QUEUE;
+  const target = { url: env.REDIS_URL, cluster: env.PATCHBAY_REDIS_CLUSTER };
+  const { prefix, queueName } = clusterNames(target, {
+    prefix: opts.prefix ?? env.PATCHBAY_REDIS_PREFIX,
+    queueName: opts.queueName ?? env.PATCHBAY_QUEUE,
+  });
   const retentionDays = config.file.retention_days;
   // First: a worker refused its sandbox or its limits (PATCHBAY_REQUIRE_LIMITS) opens nothing.
   const workerSandbox = opts.worker
     ? await buildWorkerSandbox(config, log, { cgroups: opts.cgroups })
     : undefined;
-  const redis = new Redis(env.REDIS_URL, {
+  const redis = connectRedis(target, {
     maxRetriesPerRequest: 2,
     enableOfflineQueue: false,
     lazyConnect: true,

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { AcceptedRecord, Inbox, InboxEntry, InboxReader } from '../domain/inbox.js';
 import { shortHash } from '../lib/ids.js';
+import { duplicateRedis } from './redis-connection.js';
 
 /**
  * The one round trip before an answer. KEYS: 1 the delivery's claim, 2 the inbox stream, 3 the
@@ -113,7 +114,7 @@ function createInboxReader({ redis, stream, consumer }: { redis: Redis; stream: 
       }
     },
     async read(count: number, blockMs: number) {
-      blocking ??= redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
+      blocking ??= duplicateRedis(redis, { enableOfflineQueue: true, maxRetriesPerRequest: null });
       const raw = (await blocking.xreadgroup(
         'GROUP',
         GROUP,
