@@ -21,7 +21,7 @@ export interface InboxConsumerDeps {
 
 const BATCH = 100;
 /** Entries handled at once: a slow one (Slack's thread history) holds up no other. */
-const IN_FLIGHT = 200;
+const IN_FLIGHT = 64;
 
 /**
  * Turns the inbox's entries into tasks, in the server process: new entries as they come, and those a
