@@ -13,6 +13,8 @@ export interface Spawned {
   child: ChildProcess;
   base: string;
   prefix: string;
+  /** The JSON line it printed once listening (`{"port":N,…}`). */
+  said: Record<string, unknown>;
 }
 
 export function freePort(): Promise<number> {
@@ -43,16 +45,16 @@ export async function spawnProcess(
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
-  const port = await new Promise<number>((resolve, reject) => {
+  const said = await new Promise<Record<string, unknown>>((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      const found = /\{"port":(\d+)\}/.exec(out);
-      if (found) resolve(Number(found[1]));
+      const found = /^\{"port":.*\}$/m.exec(out);
+      if (found) resolve(JSON.parse(found[0]) as Record<string, unknown>);
     });
     child.once('exit', (code) => reject(new Error(`${entry} exited (${code}) before listening`)));
   });
-  return { child, base: `http://127.0.0.1:${port}`, prefix: env.PATCHBAY_REDIS_PREFIX ?? '' };
+  return { child, base: `http://127.0.0.1:${said.port}`, prefix: env.PATCHBAY_REDIS_PREFIX ?? '', said };
 }
 
 /** `patchbay server` (tests/fakes/server-process.ts) with Slack in HTTP mode against the stand-in. */

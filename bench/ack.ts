@@ -7,10 +7,10 @@
  * restarted (mentions that got no answer are sent again, as Slack would). Run with `npx tsx bench/ack.ts`
  * (BENCH_MENTIONS, BENCH_RATE, BENCH_BLOCK change the load).
  */
+import { loadavg } from 'node:os';
 import { Redis } from 'ioredis';
 import { REDIS_URL } from '../tests/fakes/redis.js';
 import { postToSlackEvents, slackEvent } from '../tests/fakes/slack-requests.js';
-import { startSlackStandIn } from '../tests/fakes/slack-stand-in.js';
 import { countTasks, freePort, type Spawned, spawnPatchbay, spawnProcess } from './ack-processes.js';
 
 const MENTIONS = Number(process.env.BENCH_MENTIONS ?? 1_000);
@@ -61,7 +61,9 @@ function row(label: string, xs: number[]) {
   return `| ${label} | ${xs.length} | ${quantile(xs, 0.5).toFixed(1)} | ${quantile(xs, 0.99).toFixed(1)} | ${Math.max(...xs).toFixed(1)} |`;
 }
 
-async function latency(stand: Awaited<ReturnType<typeof startSlackStandIn>>, redis: Redis): Promise<void> {
+type Stand = { token: string; url: string };
+
+async function latency(stand: Stand, redis: Redis): Promise<void> {
   const patchbay = await spawnPatchbay({ stand, secret: SECRET, port: await freePort() });
   const bolt = await spawnProcess('bench/bare-bolt.ts', [], {
     SLACK_SIGNING_SECRET: SECRET,
@@ -101,7 +103,7 @@ async function latency(stand: Awaited<ReturnType<typeof startSlackStandIn>>, red
   }
 }
 
-async function crash(stand: Awaited<ReturnType<typeof startSlackStandIn>>, redis: Redis): Promise<void> {
+async function crash(stand: Stand, redis: Redis): Promise<void> {
   const port = await freePort();
   let server = await spawnPatchbay({ stand, secret: SECRET, port });
   const prefix = server.prefix;
@@ -145,12 +147,13 @@ async function stopProcess(p: Spawned): Promise<void> {
   await new Promise((r) => p.child.once('exit', r));
 }
 
-const stand = await startSlackStandIn({ botUserId: 'UPATCHBOT', channels: { C0GENERAL: 'general' } });
+const standIn = await spawnProcess('bench/slack-stand-in-process.ts', [], {});
+const stand = { token: String(standIn.said.token), url: `${standIn.base}/` };
 const redis = new Redis(REDIS_URL);
 try {
   await latency(stand, redis);
   await crash(stand, redis);
 } finally {
   redis.disconnect();
-  await stand.close();
+  standIn.child.kill('SIGTERM');
 }
