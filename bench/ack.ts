@@ -95,7 +95,10 @@ async function latency(stand: Stand, redis: Redis): Promise<void> {
     const ratio = (q: number) => (quantile(times.patchbay, q) / quantile(times.bolt, q)).toFixed(2);
     console.log(`| Patchbay ÷ bare Bolt | | ${ratio(0.5)}× | ${ratio(0.99)}× | |`);
     console.log(
-      `\nacknowledged: ${acked.length}; tasks: ${counted.tasks}; acknowledged without a task: ${counted.missing}; extra tasks: ${counted.extra}`,
+      `\nload average (1 min): ${loadavg()[0]?.toFixed(1)} on ${navigator.hardwareConcurrency} cores`,
+    );
+    console.log(
+      `acknowledged: ${acked.length}; tasks: ${counted.tasks}; acknowledged without a task: ${counted.missing}; extra tasks: ${counted.extra}`,
     );
   } finally {
     await stopProcess(patchbay);
