@@ -7,7 +7,7 @@
  * restarted (mentions that got no answer are sent again, as Slack would). Run with `npx tsx bench/ack.ts`
  * (BENCH_MENTIONS, BENCH_RATE, BENCH_BLOCK change the load).
  */
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { Redis } from 'ioredis';
 import { REDIS_URL } from '../tests/fakes/redis.js';
 import { postToSlackEvents, slackEvent } from '../tests/fakes/slack-requests.js';
@@ -95,7 +95,7 @@ async function latency(stand: Stand, redis: Redis): Promise<void> {
     const ratio = (q: number) => (quantile(times.patchbay, q) / quantile(times.bolt, q)).toFixed(2);
     console.log(`| Patchbay ÷ bare Bolt | | ${ratio(0.5)}× | ${ratio(0.99)}× | |`);
     console.log(
-      `\nload average (1 min): ${loadavg()[0]?.toFixed(1)} on ${navigator.hardwareConcurrency} cores`,
+      `\nload average (1 min): ${loadavg()[0]?.toFixed(1)} on ${availableParallelism()} cores`,
     );
     console.log(
       `acknowledged: ${acked.length}; tasks: ${counted.tasks}; acknowledged without a task: ${counted.missing}; extra tasks: ${counted.extra}`,
