@@ -17,6 +17,7 @@ const MENTIONS = Number(process.env.BENCH_MENTIONS ?? 1_000);
 const RATE = Number(process.env.BENCH_RATE ?? 100);
 const BLOCK = Number(process.env.BENCH_BLOCK ?? 50);
 const SECRET = 'bench-signing-secret-0123456789abcdef';
+const ALONE = Number(process.env.BENCH_ALONE ?? 200);
 
 const quantile = (xs: number[], q: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))] ?? Number.NaN;
@@ -85,7 +86,23 @@ async function latency(stand: Stand, redis: Redis): Promise<void> {
       times.bolt.push(...b.filter((s) => s.ok).map((s) => s.ms));
       acked.push(...p.filter((s) => s.ok).map((s) => s.eventId));
     }
+    // One at a time, each after the previous one's task was made: the answer's own cost, alone.
+    const alone = { patchbay: [] as number[], bolt: [] as number[] };
+    for (let n = 0; n < ALONE; n++) {
+      const [p] = await burst(() => patchbay.base, 500_000 + n, 1);
+      const [b] = await burst(() => bolt.base, 500_000 + n, 1);
+      if (p?.ok) alone.patchbay.push(p.ms);
+      if (b?.ok) alone.bolt.push(b.ms);
+      if (p?.ok) acked.push(p.eventId);
+      await new Promise((r) => setTimeout(r, 60));
+    }
     const counted = await countTasks(redis, patchbay.prefix, acked, acked.length);
+    console.log(
+      `\n| ${ALONE} mentions each, one at a time, 60 ms apart | answered | p50 ms | p99 ms | max ms |`,
+    );
+    console.log('| --- | ---: | ---: | ---: | ---: |');
+    console.log(row('Patchbay', alone.patchbay));
+    console.log(row('bare Bolt', alone.bolt));
     console.log(
       `\n| ${MENTIONS} mentions each, ${RATE}/s, blocks of ${BLOCK} | answered | p50 ms | p99 ms | max ms |`,
     );
@@ -94,9 +111,7 @@ async function latency(stand: Stand, redis: Redis): Promise<void> {
     console.log(row('bare Bolt (empty listener, early ack)', times.bolt));
     const ratio = (q: number) => (quantile(times.patchbay, q) / quantile(times.bolt, q)).toFixed(2);
     console.log(`| Patchbay ÷ bare Bolt | | ${ratio(0.5)}× | ${ratio(0.99)}× | |`);
-    console.log(
-      `\nload average (1 min): ${loadavg()[0]?.toFixed(1)} on ${availableParallelism()} cores`,
-    );
+    console.log(`\nload average (1 min): ${loadavg()[0]?.toFixed(1)} on ${availableParallelism()} cores`);
     console.log(
       `acknowledged: ${acked.length}; tasks: ${counted.tasks}; acknowledged without a task: ${counted.missing}; extra tasks: ${counted.extra}`,
     );
