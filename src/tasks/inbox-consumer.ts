@@ -1,3 +1,4 @@
+import { PatchbayError } from '../domain/errors.js';
 import type { InboxHandler, InboxReader, ReadEntry } from '../domain/inbox.js';
 import type { Clock } from '../lib/clock.js';
 import { settleWithin } from '../lib/deadline.js';
@@ -20,6 +21,11 @@ export interface InboxConsumerDeps {
 }
 
 const BATCH = 100;
+
+/** An entry its handler cannot read (not a transient failure: handling it again fails again). */
+function isMalformed(err: unknown): boolean {
+  return err instanceof PatchbayError && err.permanent && err.code === 'invalid_request';
+}
 /** Entries handled at once: a slow one (Slack's thread history) holds up no other. */
 const IN_FLIGHT = 64;
 
@@ -47,10 +53,11 @@ export function startInboxConsumer(deps: InboxConsumerDeps): { stop(): Promise<v
       await handler(entry);
       await reader.ack(entry.id);
     } catch (err) {
-      log.warn(
-        { taskId: entry.taskId, kind: entry.kind, err: (err as Error).message },
-        'inbox entry not handled',
-      );
+      const meta = { taskId: entry.taskId, kind: entry.kind, err: (err as Error).message };
+      if (!isMalformed(err)) return log.warn(meta, 'inbox entry not handled');
+      // An entry no handler can read would be taken over and fail again forever: dropped, loudly.
+      log.error(meta, 'inbox entry dropped: malformed');
+      await reader.ack(entry.id).catch(() => undefined);
     }
   }
 

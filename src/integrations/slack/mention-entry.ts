@@ -42,7 +42,9 @@ export interface MentionDeps extends SlackHandlerDeps {
  */
 export function createMentionEntryHandler(deps: MentionDeps): InboxHandler {
   return async (entry) => {
-    const mention = AcceptedMention.parse(entry.payload);
+    const parsed = AcceptedMention.safeParse(entry.payload);
+    if (!parsed.success) throw new PatchbayError('invalid_request', 'not an accepted Slack mention');
+    const mention = parsed.data;
     const thread = toThread({ team: mention.team, channel: mention.channel, threadTs: mention.threadTs });
     // Read before the task is made: afterwards the thread's newest task is this one.
     const before = await deps.tasks.conversations.view(thread.conversation);
