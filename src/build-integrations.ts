@@ -4,14 +4,9 @@ import { type RepositoryRules, toRepositoryRules } from './config/repository-rul
 import { type TaskPageUrl, toTaskPageUrl } from './config/task-page-links.js';
 import type { TellPlaces } from './domain/events.js';
 import type { KeyValueStore } from './domain/ports.js';
-import { createGitHubIntegration } from './integrations/github/create-github-integration.js';
+import type { WritePace } from './domain/write-pace.js';
 import type { Alarms } from './integrations/github/handle-check-delivery.js';
-import { createLinearIntegration } from './integrations/linear/create-linear-integration.js';
-import { createLinearAgentInstall } from './integrations/linear/linear-agent-install.js';
-import { createLinearClient } from './integrations/linear/linear-api.js';
 import { readLinearSettings } from './integrations/linear/linear-settings.js';
-import { createSlackIntegration } from './integrations/slack/create-slack-integration.js';
-import { createSlackClients } from './integrations/slack/slack-client.js';
 import { readSlackSettings } from './integrations/slack/slack-settings.js';
 import type { Clock } from './lib/clock.js';
 import type { Logger } from './lib/logger.js';
@@ -31,39 +26,44 @@ export interface IntegrationWiring {
   log: Logger;
   /** The clock the integrations' own timers run on (see StartOptions.clock). */
   clock?: Clock;
+  /** GitHub's write pace shared by every process (Redis). */
+  writePace?: WritePace;
 }
 
 /**
  * The integrations whose credentials are set; each says at start-up whether it is on. Each gets the
  * task use cases, its own key-value store and logger, its own credentials and its slice of
- * `patchbay.yml`: never the whole configuration.
+ * `patchbay.yml`: never the whole configuration. An integration's modules (and its SDK) are imported
+ * only when it is on, so a process without Slack or Linear never loads their SDKs.
  */
-export function buildIntegrations(
+export async function buildIntegrations(
   wiring: IntegrationWiring,
   githubAccess: () => GitHubAccess,
-): Integration[] {
+): Promise<Integration[]> {
   const { config, log } = wiring;
   const repositories = toRepositoryRules(config);
   const pageUrl = toTaskPageUrl(config.env.PATCHBAY_PUBLIC_URL);
   const integrations: Integration[] = [];
-  const slack = buildSlack(wiring, repositories, pageUrl);
+  const slack = await buildSlack(wiring, repositories, pageUrl);
   if (slack) integrations.push(slack);
-  const linear = buildLinear(wiring, repositories, pageUrl);
+  const linear = await buildLinear(wiring, repositories, pageUrl);
   if (linear) integrations.push(linear);
-  const github = buildGitHub(wiring, repositories, githubAccess);
+  const github = await buildGitHub(wiring, repositories, githubAccess);
   if (github) integrations.push(github);
   if (!slack) log.info('Slack off: SLACK_BOT_TOKEN is not set');
   return integrations;
 }
 
-function buildSlack(
+async function buildSlack(
   wiring: IntegrationWiring,
   repositories: RepositoryRules,
   pageUrl: TaskPageUrl,
-): Integration | undefined {
+): Promise<Integration | undefined> {
   const { config } = wiring;
   const settings = readSlackSettings(config.env);
   if (!settings) return undefined;
+  const { createSlackIntegration } = await import('./integrations/slack/create-slack-integration.js');
+  const { createSlackClients } = await import('./integrations/slack/slack-client.js');
   const log = wiring.log.child({ integration: 'slack' });
   return createSlackIntegration({
     settings,
@@ -82,17 +82,20 @@ function buildSlack(
   });
 }
 
-function buildLinear(
+async function buildLinear(
   wiring: IntegrationWiring,
   repositories: RepositoryRules,
   pageUrl: TaskPageUrl,
-): Integration | undefined {
+): Promise<Integration | undefined> {
   const { config } = wiring;
   const settings = readLinearSettings(config.env);
   if ('off' in settings) {
     wiring.log.info(settings.off);
     return undefined;
   }
+  const { createLinearIntegration } = await import('./integrations/linear/create-linear-integration.js');
+  const { createLinearAgentInstall } = await import('./integrations/linear/linear-agent-install.js');
+  const { createLinearClient } = await import('./integrations/linear/linear-api.js');
   const log = wiring.log.child({ integration: 'linear' });
   const kv = wiring.kvFor('linear');
   const { oauth, accessToken } = settings.agent ?? {};
@@ -125,11 +128,11 @@ function buildLinear(
 }
 
 /** The review loop on Patchbay's pull requests: needs the webhook secret and GitHub credentials. */
-function buildGitHub(
+async function buildGitHub(
   wiring: IntegrationWiring,
   repositories: RepositoryRules,
   githubAccess: () => GitHubAccess,
-): Integration | undefined {
+): Promise<Integration | undefined> {
   const { env } = wiring.config;
   if (!env.GITHUB_WEBHOOK_SECRET) {
     wiring.log.info('GitHub review loop off: GITHUB_WEBHOOK_SECRET is not set');
@@ -139,9 +142,10 @@ function buildGitHub(
     wiring.log.info('GitHub review loop off: set GITHUB_APP_ID + GITHUB_APP_PRIVATE_KEY or GITHUB_TOKEN');
     return undefined;
   }
-  // The webhook side has clients of its own: Octokit spaces writes per client (1–3 s), and a 👀 must
-  // not wait behind the worker's pushes and PR updates. Replies go through the worker's clients.
-  const { clients, botLogin, permissionsFor } = buildGitHubAccess(env, wiring.log);
+  // The webhook side has clients of its own (replies go through the worker's); both wait for the one
+  // write pace, where the 👀 (a reaction) takes the next slot before the worker's waiting writes.
+  const { clients, botLogin, permissionsFor } = buildGitHubAccess(env, wiring.log, wiring.writePace);
+  const { createGitHubIntegration } = await import('./integrations/github/create-github-integration.js');
   return createGitHubIntegration({
     secret: env.GITHUB_WEBHOOK_SECRET,
     clients,

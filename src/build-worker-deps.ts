@@ -1,22 +1,32 @@
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import type { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { createAgent } from './agent/create-agent.js';
+import { dataDirOf } from './cache-command.js';
 import type { Config } from './config/load-config.js';
 import { toTaskPageUrl } from './config/task-page-links.js';
 import { PatchbayError } from './domain/errors.js';
+import type { WritePace } from './domain/write-pace.js';
 import { createBotLogin, lookUpTokenLogin } from './integrations/github/bot-login.js';
 import { createGitHubAppAuth } from './integrations/github/create-github-app-auth.js';
 import { createOctokit, type GitHubClients } from './integrations/github/create-octokit.js';
+import { tokenPaceKey } from './integrations/github/github-pacing.js';
+import { createLocalWritePace, withLocalFallback } from './integrations/github/local-write-pace.js';
 import { createPullRequestHost } from './integrations/github/pull-request-host.js';
 import { createPullRequests } from './integrations/github/pull-requests.js';
 import { formatBytes } from './lib/format-bytes.js';
 import type { Logger } from './lib/logger.js';
+import { createRedisWritePace } from './queue/redis-write-pace.js';
 import { createSandbox } from './sandbox/create-sandbox.js';
+import { createEgressProxy, type EgressProxy } from './sandbox/egress-proxy.js';
+import { createPublicResolver } from './sandbox/egress-resolver.js';
+import { parseUpstreamProxy, type UpstreamProxy } from './sandbox/egress-upstream.js';
 import { probeLimits } from './sandbox/probe-limits.js';
 import { probeSandbox } from './sandbox/probe-sandbox.js';
+import { toolFingerprint } from './sandbox/tool-fingerprint.js';
 import type { SandboxHost } from './sandbox/types.js';
+import { createPackageCaches } from './tasks/environment.js';
 import { toTaskLimits } from './tasks/limited-attempt.js';
+import { createEntryPreparer } from './tasks/prepare-entry.js';
 import { createPullRequestPublisher } from './tasks/publish-changes.js';
 import { createWorkspaces } from './workspace/create-workspaces.js';
 import { type GitCredentials, tokenCredentials } from './workspace/types.js';
@@ -29,23 +39,52 @@ export function buildWorkerDeps(
   config: Config,
   log: Logger,
   github = buildGitHubAccess(config.env, log),
-  opts: { poolSize?: number } = {},
+  opts: WorkerDepsOptions = {},
 ) {
   const env = config.env;
   const agent = buildAgent(config, log);
   const serverUrl = env.GITHUB_SERVER_URL.replace(/\/+$/, '');
+  const root = dataDirOf({ PATCHBAY_DATA_DIR: env.PATCHBAY_DATA_DIR });
+  const environment = opts.sandbox ? buildEnvironment(config, root, log, opts) : undefined;
   const workspaces = createWorkspaces({
     searchPath: process.env.PATH,
-    root: env.PATCHBAY_DATA_DIR ?? join(homedir(), '.patchbay'),
+    root,
     remoteUrl: (repo) => `${serverUrl}/${repo}.git`,
     credentials: github.credentials,
     log,
     pool: { size: opts.poolSize ?? env.PATCHBAY_CONCURRENCY },
+    ...(environment ? { preparer: environment.preparer } : {}),
   });
   const pulls = createPullRequests({ octokit: github.clients, log });
   const host = createPullRequestHost(pulls, toTaskPageUrl(env.PATCHBAY_PUBLIC_URL));
   const publisher = createPullRequestPublisher({ host, workspaces, log });
-  return { workspaces, agent, publisher };
+  return { workspaces, agent, publisher, ...(environment ? { environment: environment.deps } : {}) };
+}
+
+export interface WorkerDepsOptions {
+  poolSize?: number;
+  /** With the sandbox, pool entries are prepared (setup run in them) and setup gets package caches. */
+  sandbox?: SandboxHost;
+  setupEnv?: Map<string, Record<string, string>>;
+  redact?: (text: string) => string;
+}
+
+/** Prepared entries and package caches: the preparer for the pool, and what a task's setup gets. */
+function buildEnvironment(config: Config, root: string, log: Logger, opts: WorkerDepsOptions) {
+  const sandbox = opts.sandbox as SandboxHost;
+  const redact = opts.redact ?? ((text: string) => text);
+  const setupEnv = (repo: string) => opts.setupEnv?.get(repo) ?? {};
+  const caches = createPackageCaches({ root, maxBytes: config.file.cache_mb * 1024 * 1024, log });
+  const preparer = createEntryPreparer({
+    config,
+    sandbox,
+    caches,
+    setupEnv,
+    redact,
+    tools: toolFingerprint(),
+    log,
+  });
+  return { preparer, deps: { caches, setupEnv, redact } };
 }
 
 /** The model loop on the configured OpenAI-compatible endpoint; a worker without one cannot start. */
@@ -76,7 +115,15 @@ export interface GitHubAccess {
   permissionsFor?: (repo: string) => Promise<Record<string, string> | undefined>;
 }
 
-export function buildGitHubAccess(env: Config['env'], log: Logger): GitHubAccess {
+/**
+ * `pace` is the write pace every process shares through Redis; without it (`patchbay run`) this
+ * process keeps the pace on its own.
+ */
+export function buildGitHubAccess(
+  env: Config['env'],
+  log: Logger,
+  pace: WritePace = createLocalWritePace(env.PATCHBAY_GITHUB_WRITE_PACE_MS),
+): GitHubAccess {
   const { GITHUB_APP_ID: appId, GITHUB_APP_PRIVATE_KEY: privateKey, GITHUB_TOKEN: token } = env;
   if (appId || privateKey) {
     if (!appId || !privateKey) {
@@ -85,7 +132,7 @@ export function buildGitHubAccess(env: Config['env'], log: Logger): GitHubAccess
         hint: 'set both GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY (see docs/github-app.md), or neither',
       });
     }
-    const app = createGitHubAppAuth({ appId, privateKey, baseUrl: env.GITHUB_API_URL, log });
+    const app = createGitHubAppAuth({ appId, privateKey, baseUrl: env.GITHUB_API_URL, log, pace });
     if (token) log.info('GitHub App auth on: GITHUB_APP_ID is set, so GITHUB_TOKEN is not used');
     else log.info('GitHub App auth on');
     return {
@@ -100,7 +147,12 @@ export function buildGitHubAccess(env: Config['env'], log: Logger): GitHubAccess
       hint: 'set GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY (a GitHub App, see docs/github-app.md), or GITHUB_TOKEN to a token that may push branches and open pull requests',
     });
   }
-  const octokit = createOctokit({ token, baseUrl: env.GITHUB_API_URL, log });
+  const octokit = createOctokit({
+    token,
+    baseUrl: env.GITHUB_API_URL,
+    log,
+    pace: { pace, key: tokenPaceKey(token) },
+  });
   return {
     clients: octokit,
     credentials: tokenCredentials(token),
@@ -117,6 +169,8 @@ export interface WorkerSandbox {
   limits: string;
   /** Removes this worker's cgroup directory (its tasks' groups are gone by then). */
   close(): Promise<void>;
+  /** The filtering proxy of the agent's commands, for repositories with `network: allowlist`. */
+  egress: EgressProxy;
 }
 
 /**
@@ -146,5 +200,26 @@ export async function buildWorkerSandbox(
       `disk ${formatBytes(defaults.diskBytes)}, /tmp ${formatBytes(defaults.tmpBytes)}, CPU weight ${defaults.cpuWeight}` +
       `${overridden.length ? ` (own limits: ${overridden.join(', ')})` : ''}; enforced by ${limits.description}`,
     close: async () => limits.cgroups?.close(),
+    egress: createEgressProxy({ resolve: createPublicResolver(), upstream: upstreamOf(config.env), log }),
   };
+}
+
+/** The host's own proxy (HTTPS_PROXY, else HTTP_PROXY), which Patchbay's filtering proxy chains to. */
+function upstreamOf(env: Config['env']): UpstreamProxy | undefined {
+  if (env.HTTPS_PROXY) return parseUpstreamProxy(env.HTTPS_PROXY, 'HTTPS_PROXY');
+  if (env.HTTP_PROXY) return parseUpstreamProxy(env.HTTP_PROXY, 'HTTP_PROXY');
+  return undefined;
+}
+
+/**
+ * GitHub's write pace shared by every process of the deployment through Redis (one key per
+ * installation or token), falling back to this process's own pace while Redis does not answer.
+ */
+export function buildWritePace(
+  config: Config,
+  deps: { redis: Redis; prefix: string; log: Logger },
+): WritePace {
+  const gapMs = config.env.PATCHBAY_GITHUB_WRITE_PACE_MS;
+  const shared = createRedisWritePace({ redis: deps.redis, prefix: deps.prefix, gapMs });
+  return withLocalFallback(shared, createLocalWritePace(gapMs), deps.log);
 }

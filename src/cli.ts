@@ -5,9 +5,6 @@ import { FileConfig } from './config/file-schema.js';
 import { buildConfig, type Config, loadConfig, parseEnv } from './config/load-config.js';
 import { PatchbayError } from './domain/errors.js';
 import { createLogger, type Logger } from './lib/logger.js';
-import { startPatchbay } from './main.js';
-import { runLocal } from './run-local.js';
-import { runSchedulesCommand } from './schedules-command.js';
 
 const USAGE = `usage: patchbay <command>
 
@@ -22,6 +19,8 @@ const USAGE = `usage: patchbay <command>
   schedules [run|pause|resume <name>]
                                  the schedules of patchbay.yml: next and last run, status;
                                  run one now, pause or resume one
+  cache clear <owner/name>       on a worker's machine (its PATCHBAY_DATA_DIR): drop the
+                                 repository's prepared pool entries and package cache
 `;
 
 function fail(message: string, hint?: string): never {
@@ -50,6 +49,8 @@ function onSignals(stop: () => Promise<void>, log: Logger): void {
 async function serve(roles: { server: boolean; worker: boolean }): Promise<void> {
   const config = await loadConfig(process.env);
   const log = createLogger({ level: config.env.LOG_LEVEL });
+  // Each command imports what it runs, and no more: start-up time is import time.
+  const { startPatchbay } = await import('./main.js');
   const running = await startPatchbay({ config, log, ...roles });
   onSignals(running.stop, log);
 }
@@ -70,6 +71,7 @@ async function run(args: string[]): Promise<void> {
       : await loadConfig(process.env);
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort('cancelled'));
+  const { runLocal } = await import('./run-local.js');
   const task = await runLocal({
     repo: values.repo,
     instruction,
@@ -138,10 +140,18 @@ async function main(argv: string[]): Promise<void> {
       return run(rest);
     case 'eval':
       return evaluate(rest);
-    case 'schedules':
+    case 'schedules': {
+      const { runSchedulesCommand } = await import('./schedules-command.js');
       await runSchedulesCommand(rest, { env: process.env, out: process.stdout });
       process.exit(0);
       return;
+    }
+    case 'cache': {
+      const { runCacheCommand } = await import('./cache-command.js');
+      await runCacheCommand(rest, { env: process.env, out: process.stdout });
+      process.exit(0);
+      return;
+    }
     case 'demo': {
       const { runDemo } = await import('./demo/run-demo.js');
       const serveUntil = new Promise((resolve) => {

@@ -1,8 +1,14 @@
 import { hostname } from 'node:os';
 import { buildAutomations, createTellRouter } from './build-automations.js';
 import { buildIntegrations } from './build-integrations.js';
-import { buildGitHubAccess, buildWorkerSandbox, type GitHubAccess } from './build-worker-deps.js';
+import {
+  buildGitHubAccess,
+  buildWorkerSandbox,
+  buildWritePace,
+  type GitHubAccess,
+} from './build-worker-deps.js';
 import type { Config } from './config/load-config.js';
+import { readSetupEnv, setupEnvSecrets } from './config/setup-env-for.js';
 import { PatchbayError } from './domain/errors.js';
 import type { Reporter, TellPlaces } from './domain/events.js';
 import { type Clock, systemClock } from './lib/clock.js';
@@ -20,6 +26,7 @@ import { createRedisTaskDiffs } from './queue/redis-task-diffs.js';
 import { createRedisTaskStore } from './queue/redis-task-store.js';
 import { createRedisTaskTimeline } from './queue/redis-task-timeline.js';
 import { createTaskQueue } from './queue/task-queue.js';
+import { upstreamSecrets } from './sandbox/egress-upstream.js';
 import {
   type DashboardStats,
   type DashboardStatsOptions,
@@ -27,7 +34,6 @@ import {
 } from './server/dashboard-stats.js';
 import type { TaskServices } from './server/integration.js';
 import { deriveSessionKey } from './server/sessions.js';
-import { startServer } from './start-server.js';
 import { startWorker } from './start-worker.js';
 import { acceptedTask, createTaskEntryHandler, TASK_ENTRY, untilMade } from './tasks/accepted-task.js';
 import { cancelTask } from './tasks/cancel-task.js';
@@ -67,6 +73,8 @@ export interface StartOptions {
   inbox?: { consume?: boolean; claimIdleMs?: number; beforeHandle?: () => Promise<void> };
   /** 'off' runs the worker's tasks without cgroups, as on a host that has none (tests). */
   cgroups?: 'auto' | 'off';
+  /** Where repositories' `setup_env` values are read from (default process.env). */
+  hostEnv?: Record<string, string | undefined>;
 }
 
 export interface Running {
@@ -123,7 +131,8 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     apiToken: env.PATCHBAY_API_TOKEN,
     clientSecret: env.GITHUB_CLIENT_SECRET,
   });
-  const redact = createRedactor(secretValues(env, sessionKey));
+  const setupEnv = readSetupEnv(config.file, opts.hostEnv ?? process.env);
+  const redact = createRedactor([...secretValues(env, sessionKey), ...setupEnvSecrets(setupEnv)]);
   const automations = buildAutomations({ config, redis, prefix, queueName, clock, log });
   // The timeline and diff each task keeps, written by the worker (redacted), read by any server.
   const capBytes = config.file.limits.timeline_kb * 1024;
@@ -149,14 +158,15 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   };
   // The worker's GitHub clients, shared with the GitHub reporter: replies are spaced after PR writes.
   let github: GitHubAccess | undefined;
+  const writePace = buildWritePace(config, { redis, prefix, log });
   const githubAccess = () => {
-    github ??= buildGitHubAccess(env, log);
+    github ??= buildGitHubAccess(env, log, writePace);
     return github;
   };
   // Integrations tell each other's places (an autofix tells the Slack thread its conversation began
   // in); the router over all of them exists once they do.
   let tell: TellPlaces = async () => undefined;
-  const integrations = buildIntegrations(
+  const integrations = await buildIntegrations(
     {
       config,
       tasks,
@@ -166,6 +176,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
       redact,
       log,
       clock: opts.clock,
+      writePace,
     },
     githubAccess,
   );
@@ -194,6 +205,8 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
 
   let port: number | undefined;
   if (opts.server) {
+    // The HTTP side (pages, their markdown stack, the metrics registry) is imported only where it runs.
+    const { startServer } = await import('./start-server.js');
     const server = await startServer({
       ...{ config, log, redis, prefix, clock, givenClock: opts.clock, sessionKey, tasks, submitDeps, inbox },
       ...{ store, timeline, diffs, metrics, automations, integrations, githubAccess },
@@ -219,7 +232,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
 
   if (workerSandbox) {
     const worker = await startWorker({
-      ...{ config, log, redis, prefix, queueName, clock, sandbox: workerSandbox, githubAccess },
+      ...{ config, log, redis, prefix, queueName, clock, sandbox: workerSandbox, githubAccess, setupEnv },
       ...{ store, conversations, cancels, reporter, writer, redact, automations, integrations },
       tick: (t) => tick(t),
     });
@@ -275,5 +288,7 @@ export function secretValues(env: Config['env'], sessionKey: string | undefined)
     env.LINEAR_CLIENT_SECRET,
     env.LINEAR_WEBHOOK_SECRET,
     ...Object.values(env.hookSecrets),
+    ...upstreamSecrets(env.HTTPS_PROXY),
+    ...upstreamSecrets(env.HTTP_PROXY),
   ];
 }

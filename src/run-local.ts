@@ -46,7 +46,7 @@ export async function runLocal(opts: {
   const worker = await buildWorkerSandbox(opts.config, opts.log);
   opts.out.write(`sandbox: ${worker.description}\nlimits: ${worker.limits}\n`);
   if (worker.warning) opts.out.write(`WARNING: ${worker.warning}\n`);
-  const { sandbox } = worker;
+  const { sandbox, egress } = worker;
   const scratch = await mkdtemp(join(tmpdir(), 'patchbay-run-'));
   try {
     const { config, deps, repoName } = local
@@ -82,6 +82,7 @@ export async function runLocal(opts: {
       store,
       conversations,
       sandbox,
+      egress,
       reporter,
       timeline,
       log: opts.log,

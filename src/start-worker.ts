@@ -36,6 +36,8 @@ export interface WorkerWiring {
   automations: ReturnType<typeof buildAutomations>;
   tick: (tick: { name: string; at: number; manual: boolean }) => Promise<unknown>;
   integrations: Integration[];
+  /** Each repository's setup_env values (read at start). */
+  setupEnv: Map<string, Record<string, string>>;
 }
 
 /**
@@ -48,7 +50,11 @@ export async function startWorker(w: WorkerWiring): Promise<{ stop(): Promise<vo
   const env = config.env;
   if (w.sandbox.warning) log.warn(w.sandbox.warning);
   log.info({ limits: w.sandbox.limits }, 'task limits');
-  const workerDeps = buildWorkerDeps(config, log, w.githubAccess());
+  const workerDeps = buildWorkerDeps(config, log, w.githubAccess(), {
+    sandbox: w.sandbox.sandbox,
+    setupEnv: w.setupEnv,
+    redact: w.redact,
+  });
   const removed = await workerDeps.workspaces.sweepOrphans();
   if (removed) log.info({ removed }, 'removed clones left by dead processes');
   const connection = connectRedis(
@@ -57,7 +63,18 @@ export async function startWorker(w: WorkerWiring): Promise<{ stop(): Promise<vo
   );
   const locks = createConversationLock({ redis, prefix, ttlMs: env.PATCHBAY_LOCK_MS, log });
   const sandbox = w.sandbox.sandbox;
-  const run = { config, store, conversations, sandbox, reporter, timeline: writer, log, ...workerDeps };
+  const egress = w.sandbox.egress;
+  const run = {
+    config,
+    store,
+    conversations,
+    sandbox,
+    egress,
+    reporter,
+    timeline: writer,
+    log,
+    ...workerDeps,
+  };
   const worker = createTaskWorker({
     connection,
     name: w.queueName,

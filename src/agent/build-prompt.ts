@@ -33,6 +33,25 @@ export interface TaskText {
   repo: string;
   branch: string;
   agentsMd?: string;
+  /** Names bash commands may reach through Patchbay's proxy (the repository's `network: allowlist`). */
+  allowedDomains?: readonly string[];
+}
+
+/** At most this many allowed names are spelled out to the model; the rest are counted. */
+const MAX_DOMAINS_SHOWN = 40;
+
+/**
+ * The exception to the system prompt's "no network": here, not there, so that the system prompt stays
+ * the same for every task. The names are the operator's configuration, not untrusted text.
+ */
+export function networkNote(domains: readonly string[]): string {
+  const shown = domains.slice(0, MAX_DOMAINS_SHOWN).join(', ');
+  const more = domains.length > MAX_DOMAINS_SHOWN ? ` and ${domains.length - MAX_DOMAINS_SHOWN} more` : '';
+  return (
+    "Network for this repository: bash commands may reach these domains (and their subdomains) over HTTP and HTTPS through Patchbay's proxy, " +
+    `already set in HTTP_PROXY/HTTPS_PROXY: ${shown}${more}. Everything else is refused, and refused names are listed on the pull request. ` +
+    'Package installs from these registries work; git over SSH and other protocols do not.'
+  );
 }
 
 /** The first user message: where the agent is, then the untrusted texts, each wrapped and sanitized. */
@@ -41,6 +60,7 @@ export function buildTaskMessage(task: TaskText): string {
     `You are working in a clone of ${sanitizeUntrusted(task.repo)} on the branch ${sanitizeUntrusted(task.branch)}; ` +
       'the working directory of every command is the repository root.',
   ];
+  if (task.allowedDomains?.length) parts.push(networkNote(task.allowedDomains));
   if (task.agentsMd?.trim()) {
     parts.push(
       `The repository's AGENTS.md (notes it keeps for coding agents):\n${wrapUntrusted('AGENTS.md', task.agentsMd)}`,

@@ -198,7 +198,12 @@ async function openTranscript(input: AgentRunInput): Promise<ChatMessage[]> {
   if (input.transcript.length > 0) {
     if (input.answer === undefined && input.followUp === undefined) return [...input.transcript];
     const { answer, followUp, context } = input;
-    return resumeTranscript(input.transcript, { answer, followUp, context: followUp ? context : undefined });
+    return resumeTranscript(input.transcript, {
+      answer,
+      followUp,
+      context: followUp ? context : undefined,
+      allowedDomains: input.allowedDomains,
+    });
   }
   const agentsMd = await readAgentsMd(input.workdir);
   const task = {
@@ -207,6 +212,7 @@ async function openTranscript(input: AgentRunInput): Promise<ChatMessage[]> {
     repo: input.repo,
     branch: input.branch,
     agentsMd,
+    allowedDomains: input.allowedDomains,
   };
   return startTranscript(task, input.followUp);
 }

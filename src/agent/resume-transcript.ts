@@ -1,4 +1,4 @@
-import { answerText, followUpMessage } from './build-prompt.js';
+import { answerText, followUpMessage, networkNote } from './build-prompt.js';
 import type { ModelToolCall } from './call-model.js';
 import type { ChatMessage } from './types.js';
 
@@ -13,7 +13,7 @@ const INTERRUPTED =
  */
 export function resumeTranscript(
   transcript: ChatMessage[],
-  opts: { answer?: string; followUp?: string; context?: string },
+  opts: { answer?: string; followUp?: string; context?: string; allowedDomains?: readonly string[] },
 ): ChatMessage[] {
   const messages = [...transcript];
   let answered = false;
@@ -28,6 +28,9 @@ export function resumeTranscript(
   if (opts.answer !== undefined && !answered)
     messages.push({ role: 'user', content: answerText(opts.answer) });
   if (opts.followUp?.trim()) messages.push(followUpMessage(opts.followUp, opts.context));
+  // A follow-up may come after the repository's network changed: the model is told what holds now.
+  if (opts.followUp?.trim() && opts.allowedDomains?.length)
+    messages.push({ role: 'user', content: networkNote(opts.allowedDomains) });
   return messages;
 }
 

@@ -73,6 +73,8 @@ export interface AgentRunInput {
   context?: string;
   repo: string;
   branch: string;
+  /** Names the bash tool's commands may reach through Patchbay's proxy (`network: allowlist`); none: offline. */
+  allowedDomains?: readonly string[];
   /** The model of this run; the agent's default when absent. */
   model?: ModelSpec;
   /**

@@ -24,7 +24,18 @@ export const EnvConfig = z.object({
     .min(16, 'must be at least 16 characters (use `openssl rand -hex 32`)')
     .optional(),
   PATCHBAY_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  /**
+   * Least time between two content-creating GitHub writes of one App installation (or one token),
+   * kept by all processes together through Redis (ms; 0 turns the pace off).
+   */
+  PATCHBAY_GITHUB_WRITE_PACE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   PATCHBAY_SANDBOX: z.enum(['bwrap', 'none']).default('bwrap'),
+  /**
+   * The host's own upstream proxy (`http://[user:password@]host:port`): Patchbay's filtering proxy for
+   * the agent's commands chains through it. Its credentials stay on the host.
+   */
+  HTTPS_PROXY: z.string().min(1).optional(),
+  HTTP_PROXY: z.string().min(1).optional(),
   /** `1`: a worker refuses to start without cgroups to bound each task (docs/limits.md). */
   PATCHBAY_REQUIRE_LIMITS: z
     .enum(['0', '1', 'true', 'false'], 'must be 1 or 0')

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { REASONING_EFFORTS } from '../domain/model-spec.js';
 import { RepoName } from '../domain/task-request.js';
 import { AutofixConfig, HookConfig, ScheduleConfig } from './automation-schema.js';
+import { checkNetworkKeys, NetworkKeys } from './network-schema.js';
 
 const command = z.string().trim().min(1, 'a command may not be empty');
 
@@ -59,6 +60,22 @@ export type LimitsConfig = z.infer<typeof LimitsConfig>;
 export const RepositoryLimits = z.object(LIMIT_KEYS).partial().strict();
 export type RepositoryLimits = z.infer<typeof RepositoryLimits>;
 
+const ENV_NAME = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name (letters, digits, _)');
+
+/** Prepared environments (docs/environments.md): a repository's keys, kept in a block of their own. */
+const ENVIRONMENT_KEYS = {
+  /** Runs instead of setup in a prepared entry brought to a newer commit with the same setup key. */
+  maintenance: z.array(command).default([]),
+  /** Globs of the files setup depends on; absent = the usual lockfiles and manifests. */
+  setup_inputs: z.array(z.string().trim().min(1)).min(1).optional(),
+  /** Host environment variables handed to setup and maintenance only (private registry tokens). */
+  setup_env: z.array(ENV_NAME).default([]),
+  /** Prepared entries kept per worker for this repository; 0 turns the pool off for it. */
+  pool_size: z.number().int().min(0).max(16).default(2),
+};
+
 export const RepositoryConfig = z
   .object({
     name: RepoName,
@@ -72,8 +89,12 @@ export const RepositoryConfig = z
     limits: RepositoryLimits.optional(),
     /** Failing checks on Patchbay's own commits start a follow-up that fixes them; `false` turns it off. */
     autofix: AutofixConfig.default({ max_rounds: 2 }),
+    /** The agent's network: `off`, or `allowlist` of `domains` (and `preset`) through Patchbay's proxy. */
+    ...NetworkKeys,
+    ...ENVIRONMENT_KEYS,
   })
-  .strict();
+  .strict()
+  .superRefine(checkNetworkKeys);
 export type RepositoryConfig = z.infer<typeof RepositoryConfig>;
 
 const Price = z
@@ -136,6 +157,8 @@ export const FileConfig = z
     retention_days: z.number().int().positive().default(30),
     schedules: z.array(ScheduleConfig).default([]),
     hooks: z.array(HookConfig).default([]),
+    /** Package caches of all repositories together on one worker, in MiB (oldest dropped first). */
+    cache_mb: z.number().int().min(64, 'at least 64 (MiB)').default(10_240),
   })
   .strict();
 export type FileConfig = z.infer<typeof FileConfig>;

@@ -18,6 +18,7 @@ import {
   type StandInReviewComment,
 } from './github-review-stand-in.js';
 import { DOCS } from './github-stand-in-replies.js';
+import { createWritePaceEnforcer, type StandInWrite } from './github-write-pace-stand-in.js';
 import type { RecordedCall, StandInHandler, StandInReply } from './http-stand-in.js';
 import { startHttpStandIn } from './http-stand-in.js';
 
@@ -31,6 +32,7 @@ export type {
   StandInRepo,
   StandInStatus,
   StandInUserToken,
+  StandInWrite,
 };
 
 export interface GitHubStandIn {
@@ -45,6 +47,8 @@ export interface GitHubStandIn {
   pulls: StandInPull[];
   /** Check runs, commit statuses and workflow runs per commit (the autofix's inputs). */
   checks: Omit<ChecksState, 'register'>;
+  /** Content-creating writes through the API routes, in order, refused ones (`writePaceMs`) too. */
+  writes: StandInWrite[];
   /** Reactions added through the API, in order. */
   reactions: StandInReaction[];
   /** Sets a person's role on every repository (`GET …/collaborators/:user/permission`); default `read`. */
@@ -117,6 +121,11 @@ export async function startGitHubStandIn(opts: {
    * requests' head commits are answered from it.
    */
   gitRoot?: string;
+  /**
+   * GitHub's pace for content-creating writes, enforced per installation (or token): a write closer
+   * than this to the previous one is refused with a 403 secondary rate limit.
+   */
+  writePaceMs?: number;
 }): Promise<GitHubStandIn> {
   const http = await startHttpStandIn({ prefix: opts.prefix });
   const state = createPullState(http.url, opts.login ?? 'patchbay[bot]', opts.repos);
@@ -126,6 +135,7 @@ export async function startGitHubStandIn(opts: {
   const review = createReviewState({ login, appSlug: login.replace(/\[bot\]$/, '') });
   const oauth = createOAuthState(opts.oauth);
   const checks = createChecksState(http.url, opts.gitRoot);
+  const pace = createWritePaceEnforcer(opts.writePaceMs, (t) => apps.liveToken(t)?.installationId);
   /** A pull request answer with its head commit, as GitHub's has, when the remote is known. */
   const withHeadSha = async (reply: StandInReply): Promise<StandInReply> => {
     const add = async (pull: { head: { ref: string; repo: { full_name: string }; sha?: string } }) => {
@@ -141,7 +151,10 @@ export async function startGitHubStandIn(opts: {
   const guard =
     (handler: StandInHandler): StandInHandler =>
     (call) =>
-      injectedFailure(failures, call) ?? apps.authorize(opts.token, call) ?? handler(call);
+      injectedFailure(failures, call) ??
+      apps.authorize(opts.token, call) ??
+      pace.check(call) ??
+      handler(call);
   const appGuard =
     (handler: StandInHandler): StandInHandler =>
     (call) =>
@@ -201,6 +214,7 @@ export async function startGitHubStandIn(opts: {
     checks,
     comments: state.comments,
     reactions: review.reactions,
+    writes: pace.writes,
     setPermission: review.setPermission,
     setReviewComments: review.setReviewComments,
     addPull: state.addPull,

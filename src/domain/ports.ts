@@ -10,7 +10,7 @@ import type {
   Usage,
 } from './task.js';
 import type { Origin } from './task-request.js';
-import type { StoredTimelineEntry, TimelineEntry } from './timeline.js';
+import type { StageTimes, StoredTimelineEntry, TimelineEntry } from './timeline.js';
 
 /** Durable task records and transcripts (Redis in production, memory for `patchbay run`). */
 export interface TaskStore {
@@ -158,6 +158,10 @@ export interface PullRequestDraft {
   /** The model the agent ran on, and how often it compacted its transcript (the PR's footer). */
   model?: string;
   compactions?: number;
+  /** Where the time went: clone, setup (and how it was made), agent, checks. */
+  stages?: StageTimes;
+  /** Names the agent's commands were refused by the network allowlist (`network: allowlist`), first seen first. */
+  blockedNames?: string[];
 }
 
 /** Opens a branch's pull request, or updates the one it has (GitHub). */

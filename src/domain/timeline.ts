@@ -14,6 +14,22 @@ const InAttempt = { ...At, attempt: z.number().int().nonnegative() };
 export const TimelineStage = z.enum(['clone', 'setup', 'agent', 'checks', 'pull_request']);
 export type TimelineStage = z.infer<typeof TimelineStage>;
 
+/**
+ * How a task's environment was made: from a prepared pool entry (setup had run in it), from one
+ * brought to another commit by the repository's maintenance commands, by the whole setup, or not at
+ * all (no setup configured).
+ */
+export const SetupKind = z.enum(['prepared', 'maintenance', 'full', 'none']);
+export type SetupKind = z.infer<typeof SetupKind>;
+
+/** Where a task's time went, per stage, in ms: the PR footer's line (publish is the PR itself). */
+export interface StageTimes {
+  cloneMs: number;
+  setup: { kind: SetupKind; ms: number };
+  agentMs: number;
+  checksMs: number;
+}
+
 export const TimelineEntry = z.discriminatedUnion('type', [
   /** The task (or its next run: an answer, a retry) was queued. */
   z.object({
@@ -103,6 +119,16 @@ export const TimelineEntry = z.discriminatedUnion('type', [
     /** The agent had already called finish: only what failed after it runs again. */
     finished: z.boolean(),
   }),
+  /** The task's environment was made: how (`setup`), how long it took, the commands it ran. */
+  z.object({
+    type: z.literal('environment'),
+    ...InAttempt,
+    setup: SetupKind,
+    durationMs: z.number(),
+    commands: z.number().int().nonnegative(),
+    /** The repository's package cache was mounted (writable) for it; follow-ups get none. */
+    cache: z.boolean(),
+  }),
   z.object({ type: z.literal('checks'), ...InAttempt, checks: z.array(CheckResult) }),
   z.object({ type: z.literal('question'), ...At, question: z.string() }),
   z.object({ type: z.literal('pull_request'), ...At, pullRequest: PullRequestRef, created: z.boolean() }),
@@ -117,6 +143,22 @@ export const TimelineEntry = z.discriminatedUnion('type', [
     usage: Usage,
     /** Peak memory and disk against the task's limits, and the commands a limit stopped. */
     resources: TaskResources.optional(),
+  }),
+  /**
+   * Names the agent's commands asked for and Patchbay's proxy refused (`network: allowlist`), each
+   * once with its count; `more` counts the names left out past the first ones.
+   */
+  z.object({
+    type: z.literal('network_blocked'),
+    ...InAttempt,
+    names: z.array(
+      z.object({
+        name: z.string(),
+        reason: z.enum(['not_listed', 'forbidden_address']),
+        count: z.number().int().positive(),
+      }),
+    ),
+    more: z.number().int().nonnegative(),
   }),
   /** Said by the log itself: e.g. that older tool outputs were shortened to keep it under its cap. */
   z.object({ type: z.literal('note'), at: z.string(), text: z.string() }),

@@ -1,3 +1,4 @@
+import { SANDBOX_CACHE } from './cache-env.js';
 import type { SystemMount } from './system-layout.js';
 
 export const SANDBOX_WORKSPACE = '/workspace';
@@ -28,6 +29,8 @@ export interface BwrapArgsInput {
   /** Host path bound read-write at /workspace. */
   workdir: string;
   readOnlyPaths: readonly string[];
+  /** A repository's package cache, bound at SANDBOX_CACHE (read-write only when `writable`). */
+  cache?: { dir: string; writable: boolean };
   system: readonly SystemMount[];
   /**
    * 'isolated': a fresh network namespace with only loopback. 'inherited': keep the namespace bwrap is
@@ -48,6 +51,8 @@ export interface BwrapArgsInput {
   prelude?: string;
   /** bwrap writes `{"child-pid": N, …}` here: a process inside the sandbox, to measure it from the host. */
   infoFd?: number;
+  /** Host paths mounted read-only at another path inside (the proxy's socket directory and node). */
+  mounts?: ReadonlyArray<{ source: string; target: string }>;
 }
 
 /**
@@ -65,6 +70,8 @@ export function buildBwrapArgs(input: BwrapArgsInput): string[] {
     ...scratchArgs(input.scratchBytes),
     ...['--bind', input.workdir, SANDBOX_WORKSPACE],
     ...input.readOnlyPaths.flatMap((p) => ['--ro-bind', p, p]),
+    ...(input.cache ? [input.cache.writable ? '--bind' : '--ro-bind', input.cache.dir, SANDBOX_CACHE] : []),
+    ...(input.mounts ?? []).flatMap((m) => ['--ro-bind', m.source, m.target]),
     ...(input.infoFd === undefined ? [] : ['--info-fd', String(input.infoFd)]),
     // Last: the skeleton root (mount points) becomes read-only; /tmp, HOME and /workspace stay writable.
     ...['--remount-ro', '/', '--chdir', SANDBOX_WORKSPACE],

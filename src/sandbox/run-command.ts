@@ -1,9 +1,11 @@
+import { realpathSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../lib/logger.js';
 import { buildBwrapArgs, buildShellArgv, SANDBOX_HOME } from './bwrap-args.js';
+import { buildCacheEnv, SANDBOX_CACHE } from './cache-env.js';
 import { connectInternet } from './connect-internet.js';
 import { findExecutable } from './find-executable.js';
 import {
@@ -14,6 +16,7 @@ import {
   RESOLV_CONF_FD,
 } from './internet-namespace.js';
 import { buildLaunchArgv, buildRlimitPrelude } from './limit-launch.js';
+import { buildForwarderPrelude, buildProxyEnv, PROXY_MOUNT, PROXY_NODE } from './proxy-forwarder.js';
 import { type Prepare, type ProcessSpec, runProcess } from './run-process.js';
 import { buildSandboxEnv } from './sandbox-env.js';
 import type { SystemMount } from './system-layout.js';
@@ -48,7 +51,7 @@ export async function runUnsandboxed(req: ValidRequest, launch?: Launch): Promis
   try {
     const prelude = launch ? rlimitsFor(launch, false) : '';
     const [file = '/bin/bash', ...args] = buildShellArgv(req.command, prelude);
-    const spec = { file, args, env: buildSandboxEnv(home, req.env), cwd: req.workdir };
+    const spec = { file, args, env: buildSandboxEnv(home, envOf(req, req.cache?.dir)), cwd: req.workdir };
     return await runProcess(launch ? launched(spec, launch) : spec, req);
   } finally {
     await rm(home, { recursive: true, force: true });
@@ -60,13 +63,21 @@ export async function runInBwrap(
   deps: RunDeps,
   launch?: Launch,
 ): Promise<SandboxRunResult> {
-  const env = buildSandboxEnv(SANDBOX_HOME, req.env);
+  const proxied = req.network === 'proxy' && req.proxyDir !== undefined;
+  const own = envOf(req, SANDBOX_CACHE);
+  const env = buildSandboxEnv(SANDBOX_HOME, proxied ? { ...own, ...buildProxyEnv() } : own);
+  const prelude = [proxied ? buildForwarderPrelude() : '', launch ? rlimitsFor(launch, true) : '']
+    .filter(Boolean)
+    .join('; ');
   const base = {
     command: req.command,
     workdir: req.workdir,
     readOnlyPaths: req.readOnlyPaths,
+    cache: req.cache,
     system: deps.system,
-    ...(launch ? { scratchBytes: launch.limits.tmpBytes, prelude: rlimitsFor(launch, true) } : {}),
+    ...(proxied ? { mounts: proxyMounts(req.proxyDir as string) } : {}),
+    ...(prelude ? { prelude } : {}),
+    ...(launch ? { scratchBytes: launch.limits.tmpBytes } : {}),
   };
   const tools = {
     unshare: findExecutable('unshare'),
@@ -80,7 +91,7 @@ export async function runInBwrap(
       'sandbox internet helpers missing, setup runs without network and cannot download',
     );
   }
-  if (req.network === 'none' || !tools.unshare || !tools.ip || !tools.slirp) {
+  if (req.network !== 'internet' || !tools.unshare || !tools.ip || !tools.slirp) {
     const infoFd = launch ? INFO_FD_ISOLATED : undefined;
     const args = buildBwrapArgs({ ...base, network: 'isolated', infoFd });
     const spec = { file: deps.bwrap, args, env, extraPipes: launch ? 1 : 0 };
@@ -113,6 +124,23 @@ export async function runInBwrap(
     return connect(child, stopped);
   };
   return runProcess(launched(spec, launch), req, prepare);
+}
+
+/** The request's variables over the cache's: a repository's setup_env may name its own cache. */
+function envOf(req: ValidRequest, cacheRoot: string | undefined): Record<string, string> {
+  if (!req.cache || !cacheRoot) return req.env;
+  return { ...buildCacheEnv(cacheRoot), ...req.env };
+}
+
+/**
+ * The proxy's directory (socket, forwarder) and the node that runs the forwarder, each read-only at a
+ * fixed path: the sandbox's network namespace stays empty, and the socket is its only way out.
+ */
+function proxyMounts(proxyDir: string): Array<{ source: string; target: string }> {
+  return [
+    { source: proxyDir, target: PROXY_MOUNT },
+    { source: realpathSync(process.execPath), target: PROXY_NODE },
+  ];
 }
 
 function rlimitsFor(launch: Launch, ownUserNamespace: boolean): string {

@@ -11,7 +11,14 @@ export interface SandboxRunRequest {
   /** Extra host paths mounted read-only at the same path (the task's git mirror: the clone borrows its objects through an absolute alternates path). */
   readOnlyPaths?: string[];
   /** 'none' for the agent and checks; 'internet' for setup commands: the internet, but not the host's own services (loopback, e.g. Redis) nor link-local addresses (169.254.0.0/16, cloud metadata). */
-  network: 'none' | 'internet';
+  network: 'none' | 'internet' | 'proxy';
+  /**
+   * With network 'proxy' (the agent's commands of a repository with `network: allowlist`): the host
+   * directory of the task's proxy session. The sandbox keeps its own network namespace with no route
+   * out; the directory is mounted read-only inside, and a forwarder on the sandbox's own loopback
+   * passes HTTP_PROXY/HTTPS_PROXY connections to the proxy's Unix socket in it.
+   */
+  proxyDir?: string;
   timeoutMs: number;
   /** Bytes of combined stdout+stderr kept; beyond it the middle is dropped (keep head and tail) and counted. Default 1 MiB. */
   maxOutputBytes?: number;
@@ -19,6 +26,11 @@ export interface SandboxRunRequest {
   signal?: AbortSignal;
   /** Extra non-secret variables (already vetted by the caller), added to the allowlist base env. */
   env?: Record<string, string>;
+  /**
+   * A repository's package cache (setup and maintenance only, never the agent): mounted at
+   * SANDBOX_CACHE, read-only unless `writable`, and named by the package managers' variables.
+   */
+  cache?: { dir: string; writable: boolean };
 }
 
 export interface SandboxRunResult {

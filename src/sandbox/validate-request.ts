@@ -8,11 +8,13 @@ export interface ValidRequest {
   command: string;
   workdir: string;
   readOnlyPaths: string[];
-  network: 'none' | 'internet';
+  network: 'none' | 'internet' | 'proxy';
+  proxyDir: string | undefined;
   timeoutMs: number;
   maxOutputBytes: number;
   signal: AbortSignal | undefined;
   env: Record<string, string>;
+  cache: { dir: string; writable: boolean } | undefined;
 }
 
 /**
@@ -23,11 +25,14 @@ export function validateRequest(req: SandboxRunRequest): ValidRequest {
   if (typeof req.command !== 'string' || req.command.includes('\0')) {
     throw new PatchbayError('internal', 'sandbox command must be a string without NUL bytes');
   }
-  if (req.network !== 'none' && req.network !== 'internet') {
+  if (req.network !== 'none' && req.network !== 'internet' && req.network !== 'proxy') {
     throw new PatchbayError(
       'internal',
-      `sandbox network must be 'none' or 'internet', got ${String(req.network)}`,
+      `sandbox network must be 'none', 'internet' or 'proxy', got ${String(req.network)}`,
     );
+  }
+  if ((req.network === 'proxy') !== (req.proxyDir !== undefined)) {
+    throw new PatchbayError('internal', "sandbox proxyDir goes with network 'proxy', and only with it");
   }
   if (!Number.isFinite(req.timeoutMs) || req.timeoutMs <= 0) {
     throw new PatchbayError('internal', `sandbox timeoutMs must be a positive number, got ${req.timeoutMs}`);
@@ -37,10 +42,12 @@ export function validateRequest(req: SandboxRunRequest): ValidRequest {
     workdir: requireDirectory(req.workdir, 'workdir'),
     readOnlyPaths: (req.readOnlyPaths ?? []).map(requireMountable),
     network: req.network,
+    proxyDir: req.proxyDir === undefined ? undefined : requireDirectory(req.proxyDir, 'proxy directory'),
     timeoutMs: req.timeoutMs,
     maxOutputBytes: Math.max(0, Math.floor(req.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES)),
     signal: req.signal,
     env: req.env ?? {},
+    cache: req.cache ? { dir: requireMountable(req.cache.dir), writable: req.cache.writable } : undefined,
   };
 }
 

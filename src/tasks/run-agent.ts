@@ -41,6 +41,8 @@ export interface AgentRun {
   maxCommandMs: number;
   /** Earlier work in the conversation, for a run that does not continue its transcript. */
   context?: string;
+  /** Names the agent's commands may reach through the proxy (told to the model in a new transcript). */
+  allowedDomains?: readonly string[];
 }
 
 /** Where this attempt's agent starts. */
@@ -75,6 +77,7 @@ export async function runAgent(attempt: AgentAttempt, task: TaskRecord, clone: T
     sandbox: run.sandbox,
     maxCommandMs: run.maxCommandMs,
     readOnlyPaths: [clone.mirrorDir],
+    allowedDomains: run.allowedDomains,
     instruction: task.request.instruction,
     // A follow-up continuing the transcript gets its own discussion only; the branch note is moot.
     context: start.from === 'conversation' ? task.request.context : context,

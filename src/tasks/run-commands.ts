@@ -11,15 +11,24 @@ const tail = (text: string) => (text.length > TAIL_CHARS ? `…${text.slice(-TAI
 
 interface CommandsInClone {
   sandbox: Sandbox;
-  ws: TaskWorkspace;
+  ws: Pick<TaskWorkspace, 'dir' | 'mirrorDir'>;
   repo: RepositoryConfig;
   timeoutMs: number;
   signal: AbortSignal;
 }
 
-/** One configured command in the task's clone, in the sandbox, never with a secret. */
+/** What setup and maintenance get besides the clone: the repository's setup_env and package cache. */
+export interface SetupExtras {
+  /** The repository's `setup_env` values from the host: setup and maintenance only, never the agent. */
+  env?: Record<string, string>;
+  cache?: { dir: string; writable: boolean };
+  /** Removes the setup_env values (and any other secret) from what the command printed. */
+  redact?: (text: string) => string;
+}
+
+/** One configured command in the task's clone, in the sandbox; setup_env only for setup and maintenance. */
 async function runInClone(
-  opts: CommandsInClone,
+  opts: CommandsInClone & SetupExtras,
   command: string,
   network: 'none' | 'internet',
   stage: string,
@@ -31,17 +40,23 @@ async function runInClone(
     network,
     timeoutMs: opts.timeoutMs,
     signal: opts.signal,
+    ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.cache ? { cache: opts.cache } : {}),
   });
   if (result.aborted) throw new PatchbayError('cancelled', `stopped during ${stage}`);
   return result;
 }
 
 /**
- * Setup runs before the agent, in the sandbox with internet but no secrets and no host services. The
- * first failing command stops the task: the agent would only work on a broken checkout.
+ * Setup (or maintenance: `commands`) runs before the agent, in the sandbox with internet but no host
+ * services, and with no secret but the repository's setup_env. The first failing command stops the
+ * task: the agent would only work on a broken checkout. Its output is redacted before it is told.
  */
-export async function runSetup(opts: CommandsInClone): Promise<void> {
-  for (const command of opts.repo.setup) {
+export async function runSetup(
+  opts: CommandsInClone & SetupExtras & { commands?: readonly string[] },
+): Promise<void> {
+  const redact = opts.redact ?? ((text: string) => text);
+  for (const command of opts.commands ?? opts.repo.setup) {
     const result = await runInClone(opts, command, 'internet', 'setup');
     if (result.limit && result.exitCode !== 0) {
       throw new PatchbayError(
@@ -57,7 +72,7 @@ export async function runSetup(opts: CommandsInClone): Promise<void> {
       ? `timed out after ${Math.round(opts.timeoutMs / 1000)} s`
       : `exited ${result.exitCode}`;
     throw new PatchbayError('setup_failed', `setup command \`${command}\` ${how}`, {
-      hint: `fix the command in patchbay.yml or the repository; its last output:\n${tail(result.output)}`,
+      hint: `fix the command in patchbay.yml or the repository; its last output:\n${tail(redact(result.output))}`,
     });
   }
 }

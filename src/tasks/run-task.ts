@@ -1,22 +1,26 @@
 import type { RepositoryConfig } from '../config/file-schema.js';
 import { limitsFor } from '../config/limits-for.js';
 import { type Config, findRepository } from '../config/load-config.js';
-import type { ConversationState } from '../domain/conversation.js';
 import { isPermanent, PatchbayError } from '../domain/errors.js';
 import type { Reporter, TaskStage } from '../domain/events.js';
 import type { ConversationStore, TaskStore } from '../domain/ports.js';
-import { FINAL_STATUSES, type PullRequestRef, type TaskRecord } from '../domain/task.js';
+import { FINAL_STATUSES, type TaskRecord } from '../domain/task.js';
 import type { Logger } from '../lib/logger.js';
+import type { EgressProxy } from '../sandbox/egress-proxy.js';
 import type { SandboxHost } from '../sandbox/types.js';
 import { toBranchName } from '../workspace/branch-name.js';
 import type { Workspaces } from '../workspace/create-workspaces.js';
 import type { TaskClone } from '../workspace/types.js';
+import { openAgentNetwork } from './agent-network.js';
 import { type AttemptOutcome, conversationAfter } from './attempt-outcome.js';
+import { buildFollowUpContext } from './follow-up-context.js';
+import { keepDiff } from './keep-diff.js';
 import { type LimitedAttempt, workUnderLimits } from './limited-attempt.js';
+import { type EnvironmentDeps, makeEnvironment } from './make-environment.js';
 import type { AgentRunner, Publisher } from './ports.js';
 import { publishChanges } from './publish-changes.js';
 import { type AgentAttempt, runAgent } from './run-agent.js';
-import { runChecks, runSetup } from './run-commands.js';
+import { runChecks } from './run-commands.js';
 import { stampOf, type TimelineWriter } from './timeline-writer.js';
 
 export interface RunTaskDeps {
@@ -34,6 +38,10 @@ export interface RunTaskDeps {
   /** The task's timeline: what the agent did, the checks, the pull request, the diff. Never waits. */
   timeline: TimelineWriter;
   log: Logger;
+  /** Setup's package caches and setup_env; absent: no cache and no setup_env (as in `patchbay run`). */
+  environment?: EnvironmentDeps;
+  /** The filtering proxy for repositories with `network: allowlist` (absent: their agent stays offline). */
+  egress?: EgressProxy;
 }
 
 /** What one attempt works with; nothing in it changes while the attempt runs (but `kept`). */
@@ -45,6 +53,8 @@ interface Attempt extends AgentAttempt {
 /** An attempt at work in its clone: its commands run in `limited`'s sandbox, under its signal. */
 interface InClone extends Attempt {
   limited: LimitedAttempt;
+  /** How long the mirror sync and the clone took. */
+  cloneMs: number;
 }
 
 /**
@@ -83,14 +93,16 @@ export async function runTask(
     kept: { any: false },
   };
   await deps.reporter.report({ type: 'started', task, stage: 'clone' });
+  const cloneStarted = performance.now();
   const clone = await openClone(attempt, task, branch);
+  const cloneMs = performance.now() - cloneStarted;
   try {
     const under = {
       ...{ sandboxes: deps.sandbox, store: deps.store, taskId: task.id, workdir: clone.dir, repo, log },
       ...{ limits: limitsFor(deps.config.file, repo), before: task.resources, signal: opts.signal },
     };
     const outcome = await workUnderLimits(under, (limited) =>
-      workInClone({ ...attempt, signal: limited.signal, limited }, task, clone),
+      workInClone({ ...attempt, signal: limited.signal, limited, cloneMs }, task, clone),
     );
     await dropKeptWork(attempt, task);
     return outcome;
@@ -156,14 +168,13 @@ async function workInClone(attempt: InClone, started: TaskRecord, clone: TaskClo
   const limits = limitsFor(deps.config.file, repo);
   const inClone = { sandbox: limited.sandbox, ws: clone, repo, signal };
   await stage(attempt, started, 'setup');
-  await runSetup({ ...inClone, timeoutMs: limits.setup_minutes * 60_000 });
+  const setup = await makeEnvironment(
+    { ...inClone, timeoutMs: limits.setup_minutes * 60_000 },
+    deps,
+    started,
+  );
   await stage(attempt, started, 'agent');
-  const context = buildContext(started, attempt.conversation, clone);
-  limited.agentAt(true);
-  const sandbox = limited.sandbox;
-  const maxCommandMs = limits.command_seconds * 1000;
-  const { result, task } = await runAgent(attempt, started, clone, { sandbox, maxCommandMs, context });
-  limited.agentAt(false);
+  const { result, task, agentMs, blockedNames } = await agentPhase(attempt, started, clone);
   const { outcome } = result;
   // A limit that kept stopping the agent's commands ended its run: the task fails for that, once.
   const failure = limited.failure();
@@ -179,7 +190,9 @@ async function workInClone(attempt: InClone, started: TaskRecord, clone: TaskClo
     return keepWorkForAnswer(attempt, task, clone, outcome.question);
   }
   await stage(attempt, task, 'checks');
+  const checksStarted = performance.now();
   const checks = await runChecks({ ...inClone, timeoutMs: limits.check_minutes * 60_000 });
+  const stages = { cloneMs: attempt.cloneMs, setup, agentMs, checksMs: performance.now() - checksStarted };
   if (checks.length > 0) deps.timeline.add(task.id, { type: 'checks', ...stampOf(task), checks });
   // The task's commands are over: nothing of them may run while the host commits and pushes.
   const resources = await attempt.limited.close();
@@ -198,11 +211,13 @@ async function workInClone(attempt: InClone, started: TaskRecord, clone: TaskClo
       steps: result.steps,
       model: result.model,
       compactions: result.compactions,
+      stages,
       durationMs: Date.now() - Date.parse(task.createdAt),
       resources,
       draft: repo.draft,
       allowWorkflows: repo.allow_workflows,
       hasPullRequest: Boolean(attempt.conversation?.pullRequest),
+      blockedNames,
     },
     signal,
   );
@@ -221,22 +236,23 @@ async function workInClone(attempt: InClone, started: TaskRecord, clone: TaskClo
   };
 }
 
-/** Earlier work in the conversation, so that a follow-up builds on it; untrusted like the request. */
-function buildContext(
-  task: TaskRecord,
-  conversation: ConversationState | null,
-  clone: TaskClone,
-): string | undefined {
-  const parts: string[] = [];
-  if (task.request.context) parts.push(task.request.context);
-  if (clone.branchExisted) {
-    const pr = conversation?.pullRequest;
-    parts.push(
-      `This is a follow-up: branch ${clone.branch} already holds earlier work of this conversation` +
-        (pr ? ` (pull request #${pr.number}).` : '.'),
-    );
-  }
-  return parts.length ? parts.join('\n\n') : undefined;
+/**
+ * The agent's run, in the task's sandbox (through the filtering proxy where the repository allows
+ * names): what it came to, how long it took, and the names the proxy refused.
+ */
+async function agentPhase(attempt: InClone, started: TaskRecord, clone: TaskClone) {
+  const { deps, repo, limited } = attempt;
+  const agentStarted = performance.now();
+  const context = buildFollowUpContext(started, attempt.conversation, clone);
+  const maxCommandMs = limitsFor(deps.config.file, repo).command_seconds * 1000;
+  limited.agentAt(true);
+  const network = await openAgentNetwork(deps, repo, started, limited.sandbox, attempt.log);
+  const sandbox = network?.sandbox ?? limited.sandbox;
+  const run = { sandbox, maxCommandMs, context, allowedDomains: network?.domains };
+  const { result, task } = await runAgent(attempt, started, clone, run).finally(() => network?.close());
+  limited.agentAt(false);
+  const blockedNames = (await network?.close()) ?? [];
+  return { result, task, agentMs: performance.now() - agentStarted, blockedNames };
 }
 
 /** The answer resumes the task in a fresh clone of this branch: the work so far is pushed first. */
@@ -259,33 +275,4 @@ async function keepWorkForAnswer(
     attempt.conversation?.pullRequest,
   );
   return { kind: 'waiting', task, conversation, question };
-}
-
-/**
- * Hands the timeline what this attempt published: the pull request, and the diff as a reviewer reads
- * it (from the base to what the task pushed; the work so far at a question). Reading the diff runs
- * git in the clone, so this comes before the clone is gone; failing to read it never fails the task.
- */
-async function keepDiff(
-  attempt: Attempt,
-  task: TaskRecord,
-  clone: TaskClone,
-  published?: { pullRequest?: PullRequestRef; created?: boolean },
-): Promise<void> {
-  const { timeline } = attempt.deps;
-  if (published?.pullRequest) {
-    const { at, run } = stampOf(task);
-    timeline.add(task.id, {
-      type: 'pull_request',
-      at,
-      run,
-      pullRequest: published.pullRequest,
-      created: published.created ?? false,
-    });
-  }
-  try {
-    timeline.diff(task.id, await clone.diff());
-  } catch (err) {
-    attempt.log.warn({ err: (err as Error).message }, 'could not read the diff for the timeline');
-  }
 }

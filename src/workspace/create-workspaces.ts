@@ -5,7 +5,7 @@ import { createMirrorCache } from './mirror-cache.js';
 import { createBranchPusher } from './push-branch.js';
 import { sweepOrphans } from './sweep-orphans.js';
 import { createTaskClones } from './task-clone.js';
-import type { CloneState, Mirror, TaskClone, WorkspaceStats } from './types.js';
+import type { CloneState, EntryPreparer, Mirror, TaskClone, WorkspaceStats } from './types.js';
 import { createWorkspaceContext, type WorkspaceContextDeps } from './workspace-context.js';
 
 export interface WorkspacesDeps extends WorkspaceContextDeps {
@@ -14,6 +14,8 @@ export interface WorkspacesDeps extends WorkspaceContextDeps {
    * differ instead of creating the whole tree. Default `{ size: 1 }`; `{ size: 0 }` turns the pool off.
    */
   pool?: { size: number };
+  /** Runs setup in pool entries (prepared entries); without it entries are plain checkouts. */
+  preparer?: EntryPreparer;
 }
 
 export interface Workspaces {
@@ -57,7 +59,7 @@ export interface Workspaces {
 export function createWorkspaces(deps: WorkspacesDeps): Workspaces {
   const ctx = createWorkspaceContext(deps);
   const mirrors = createMirrorCache(ctx);
-  const pool = createClonePool(ctx, deps.pool ?? { size: 1 });
+  const pool = createClonePool(ctx, { ...(deps.pool ?? { size: 1 }), preparer: deps.preparer });
   const clones = createTaskClones(ctx, mirrors, pool);
   const commits = createCommits(ctx, clones);
   const pusher = createBranchPusher(ctx, mirrors, clones);

@@ -4,13 +4,14 @@ import { dirname, join, resolve } from 'node:path';
 import { PatchbayError } from '../domain/errors.js';
 import { adoptPoolEntry, originUrl, writeConfig } from './adopt-pool-entry.js';
 import { checkCloneConfig } from './check-clone-config.js';
+import { cleanPoolEntry } from './clean-pool-entry.js';
 import { cloneGitOptions } from './clone-git-env.js';
 import type { ClonePool } from './clone-pool.js';
 import { cloneShared } from './clone-shared.js';
 import type { MirrorCache } from './mirror-cache.js';
 import { currentOwner } from './process-owner.js';
 import { sanitizeGitDir } from './sanitize-git-dir.js';
-import type { TaskWorkspace } from './types.js';
+import type { PreparedFrom, TaskWorkspace } from './types.js';
 import type { WorkspaceContext } from './workspace-context.js';
 
 /** Per task: `tasks/<id>/owner.json` (who runs it), `config` (the clone's own config), `repo/` (the clone). */
@@ -70,14 +71,24 @@ export function createTaskClones(ctx: WorkspaceContext, mirrors: MirrorCache, po
     await ctx.git(['checkout', '--quiet', '-B', req.branch, sha], cloneGitOptions(dir, ctx.timeouts.localMs));
   }
 
-  /** A warm pool entry when one can be had and made right, else a clone from scratch; true for the former. */
-  async function populate(dir: string, req: CloneRequest, mirrorDir: string, sha: string): Promise<boolean> {
-    const entry = await pool.claim(req.repo, req.base, dir);
+  /**
+   * A warm pool entry of the task's setup key when one can be had and made right (a prepared one is
+   * cleaned before any git runs in it), else a clone from scratch.
+   */
+  async function populate(
+    dir: string,
+    req: CloneRequest,
+    mirrorDir: string,
+    sha: string,
+  ): Promise<{ pooled: boolean; prepared?: PreparedFrom }> {
+    const key = await pool.keyAt(req.repo, mirrorDir, sha);
+    const entry = await pool.claim(req.repo, req.base, dir, { key, sha });
     if (entry) {
       try {
+        if (entry.prepared) await cleanPoolEntry(ctx, { dir, repo: req.repo, mirrorDir, sha: entry.sha });
         await adoptPoolEntry(ctx, entry, req, mirrorDir, sha);
         pool.stats.poolHits += 1;
-        return true;
+        return { pooled: true, ...(entry.prepared ? { prepared: { key, sha: entry.sha } } : {}) };
       } catch (err) {
         // e.g. an entry from before the mirror was re-created: its commit may be gone.
         ctx.log.warn({ repo: req.repo, err: (err as Error).message.slice(0, 500) }, 'pool entry unusable');
@@ -86,7 +97,7 @@ export function createTaskClones(ctx: WorkspaceContext, mirrors: MirrorCache, po
     }
     pool.stats.poolMisses += 1;
     await cloneFresh(dir, req, mirrorDir, sha);
-    return false;
+    return { pooled: false };
   }
 
   /**
@@ -102,11 +113,11 @@ export function createTaskClones(ctx: WorkspaceContext, mirrors: MirrorCache, po
     const taskDir = join(ctx.tasksDir, `${safeId}-${randomBytes(3).toString('hex')}`);
     const dir = join(taskDir, 'repo');
     await mkdir(taskDir, { recursive: true });
-    let pooled: boolean;
+    let got: { pooled: boolean; prepared?: PreparedFrom };
     try {
       // The owner file comes first: a claimed entry must never sit in a task dir that sweeps as orphaned.
       await writeFile(join(taskDir, OWNER_FILE), JSON.stringify(await currentOwner()));
-      pooled = await populate(dir, req, mirror.dir, start.sha);
+      got = await populate(dir, req, mirror.dir, start.sha);
       await writeFile(join(taskDir, CONFIG_SNAPSHOT), await readFile(join(dir, '.git', 'config'), 'utf8'));
     } catch (err) {
       await rm(taskDir, { recursive: true, force: true });
@@ -114,7 +125,13 @@ export function createTaskClones(ctx: WorkspaceContext, mirrors: MirrorCache, po
     }
     pool.refill(req.repo, mirror.dir);
     ctx.log.info(
-      { repo: req.repo, branch: req.branch, existed: start.existed, pooled },
+      {
+        repo: req.repo,
+        branch: req.branch,
+        existed: start.existed,
+        pooled: got.pooled,
+        prepared: !!got.prepared,
+      },
       'task clone created',
     );
     return {
@@ -125,6 +142,7 @@ export function createTaskClones(ctx: WorkspaceContext, mirrors: MirrorCache, po
       base: req.base,
       startSha: start.sha,
       branchExisted: start.existed,
+      ...(got.prepared ? { prepared: got.prepared } : {}),
     };
   }
 

@@ -1,5 +1,6 @@
 import type { KeptWork } from '../domain/ports.js';
 import type { RestoredWork } from './keep-work.js';
+import type { SetupRecipe } from './setup-key.js';
 
 /** Supplies per-command git auth; the token never lands in the clone (.git/config, remote URL, env of agent). */
 export interface GitCredentials {
@@ -25,6 +26,8 @@ export interface TaskWorkspace {
   startSha: string;
   /** true when the branch already existed on the remote (a follow-up) */
   branchExisted: boolean;
+  /** Set when the clone is a prepared pool entry of the task's setup key (setup ran in it). */
+  prepared?: PreparedFrom;
 }
 
 /** Clone pool counters since the Workspaces object was made; see `Workspaces.stats()`. */
@@ -37,6 +40,10 @@ export interface WorkspaceStats {
   poolEntriesBuilt: number;
   /** background builds that failed (each logged) */
   poolRefillErrors: number;
+  /** entries built with the repository's setup run in them */
+  poolEntriesPrepared: number;
+  /** prepared entries brought to a moved base (checkout + maintenance) */
+  poolEntriesRefreshed: number;
 }
 
 export interface CommitResult {
@@ -122,3 +129,27 @@ export function tokenCredentials(
 
 /** For local remotes and public repositories: no Authorization header at all. */
 export const noCredentials: GitCredentials = { authorization: async () => undefined };
+
+export type { SetupKind } from '../domain/timeline.js';
+
+/**
+ * Runs a repository's setup in pool entries (tasks/ builds it: it owns the sandbox and the config).
+ * Without one, entries are plain checkouts.
+ */
+export interface EntryPreparer {
+  /** The repository's recipe, or undefined when it has no setup nor maintenance to prepare. */
+  recipe(repo: string): SetupRecipe | undefined;
+  /** Entries kept per repository (`pool_size`). */
+  size(repo: string): number;
+  /**
+   * Runs `full` setup, or `maintenance`, in an entry at the base's tip (cache writable), in the
+   * sandbox at low priority. Throws when a command fails: the entry is dropped.
+   */
+  prepare(req: { repo: string; dir: string; mirrorDir: string; kind: 'full' | 'maintenance' }): Promise<void>;
+}
+
+/** A claimed entry that had setup run in it: its key and the commit it was prepared at. */
+export interface PreparedFrom {
+  key: string;
+  sha: string;
+}

@@ -5,8 +5,21 @@ import { aTask, createPageData, type PageData } from '../fakes/page-data.js';
 import { type PageServer, startPageServer } from '../fakes/page-server.js';
 import { FINISHING_ENTRIES, RUNNING_ENTRIES, SAMPLE_DIFF, sampleTask } from '../fakes/sample-run.js';
 
-/** What a long or resumed run adds: the agent compacting its context, an attempt continuing another. */
+/**
+ * What a long or resumed run adds: how its environment was made, the agent compacting its context,
+ * an attempt continuing another.
+ */
 const CONTEXT_ENTRIES: TimelineEntry[] = [
+  {
+    type: 'environment',
+    at: '2026-11-30T10:01:29.000Z',
+    run: 1,
+    attempt: 1,
+    setup: 'maintenance',
+    durationMs: 1_240,
+    commands: 1,
+    cache: true,
+  },
   {
     type: 'compaction',
     at: '2026-11-30T10:01:30.000Z',
@@ -44,6 +57,14 @@ const CONTEXT_ENTRIES: TimelineEntry[] = [
     messages: 31,
     rerun: 1,
     finished: true,
+  },
+  {
+    type: 'network_blocked',
+    at: '2026-11-30T10:01:33.000Z',
+    run: 1,
+    attempt: 2,
+    names: [{ name: 'evil.example.com', reason: 'not_listed', count: 2 }],
+    more: 0,
   },
 ];
 

@@ -43,6 +43,8 @@ export interface HarnessOptions {
   cgroups?: 'auto' | 'off';
   /** The first server's inbox consumer (StartOptions.inbox); a restarted server gets its own. */
   inbox?: StartOptions['inbox'];
+  /** The GitHub stand-in refuses content-creating writes of one installation closer than this (ms). */
+  githubWritePaceMs?: number;
   /** Sign-in with GitHub on (GITHUB_CLIENT_ID/SECRET, the stand-in's OAuth app; git's host serves /login/). */
   signIn?: boolean;
 }
@@ -67,6 +69,7 @@ export async function startHarness(opts: HarnessOptions) {
     repos: [{ name: REPO }],
     gitRoot: join(dir, 'remote'),
     ...(oauth ? { oauth } : {}),
+    ...(opts.githubWritePaceMs === undefined ? {} : { writePaceMs: opts.githubWritePaceMs }),
     ...(appKeys
       ? {
           app: {
@@ -131,6 +134,7 @@ export async function startHarness(opts: HarnessOptions) {
       reporters: { api: recorder },
       clock: opts.clock,
       cgroups: opts.cgroups,
+      hostEnv: envVars,
     }).then((r) => {
       running.push(r);
       return r;

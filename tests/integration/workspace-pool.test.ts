@@ -294,7 +294,12 @@ describe('warm clone pool', () => {
     await ws.createClone(task('k2'));
     await ws.poolIdle();
 
-    expect(ws.stats()).toEqual({ poolHits: 0, poolMisses: 2, poolEntriesBuilt: 0, poolRefillErrors: 0 });
+    expect(ws.stats()).toMatchObject({
+      poolHits: 0,
+      poolMisses: 2,
+      poolEntriesBuilt: 0,
+      poolRefillErrors: 0,
+    });
     expect(await readdir(root)).not.toContain('pool');
   });
 

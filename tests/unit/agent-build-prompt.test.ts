@@ -62,6 +62,35 @@ describe('buildTaskMessage', () => {
   });
 });
 
+describe('the network note', () => {
+  it('names the domains the repository allows, and says nothing when it allows none', () => {
+    const task = { instruction: 'add lodash', repo: 'acme/web', branch: 'patchbay/x' };
+
+    const allowed = buildTaskMessage({ ...task, allowedDomains: ['registry.npmjs.org', 'example.org'] });
+
+    expect(allowed).toContain('may reach these domains (and their subdomains)');
+    expect(allowed).toContain('registry.npmjs.org, example.org.');
+    expect(buildTaskMessage(task)).not.toContain('Network for this repository');
+    expect(buildTaskMessage({ ...task, allowedDomains: [] })).not.toContain('Network for this repository');
+  });
+
+  it('is repeated after a follow-up that continues a transcript, with the names that hold now', () => {
+    const earlier = startTranscript({ instruction: 'fix it', repo: 'acme/web', branch: 'patchbay/x' });
+
+    const resumed = resumeTranscript(earlier, {
+      followUp: 'now add lodash',
+      allowedDomains: ['registry.npmjs.org'],
+    });
+    const offline = resumeTranscript(earlier, { followUp: 'now add lodash' });
+
+    expect(resumed.at(-1)).toMatchObject({
+      role: 'user',
+      content: expect.stringContaining('registry.npmjs.org.'),
+    });
+    expect(offline.at(-1)?.content).not.toContain('Network for this repository');
+  });
+});
+
 describe('resumeTranscript', () => {
   const asked: ChatMessage[] = [
     ...startTranscript(taskA),

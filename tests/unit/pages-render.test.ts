@@ -203,19 +203,51 @@ describe('what a long or resumed run adds to the timeline', () => {
       },
       { type: 'resumed', ...stamp, from: 'attempt', messages: 31, rerun: 1, finished: false },
       { type: 'resumed', ...stamp, from: 'conversation', messages: 12, rerun: 0, finished: false },
+      {
+        type: 'network_blocked',
+        ...stamp,
+        names: [
+          { name: 'evil.example.com', reason: 'not_listed', count: 2 },
+          { name: 'db.example.org', reason: 'forbidden_address', count: 1 },
+        ],
+        more: 3,
+      },
     ]);
 
     const out = page(aTask('t1'), { timeline });
 
     const titles = [
       ...out.matchAll(
-        /<li class="entry entry-(compaction|resumed)"[^>]*>.*?<p class="entry-title">(.*?)<\/p>/g,
+        /<li class="entry entry-(compaction|resumed|network_blocked)"[^>]*>.*?<p class="entry-title">(.*?)<\/p>/g,
       ),
     ].map((m) => m[2]?.replace(/<[^>]+>/g, ''));
     expect(titles).toEqual([
       'Context compacted 6 older tool outputs elided · near the window · 27.1k → 9.8k of 32.8k tokens',
       'Continued the interrupted attempt 31 messages · 1 tool call run again',
       'Continued the conversation&#39;s last run 12 messages',
+      'Network requests refused evil.example.com ×2, db.example.org (private address) and 3 more',
+    ]);
+  });
+});
+
+describe('how the environment was made', () => {
+  it('says whether setup was skipped, replaced by maintenance or run in full', () => {
+    const stamp = { at: new Date(NOW).toISOString(), run: 1, attempt: 1 };
+    const timeline = stored([
+      { type: 'environment', ...stamp, setup: 'prepared', durationMs: 12, commands: 0, cache: false },
+      { type: 'environment', ...stamp, setup: 'maintenance', durationMs: 1_500, commands: 1, cache: true },
+      { type: 'environment', ...stamp, setup: 'full', durationMs: 42_000, commands: 2, cache: true },
+    ]);
+
+    const out = page(aTask('t1'), { timeline });
+
+    const titles = [
+      ...out.matchAll(/<li class="entry entry-environment"[^>]*>.*?<p class="entry-title">(.*?)<\/p>/g),
+    ].map((m) => m[1]?.replace(/<[^>]+>/g, ''));
+    expect(titles).toEqual([
+      'Environment: prepared entry, setup skipped 12 ms · 0 commands',
+      'Environment: prepared entry, maintenance ran 1.5 s · 1 command · package cache',
+      'Environment: full setup 42.0 s · 2 commands · package cache',
     ]);
   });
 });

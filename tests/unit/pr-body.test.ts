@@ -6,6 +6,7 @@ import {
   PR_MARKER_PREFIX,
   type PullRequestBodyInput,
   parsePullRequestMarker,
+  renderBlockedNames,
   renderPullRequestBody,
   toMarkerId,
 } from '../../src/integrations/github/pr-body.js';
@@ -232,6 +233,23 @@ describe('the content', () => {
     expect(none).toContain(' · 3m 4s · 0 context compactions');
   });
 
+  it('says where the time went, stage by stage, and how setup was done', () => {
+    const stages = {
+      cloneMs: 412,
+      setup: { kind: 'prepared' as const, ms: 9 },
+      agentMs: 41_200,
+      checksMs: 3_000,
+    };
+
+    const body = renderPullRequestBody(anInput({ stages }));
+    const without = renderPullRequestBody(anInput());
+
+    expect(body).toContain(
+      ' · 0 context compactions<br>clone 412ms · setup (prepared) 9ms · agent 41.2s · checks 3.0s</sub>',
+    );
+    expect(without).not.toContain('<br>');
+  });
+
   it('says when no price is configured', () => {
     const usage = { promptTokens: 1, cachedTokens: 0, completionTokens: 1, usd: null, agentMs: 0 };
 
@@ -281,5 +299,31 @@ describe('formatDuration', () => {
     [3_720_000, '1h 2m'],
   ])('formats %i ms as %s', (ms, text) => {
     expect(formatDuration(ms)).toBe(text);
+  });
+});
+
+describe('names the network allowlist refused', () => {
+  it('lists each as code after the checks, with a hint to add it', () => {
+    const body = renderPullRequestBody(anInput({ blockedNames: ['evil.example.com', 'cdn.example.net'] }));
+
+    expect(body).toContain('### Network');
+    expect(body).toContain('`evil.example.com`, `cdn.example.net`');
+    expect(body).toContain('`domains`');
+    expect(body.indexOf('### Checks')).toBeLessThan(body.indexOf('### Network'));
+  });
+
+  it('shows at most 20 and counts the rest', () => {
+    const names = Array.from({ length: 23 }, (_, i) => `host${i}.example.org`);
+
+    const section = renderBlockedNames(names);
+
+    expect(section).toContain('`host19.example.org` and 3 more');
+    expect(section).not.toContain('host20.example.org');
+  });
+
+  it('says nothing when nothing was refused, and keeps a name from breaking out of its code span', () => {
+    expect(renderPullRequestBody(anInput())).not.toContain('### Network');
+    expect(renderPullRequestBody(anInput({ blockedNames: [] }))).not.toContain('### Network');
+    expect(renderBlockedNames(['a`b <!-- @x'])).toContain('`` a`b <!\u200b-- @\u200bx ``');
   });
 });

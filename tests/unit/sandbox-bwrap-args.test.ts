@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { type BwrapArgsInput, buildBwrapArgs, buildShellArgv } from '../../src/sandbox/bwrap-args.js';
+import {
+  buildForwarderPrelude,
+  buildProxyEnv,
+  PROXY_MOUNT,
+  PROXY_NODE,
+} from '../../src/sandbox/proxy-forwarder.js';
 
 const input: BwrapArgsInput = {
   command: 'npm test',
@@ -52,6 +58,19 @@ describe('buildBwrapArgs', () => {
     expect(valuesOf(args, '--chdir')).toEqual([['/workspace']]);
   });
 
+  it("binds a repository's package cache only when asked, writable only when asked", () => {
+    const cache = '/var/lib/patchbay/caches/acme+web-1234.git';
+
+    const none = buildBwrapArgs(input);
+    const writable = buildBwrapArgs({ ...input, cache: { dir: cache, writable: true } });
+    const readOnly = buildBwrapArgs({ ...input, cache: { dir: cache, writable: false } });
+
+    expect(none.join(' ')).not.toContain('/var/cache/patchbay');
+    expect(valuesOf(writable, '--bind', 2)).toContainEqual([cache, '/var/cache/patchbay']);
+    expect(valuesOf(readOnly, '--ro-bind', 2)).toContainEqual([cache, '/var/cache/patchbay']);
+    expect(valuesOf(readOnly, '--bind', 2)).not.toContainEqual([cache, '/var/cache/patchbay']);
+  });
+
   it('never binds the host root or the whole of /etc', () => {
     const args = buildBwrapArgs(input);
     const sources = [
@@ -71,5 +90,38 @@ describe('buildBwrapArgs', () => {
     expect(args.lastIndexOf('--remount-ro')).toBeGreaterThan(args.lastIndexOf('--ro-bind'));
     expect(args.slice(sep + 1)).toEqual(buildShellArgv('npm test'));
     expect(args.at(-1)).toBe('npm test');
+  });
+});
+
+describe('the agent network through the proxy', () => {
+  it('keeps the network isolated and mounts the proxy directory and node read-only at fixed paths', () => {
+    const args = buildBwrapArgs({
+      ...input,
+      mounts: [
+        { source: '/tmp/patchbay-proxy-x', target: PROXY_MOUNT },
+        { source: '/usr/bin/node', target: PROXY_NODE },
+      ],
+      prelude: buildForwarderPrelude(),
+    });
+
+    expect(args).not.toContain('--share-net');
+    expect(valuesOf(args, '--ro-bind', 2)).toEqual(
+      expect.arrayContaining([
+        ['/tmp/patchbay-proxy-x', '/run/patchbay/proxy'],
+        ['/usr/bin/node', '/run/patchbay/node'],
+      ]),
+    );
+    expect(valuesOf(args, '--bind', 2)).toEqual([['/var/lib/patchbay/tasks/t1/clone', '/workspace']]);
+    expect(args.at(-3)).toContain('/run/patchbay/proxy/proxy.sock 3128');
+  });
+
+  it('points both spellings of the proxy variables at the forwarder on the sandbox’s own loopback', () => {
+    expect(buildProxyEnv()).toMatchObject({
+      HTTPS_PROXY: 'http://127.0.0.1:3128',
+      https_proxy: 'http://127.0.0.1:3128',
+      HTTP_PROXY: 'http://127.0.0.1:3128',
+      http_proxy: 'http://127.0.0.1:3128',
+      NO_PROXY: 'localhost,127.0.0.1,::1',
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { createAppAuth } from '@octokit/auth-app';
 import { z } from 'zod';
 import { PatchbayError } from '../../domain/errors.js';
+import type { WritePace } from '../../domain/write-pace.js';
 import type { Logger } from '../../lib/logger.js';
 import { memoizeAsyncByKey } from '../../lib/memoize-async.js';
 import { createBotLogin, lookUpAppLogin } from './bot-login.js';
@@ -58,6 +59,8 @@ export function createGitHubAppAuth(opts: {
   refreshMarginMs?: number;
   /** The clock for refresh decisions (tests move it forward); the JWT is always signed on real time. */
   now?: () => number;
+  /** The write pace each installation's client waits for (key `installation:<id>`). */
+  pace?: WritePace;
 }): GitHubAppAuth {
   const appId = opts.appId.trim();
   if (!/^\d+$/.test(appId)) {
@@ -143,6 +146,7 @@ export function createGitHubAppAuth(opts: {
       },
       baseUrl: opts.baseUrl,
       log: opts.log,
+      ...(opts.pace ? { pace: { pace: opts.pace, key: `installation:${installationId}` } } : {}),
     });
     clients.set(installationId, client);
     return client;

@@ -1,12 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import { retry } from '@octokit/plugin-retry';
-import { throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
 import type { Logger } from '../../lib/logger.js';
+import { type PaceSlot, pacedFetch, waitOutRateLimits } from './github-pacing.js';
 
-const PatchbayOctokit = Octokit.plugin(retry, throttling);
+const PatchbayOctokit = Octokit.plugin(retry);
 
-/** The REST client every GitHub operation takes: Octokit with the retry and throttling plugins. */
+/**
+ * The REST client every GitHub operation takes: Octokit with the retry plugin, Patchbay's rate-limit
+ * hook and its write pace.
+ */
 export type GitHubClient = InstanceType<typeof PatchbayOctokit>;
 
 /**
@@ -31,17 +33,14 @@ export interface GitHubAuthStrategy {
   secrets: () => string[];
 }
 
-/** A rate limit is waited out this many times per request, then the call fails (transient). */
-const RATE_LIMIT_RETRIES = 2;
-/** A longer wait (a primary limit resets hourly) fails the call so the queue's backoff takes over. */
-const RATE_LIMIT_MAX_WAIT_S = 120;
 /** A hung connection must not hold a worker; the retry plugin retries the timeout like a 5xx. */
 const REQUEST_TIMEOUT_MS = 30_000;
 
 /**
  * Builds the REST client: `baseUrl` is `GITHUB_API_URL` (GitHub Enterprise's `/api/v3` too), 5xx and
- * network failures are retried with backoff, and the throttling plugin waits out primary
- * (`x-ratelimit-reset`) and secondary (`Retry-After`) rate limits a few times before giving up.
+ * network failures are retried with backoff, primary (`x-ratelimit-reset`) and secondary
+ * (`Retry-After`) rate limits are waited out a few times before giving up, and content-creating
+ * writes wait for `pace` (shared by every process through Redis, per installation or token).
  * Octokit's own log lines go through pino with fixed messages; the token never reaches a log line.
  * Authentication is a fixed token, or an auth strategy (a GitHub App: `create-github-app-auth.ts`).
  */
@@ -50,6 +49,7 @@ export function createOctokit(
     baseUrl: string;
     log: Logger;
     retries?: number;
+    pace?: PaceSlot;
   },
 ): GitHubClient {
   const log = opts.log.child({ component: 'github' });
@@ -62,52 +62,21 @@ export function createOctokit(
           secrets: opts.authStrategy.secrets,
         };
   const { secrets, ...authOptions } = auth;
-  return new PatchbayOctokit({
+  const octokit = new PatchbayOctokit({
     ...authOptions,
     baseUrl: opts.baseUrl.replace(/\/+$/, ''),
     userAgent: 'patchbay',
     log: toOctokitLog(log, secrets),
-    request: { fetch: fetchWithTimeout },
+    request: { fetch: pacedFetch(fetchWithTimeout, opts.pace, log) },
     retry: {
       retries: opts.retries ?? 3,
-      // 429 is left to the throttling plugin, which honours Retry-After; the retry plugin's own
-      // backoff would ignore it and double the attempts.
+      // 403 and 429 are left to the rate-limit hook, which honours Retry-After; the retry plugin's
+      // own backoff would ignore it and double the attempts.
       doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451],
     },
-    throttle: {
-      // Bottleneck groups are process-wide and keyed by id: a distinct id keeps one client's write
-      // spacing from delaying another's (each GitHub App installation has its own limits).
-      id: `patchbay-${randomUUID()}`,
-      onRateLimit: (retryAfter, options, _octokit, retryCount) =>
-        decideRateLimitRetry(log, 'primary', {
-          retryAfter,
-          retryCount,
-          method: options.method,
-          url: options.url,
-        }),
-      onSecondaryRateLimit: (retryAfter, options, _octokit, retryCount) =>
-        decideRateLimitRetry(log, 'secondary', {
-          retryAfter,
-          retryCount,
-          method: options.method,
-          url: options.url,
-        }),
-    },
   });
-}
-
-function decideRateLimitRetry(
-  log: Logger,
-  limit: 'primary' | 'secondary',
-  info: { retryAfter: number; retryCount: number; method: string; url: string },
-): boolean {
-  const retrying = info.retryCount < RATE_LIMIT_RETRIES && info.retryAfter <= RATE_LIMIT_MAX_WAIT_S;
-  // `url` is the route template (`/repos/{owner}/{repo}`), never a credential.
-  log.warn(
-    { limit, ...info, retrying },
-    retrying ? 'github rate limit, waiting' : 'github rate limit, giving up',
-  );
-  return retrying;
+  octokit.hook.wrap('request', waitOutRateLimits(log, opts.pace));
+  return octokit;
 }
 
 /**

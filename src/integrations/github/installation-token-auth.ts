@@ -7,7 +7,7 @@ interface HookRequest {
 /**
  * An Octokit auth strategy that asks `token()` before every request, so that a client built once per
  * GitHub App installation always sends a current installation token: `token()` owns the caching and
- * the refresh. The retry and throttling plugins wrap this hook, so a retried request asks again.
+ * the refresh. The retry plugin and the rate-limit hook wrap this hook, so a retried request asks again.
  */
 export function installationTokenAuth({ token }: { token: () => Promise<string> }) {
   async function auth() {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { PullRequestDraft } from '../../domain/ports.js';
 import { type CheckResult, checkOutcome, type TaskResources } from '../../domain/task.js';
 import type { Origin } from '../../domain/task-request.js';
+import type { StageTimes } from '../../domain/timeline.js';
 import { formatBytes } from '../../lib/format-bytes.js';
 
 /** The start of the hidden marker that makes a pull request Patchbay's (with its branch and author). */
@@ -61,7 +62,11 @@ export function parsePullRequestMarker(body: string): { taskId: string; conversa
  * hidden marker. Always under {@link MAX_BODY_CHARS}.
  */
 export function renderPullRequestBody(input: PullRequestBodyInput): string {
-  const fixed = [renderOrigin(input.origin), renderCheckTable(input.checks)];
+  const fixed = [
+    renderOrigin(input.origin),
+    renderCheckTable(input.checks),
+    renderBlockedNames(input.blockedNames ?? []),
+  ].filter((part) => part.length > 0);
   const tail = [renderFooter(input), renderPullRequestMarker(input.taskId, input.conversation)];
   const separators = 2 * 8;
   let budget = MAX_BODY_CHARS - [...fixed, ...tail].join('').length - separators;
@@ -77,6 +82,26 @@ export function renderPullRequestBody(input: PullRequestBodyInput): string {
   // The budget above holds by construction; this is the backstop that keeps GitHub from refusing it.
   if (body.length <= MAX_BODY_CHARS) return body;
   return [truncate(summary, MAX_SUMMARY_CHARS / 4), ...fixed, ...tail].join('\n\n').slice(-MAX_BODY_CHARS);
+}
+
+/** At most this many refused names in the body; the rest are counted. */
+export const MAX_BLOCKED_NAMES_SHOWN = 20;
+const MAX_NAME_CHARS = 253;
+
+/**
+ * The names the network allowlist refused, each as code, so that a person can add one to the
+ * repository's `domains`. Empty when none was refused.
+ */
+export function renderBlockedNames(names: readonly string[]): string {
+  if (names.length === 0) return '';
+  const shown = names.slice(0, MAX_BLOCKED_NAMES_SHOWN).map((name) => codeSpan(name, MAX_NAME_CHARS));
+  const rest = names.length - shown.length;
+  const list = rest > 0 ? `${shown.join(', ')} and ${rest} more` : shown.join(', ');
+  return [
+    '### Network',
+    '',
+    `Refused to the agent's commands by the network allowlist: ${list}. To allow a name, add it to this repository's \`domains\` in \`patchbay.yml\`.`,
+  ].join('\n');
 }
 
 function renderOrigin(origin: Origin): string {
@@ -169,7 +194,25 @@ function renderFooter(input: PullRequestBodyInput): string {
   const model = input.model ? ` · ${inlineText(input.model, 100)}` : '';
   const n = input.compactions ?? 0;
   const compactions = ` · ${n} context ${n === 1 ? 'compaction' : 'compactions'}`;
-  return `---\n<sub>Patchbay${model} · ${steps} · ${tokens} · ${cost} · ${formatDuration(input.durationMs)}${compactions}${resources}${page}</sub>`;
+  const stages = input.stages ? `<br>${renderStageTimes(input.stages)}` : '';
+  return `---\n<sub>Patchbay${model} · ${steps} · ${tokens} · ${cost} · ${formatDuration(input.durationMs)}${compactions}${resources}${page}${stages}</sub>`;
+}
+
+const SETUP_WORDS: Record<StageTimes['setup']['kind'], string> = {
+  prepared: 'prepared',
+  maintenance: 'maintenance',
+  full: 'full',
+  none: 'none',
+};
+
+/** `clone 0.4s · setup (prepared) 12ms · agent 41.2s · checks 3.0s`: where the time went. */
+export function renderStageTimes(stages: StageTimes): string {
+  return [
+    `clone ${formatDuration(stages.cloneMs)}`,
+    `setup (${SETUP_WORDS[stages.setup.kind]}) ${formatDuration(stages.setup.ms)}`,
+    `agent ${formatDuration(stages.agentMs)}`,
+    `checks ${formatDuration(stages.checksMs)}`,
+  ].join(' · ');
 }
 
 /** `peak memory 312 MiB of 4 GiB, peak disk 1.2 GiB of 10 GiB`; a peak not measured is left out. */

@@ -75,9 +75,17 @@ function renderEntry(stored: StoredTimelineEntry, createdAt: string, stageMs: nu
       return item('outcome', renderOutcome(entry), entry.error ? ' failed' : '');
     case 'note':
       return item('note', html`<div class="entry-body"><p class="note">${entry.text}</p></div>`);
+    case 'environment': {
+      const { title, meta } = environmentText(entry);
+      return item(
+        'environment',
+        html`<div class="entry-body"><p class="entry-title">${title} <span class="meta">${meta}</span></p></div>`,
+      );
+    }
     case 'compaction':
-    case 'resumed': {
-      const { title, meta } = entry.type === 'compaction' ? compactionText(entry) : resumedText(entry);
+    case 'resumed':
+    case 'network_blocked': {
+      const { title, meta } = sideNoteText(entry);
       return item(
         entry.type,
         html`<div class="entry-body"><p class="entry-title">${title} <span class="meta">${meta}</span></p></div>`,
@@ -86,6 +94,40 @@ function renderEntry(stored: StoredTimelineEntry, createdAt: string, stageMs: nu
     default:
       return html``;
   }
+}
+
+const SETUP_TITLES: Record<Entry<'environment'>['setup'], string> = {
+  prepared: 'Environment: prepared entry, setup skipped',
+  maintenance: 'Environment: prepared entry, maintenance ran',
+  full: 'Environment: full setup',
+  none: 'Environment: no setup configured',
+};
+
+/** How the task's environment was made: from a prepared entry, by maintenance, by setup, or not at all. */
+function environmentText(entry: Entry<'environment'>): { title: string; meta: string } {
+  const n = entry.commands;
+  const parts = [formatDuration(entry.durationMs), `${n} ${n === 1 ? 'command' : 'commands'}`];
+  if (entry.cache) parts.push('package cache');
+  return { title: SETUP_TITLES[entry.setup], meta: parts.join(' · ') };
+}
+
+function sideNoteText(entry: Entry<'compaction' | 'resumed' | 'network_blocked'>): {
+  title: string;
+  meta: string;
+} {
+  if (entry.type === 'compaction') return compactionText(entry);
+  if (entry.type === 'resumed') return resumedText(entry);
+  return networkBlockedText(entry);
+}
+
+/** Names the proxy refused: each once, how often, and why when it was not for being unlisted. */
+function networkBlockedText(entry: Entry<'network_blocked'>): { title: string; meta: string } {
+  const names = entry.names.map(
+    (n) =>
+      `${n.name}${n.count > 1 ? ` ×${n.count}` : ''}${n.reason === 'forbidden_address' ? ' (private address)' : ''}`,
+  );
+  const more = entry.more ? ` and ${entry.more} more` : '';
+  return { title: 'Network requests refused', meta: `${names.join(', ')}${more}` };
 }
 
 /** The agent made room in its context window: how, why, and from how many tokens to how many. */

@@ -29,6 +29,9 @@ import {
  * @property {string} [text]
  * @property {string} [stage]
  * @property {number} [durationMs]
+ * @property {string} [setup]
+ * @property {number} [commands]
+ * @property {boolean} [cache]
  * @property {number} [turn]
  * @property {string} [model]
  * @property {number} [toolCalls]
@@ -63,11 +66,32 @@ import {
  * @property {string} [from]
  * @property {number} [rerun]
  * @property {boolean} [finished]
+ * @property {Array<{ name: string, reason: string, count: number }>} [names]
+ * @property {number} [more]
  */
 /** @typedef {{ enforcement: string, peakMemoryBytes: number | null, memoryLimitBytes: number, peakDiskBytes: number | null, diskLimitBytes: number, limitHits?: Record<string, number> }} Resources */
 /** @typedef {{ command: string, exitCode: number | null, timedOut: boolean, output: string, durationMs: number }} Check */
 /** @typedef {{ promptTokens: number, cachedTokens: number, completionTokens: number, usd: number | null, agentMs: number }} Usage */
 /** @typedef {Record<string, string | Node | null | undefined | false>} Attrs */
+
+/** @type {Record<string, string>} */
+const SETUP_TITLES = {
+  prepared: 'Environment: prepared entry, setup skipped',
+  maintenance: 'Environment: prepared entry, maintenance ran',
+  full: 'Environment: full setup',
+  none: 'Environment: no setup configured',
+};
+
+/**
+ * How the task's environment was made (the server's environmentText).
+ * @param {Entry} entry
+ */
+function environmentText(entry) {
+  const n = entry.commands ?? 0;
+  const parts = [formatDuration(entry.durationMs ?? 0), `${n} ${n === 1 ? 'command' : 'commands'}`];
+  if (entry.cache) parts.push('package cache');
+  return { title: SETUP_TITLES[entry.setup ?? ''] ?? 'Environment', meta: parts.join(' · ') };
+}
 
 /** @type {Record<string, string>} */
 const QUEUED_TITLES = { new: 'Queued', answer: 'Answered, queued again', retry: 'Queued again (retry)' };
@@ -185,9 +209,17 @@ export function renderEntry(id, entry, createdAt) {
       return item('outcome', renderOutcome(entry, body), entry.error ? ' failed' : '');
     case 'note':
       return item('note', body(h('p', { class: 'note' }, entry.text ?? '')));
+    case 'environment': {
+      const { title, meta } = environmentText(entry);
+      return item(
+        'environment',
+        body(h('p', { class: 'entry-title' }, `${title} `, h('span', { class: 'meta' }, meta))),
+      );
+    }
     case 'compaction':
-    case 'resumed': {
-      const { title, meta } = entry.type === 'compaction' ? compactionText(entry) : resumedText(entry);
+    case 'resumed':
+    case 'network_blocked': {
+      const { title, meta } = sideNoteText(entry);
       return item(
         entry.type,
         body(h('p', { class: 'entry-title' }, `${title} `, h('span', { class: 'meta' }, meta))),
@@ -200,6 +232,23 @@ export function renderEntry(id, entry, createdAt) {
 
 /** @param {number} n @param {string} one @param {string} many */
 const count = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
+/** @param {Entry} entry */
+function sideNoteText(entry) {
+  if (entry.type === 'compaction') return compactionText(entry);
+  if (entry.type === 'resumed') return resumedText(entry);
+  return networkBlockedText(entry);
+}
+
+/** Names the proxy refused: each once, how often, and why when it was not for being unlisted. @param {Entry} entry */
+function networkBlockedText(entry) {
+  const names = (entry.names ?? []).map(
+    (n) =>
+      `${n.name}${n.count > 1 ? ` ×${n.count}` : ''}${n.reason === 'forbidden_address' ? ' (private address)' : ''}`,
+  );
+  const more = entry.more ? ` and ${entry.more} more` : '';
+  return { title: 'Network requests refused', meta: `${names.join(', ')}${more}` };
+}
 
 /** @param {Entry} entry */
 function compactionText(entry) {
