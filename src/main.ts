@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { hostname } from 'node:os';
 import { buildAutomations, createTellRouter } from './build-automations.js';
 import { buildIntegrations } from './build-integrations.js';
 import {
@@ -12,11 +12,14 @@ import { readSetupEnv, setupEnvSecrets } from './config/setup-env-for.js';
 import { PatchbayError } from './domain/errors.js';
 import type { Reporter, TellPlaces } from './domain/events.js';
 import { type Clock, systemClock } from './lib/clock.js';
+import { newTaskId } from './lib/ids.js';
 import type { Logger } from './lib/logger.js';
 import { createRedactor } from './lib/redact.js';
 import { createRedisCancelBus } from './queue/redis-cancel-bus.js';
+import { clusterNames, connectRedis } from './queue/redis-connection.js';
 import { createRedisConversationStore } from './queue/redis-conversation-store.js';
 import { createRedisIdempotencyStore } from './queue/redis-idempotency-store.js';
+import { createRedisInbox } from './queue/redis-inbox.js';
 import { createRedisKeyValue } from './queue/redis-key-value.js';
 import { createRedisMetrics } from './queue/redis-metrics.js';
 import { createRedisTaskDiffs } from './queue/redis-task-diffs.js';
@@ -32,8 +35,10 @@ import {
 import type { TaskServices } from './server/integration.js';
 import { deriveSessionKey } from './server/sessions.js';
 import { startWorker } from './start-worker.js';
+import { acceptedTask, createTaskEntryHandler, TASK_ENTRY, untilMade } from './tasks/accepted-task.js';
 import { cancelTask } from './tasks/cancel-task.js';
 import { createConversationDoor } from './tasks/conversation-door.js';
+import { startInboxConsumer } from './tasks/inbox-consumer.js';
 import { createLogReporter } from './tasks/log-reporter.js';
 import { countCancelled, createMetricsObserver } from './tasks/metrics-observer.js';
 import { createEventRouter } from './tasks/route-events.js';
@@ -59,6 +64,13 @@ export interface StartOptions {
    * heartbeats, days of spend). Default the system's; tests may hold it still.
    */
   clock?: Clock;
+  /**
+   * The inbox's consumer (server processes): `consume: false` starts none, so that accepted requests
+   * stay in the inbox (tests of a crash between the answer and the task); `claimIdleMs`, how long a
+   * dead consumer's entries wait before another takes them (default 30 s); `beforeHandle`, run before
+   * each entry is handled (tests: a server that dies holding entries it read).
+   */
+  inbox?: { consume?: boolean; claimIdleMs?: number; beforeHandle?: () => Promise<void> };
   /** 'off' runs the worker's tasks without cgroups, as on a host that has none (tests). */
   cgroups?: 'auto' | 'off';
   /** Where repositories' `setup_env` values are read from (default process.env). */
@@ -82,14 +94,17 @@ export interface Running {
 export async function startPatchbay(opts: StartOptions): Promise<Running> {
   const { config, log } = opts;
   const env = config.env;
-  const prefix = opts.prefix ?? env.PATCHBAY_REDIS_PREFIX;
-  const queueName = opts.queueName ?? env.PATCHBAY_QUEUE;
+  const target = { url: env.REDIS_URL, cluster: env.PATCHBAY_REDIS_CLUSTER };
+  const { prefix, queueName } = clusterNames(target, {
+    prefix: opts.prefix ?? env.PATCHBAY_REDIS_PREFIX,
+    queueName: opts.queueName ?? env.PATCHBAY_QUEUE,
+  });
   const retentionDays = config.file.retention_days;
   // First: a worker refused its sandbox or its limits (PATCHBAY_REQUIRE_LIMITS) opens nothing.
   const workerSandbox = opts.worker
     ? await buildWorkerSandbox(config, log, { cgroups: opts.cgroups })
     : undefined;
-  const redis = new Redis(env.REDIS_URL, {
+  const redis = connectRedis(target, {
     maxRetriesPerRequest: 2,
     enableOfflineQueue: false,
     lazyConnect: true,
@@ -124,7 +139,9 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   const timeline = createRedisTaskTimeline({ redis, prefix, retentionDays, capBytes, log });
   const diffs = createRedisTaskDiffs({ redis, prefix, retentionDays });
   const writer = createTimelineWriter({ timeline, diffs, redact, capBytes, log });
+  const inbox = createRedisInbox({ redis, prefix });
   const cancel = async (id: string) => {
+    await untilMade(store, inbox, id);
     const task = await cancelTask({ store, conversations, queue, cancels, timeline: writer }, id);
     await countCancelled(metrics, config.models.default.name, task).catch((err: Error) =>
       log.warn({ taskId: id, err: err.message }, 'could not count the cancelled task'),
@@ -133,9 +150,10 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   };
   const submitDeps = { config, store, conversations, idempotency, queue, timeline: writer, log };
   const tasks: TaskServices = {
-    submit: (input) => submitTask(submitDeps, input),
+    submit: (input, submitOpts) => submitTask(submitDeps, input, submitOpts),
+    accept: inbox.accept,
     cancel,
-    getTask: (id) => store.get(id),
+    getTask: async (id) => (await store.get(id)) ?? (await acceptedTask(inbox, id)),
     conversations: createConversationDoor({ store, conversations, cancel }),
   };
   // The worker's GitHub clients, shared with the GitHub reporter: replies are spaced after PR writes.
@@ -190,11 +208,26 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     // The HTTP side (pages, their markdown stack, the metrics registry) is imported only where it runs.
     const { startServer } = await import('./start-server.js');
     const server = await startServer({
-      ...{ config, log, redis, prefix, clock, givenClock: opts.clock, sessionKey, tasks, submitDeps },
+      ...{ config, log, redis, prefix, clock, givenClock: opts.clock, sessionKey, tasks, submitDeps, inbox },
       ...{ store, timeline, diffs, metrics, automations, integrations, githubAccess },
     });
     port = server.port;
     stops.push(server.stop);
+    if (opts.inbox?.consume !== false) {
+      const consumer = startInboxConsumer({
+        reader: inbox.reader(`${hostname()}-${process.pid}-${newTaskId()}`),
+        handlers: {
+          [TASK_ENTRY]: createTaskEntryHandler({ ...submitDeps, inbox }),
+          ...Object.assign({}, ...integrations.map((i) => i.inboxHandlers ?? {})),
+        },
+        observeLag: metrics.observeInboxLag,
+        clock,
+        log,
+        claimIdleMs: opts.inbox?.claimIdleMs,
+        beforeHandle: opts.inbox?.beforeHandle,
+      });
+      stops.push(consumer.stop);
+    }
   }
 
   if (workerSandbox) {

@@ -1,10 +1,10 @@
-import { Redis } from 'ioredis';
 import { automationQueueName } from './build-automations.js';
 import type { ScheduleConfig } from './config/automation-schema.js';
 import { type Config, loadConfig } from './config/load-config.js';
 import { PatchbayError } from './domain/errors.js';
 import type { ScheduleState } from './domain/schedule.js';
 import { createAutomationQueue, type ScheduledTick } from './queue/automation-queue.js';
+import { clusterNames, connectRedis } from './queue/redis-connection.js';
 import { createRedisScheduleStore } from './queue/redis-schedule-store.js';
 
 const USAGE = 'usage: patchbay schedules [run|pause|resume <name>]';
@@ -24,15 +24,16 @@ export async function runSchedulesCommand(
     throw new PatchbayError('invalid_request', USAGE);
   }
   const schedule = name ? findSchedule(config, name) : undefined;
-  const redis = new Redis(config.env.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: true });
+  const target = { url: config.env.REDIS_URL, cluster: config.env.PATCHBAY_REDIS_CLUSTER };
+  const redis = connectRedis(target, { maxRetriesPerRequest: 2, lazyConnect: true });
   await redis.connect().catch((err: Error) => {
     throw new PatchbayError('internal', `cannot reach Redis at REDIS_URL: ${err.message}`);
   });
-  const prefix = config.env.PATCHBAY_REDIS_PREFIX;
-  const queue = createAutomationQueue({
-    connection: redis,
-    name: automationQueueName(config.env.PATCHBAY_QUEUE),
+  const { prefix, queueName } = clusterNames(target, {
+    prefix: config.env.PATCHBAY_REDIS_PREFIX,
+    queueName: config.env.PATCHBAY_QUEUE,
   });
+  const queue = createAutomationQueue({ connection: redis, name: automationQueueName(queueName) });
   const store = createRedisScheduleStore({ redis, prefix });
   const say = (line: string) => opts.out.write(`${line}\n`);
   try {

@@ -4,6 +4,7 @@ import { buildSignIn } from './build-sign-in.js';
 import type { GitHubAccess } from './build-worker-deps.js';
 import type { Config } from './config/load-config.js';
 import { toTaskPageUrl } from './config/task-page-links.js';
+import type { Inbox } from './domain/inbox.js';
 import type { Clock } from './lib/clock.js';
 import type { Logger } from './lib/logger.js';
 import { createRedisKeyValue } from './queue/redis-key-value.js';
@@ -21,6 +22,7 @@ import { registerMetricsRoute } from './server/metrics-route.js';
 import { createPageData } from './server/page-data.js';
 import { registerPageRoutes } from './server/pages/register-page-routes.js';
 import { timeWebhooks } from './server/webhook-timing.js';
+import { acceptTask } from './tasks/accepted-task.js';
 import { retryTask } from './tasks/retry-task.js';
 import type { SubmitDeps } from './tasks/submit-task.js';
 
@@ -36,6 +38,7 @@ export interface ServerWiring {
   sessionKey: string | undefined;
   tasks: TaskServices;
   submitDeps: SubmitDeps;
+  inbox: Inbox;
   store: ReturnType<typeof createRedisTaskStore>;
   timeline: ReturnType<typeof createRedisTaskTimeline>;
   diffs: ReturnType<typeof createRedisTaskDiffs>;
@@ -72,6 +75,7 @@ export async function startServer(w: ServerWiring): Promise<{ port: number; stop
     publicUrl: signIn.publicUrl,
     pageUrl,
     retry: (id) => retryTask(w.submitDeps, id),
+    accept: (input) => acceptTask({ config, inbox: w.inbox, getTask: w.tasks.getTask }, input),
     index: w.store.index,
     timeline: w.timeline,
     diffs: w.diffs,

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { buildAutomations } from './build-automations.js';
 import { buildWorkerDeps, type GitHubAccess, type WorkerSandbox } from './build-worker-deps.js';
 import type { Config } from './config/load-config.js';
@@ -7,9 +7,9 @@ import type { ConversationStore, TaskStore } from './domain/ports.js';
 import type { Clock } from './lib/clock.js';
 import { settleWithin } from './lib/deadline.js';
 import type { Logger } from './lib/logger.js';
-
 import { createConversationLock } from './queue/conversation-lock.js';
 import type { createRedisCancelBus } from './queue/redis-cancel-bus.js';
+import { connectRedis } from './queue/redis-connection.js';
 import { createTaskWorker } from './queue/task-worker.js';
 import { startWorkerHeartbeat } from './queue/worker-heartbeat.js';
 import type { Integration } from './server/integration.js';
@@ -57,7 +57,10 @@ export async function startWorker(w: WorkerWiring): Promise<{ stop(): Promise<vo
   });
   const removed = await workerDeps.workspaces.sweepOrphans();
   if (removed) log.info({ removed }, 'removed clones left by dead processes');
-  const connection = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
+  const connection = connectRedis(
+    { url: env.REDIS_URL, cluster: env.PATCHBAY_REDIS_CLUSTER },
+    { maxRetriesPerRequest: null },
+  );
   const locks = createConversationLock({ redis, prefix, ttlMs: env.PATCHBAY_LOCK_MS, log });
   const sandbox = w.sandbox.sandbox;
   const egress = w.sandbox.egress;

@@ -48,6 +48,11 @@ export const EnvConfig = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{1,100}$/, 'letters, digits, "_" and "-" only')
     .default('patchbay-tasks'),
+  /** `1`: REDIS_URL is a node of a Redis Cluster (keys and BullMQ queues under hash tags). */
+  PATCHBAY_REDIS_CLUSTER: z
+    .enum(['0', '1', 'true', 'false'])
+    .default('0')
+    .transform((v) => v === '1' || v === 'true'),
   PATCHBAY_REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_:-]{1,100}$/, 'letters, digits, "_", ":" and "-" only')

@@ -37,6 +37,12 @@ export const HISTOGRAMS = {
     labels: ['source'],
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   },
+  inbox: {
+    name: 'patchbay_inbox_lag_seconds',
+    help: "Time from a request's acceptance (the answer to its delivery) to the start of making its task, by entry kind",
+    labels: ['kind'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  },
 } as const;
 
 export type CounterName = keyof typeof COUNTERS;
@@ -92,6 +98,8 @@ export interface MetricsRecorder {
   observeQueueWait(seconds: number): Promise<void>;
   /** How long the server took to answer a webhook delivery of `source`. */
   observeWebhook(source: string, seconds: number): Promise<void>;
+  /** How long an accepted request waited in the inbox before the consumer took it, by entry kind. */
+  observeInboxLag(kind: string, seconds: number): Promise<void>;
 }
 
 /** What a scrape of `GET /metrics` reads. */

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { CancelBus } from '../domain/ports.js';
+import { duplicateRedis } from './redis-connection.js';
 
 /**
  * Cancellation across processes: a flag (for a worker that checks late) plus a pub/sub message (for
@@ -14,7 +15,7 @@ export function createRedisCancelBus({ redis, prefix }: { redis: Redis; prefix: 
   async function ensureSubscriber(): Promise<void> {
     if (subscriber) return;
     // The shared connection may refuse to queue commands while connecting; this one may.
-    subscriber = redis.duplicate({ enableOfflineQueue: true });
+    subscriber = duplicateRedis(redis, { enableOfflineQueue: true });
     subscriber.on('message', (_channel: string, taskId: string) => {
       for (const fn of watchers.get(taskId) ?? []) fn();
     });

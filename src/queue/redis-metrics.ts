@@ -142,6 +142,8 @@ export function createRedisMetrics(
     observeQueueWait,
     observeWebhook: (source, seconds) =>
       hashes.add(key('webhooks'), observation([source], seconds, HISTOGRAMS.webhooks.buckets), SERIES),
+    observeInboxLag: (kind, seconds) =>
+      hashes.add(key('inbox'), observation([kind], seconds, HISTOGRAMS.inbox.buckets), SERIES),
 
     counter: (name) => hashes.readCounter(key(name), COUNTERS[name].labels.length),
     histogram: (name) =>

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { PatchbayError } from '../domain/errors.js';
 import type { TaskIndex, TaskStore } from '../domain/ports.js';
 import { TaskRecord } from '../domain/task.js';
+import { duplicateRedis } from './redis-connection.js';
 import { createRedisTaskAudience } from './redis-task-audience.js';
 import { createRedisTaskIndex } from './redis-task-index.js';
 import { createRedisTranscript } from './redis-transcript.js';
@@ -47,7 +48,7 @@ export function createRedisTaskStore({
     id: string,
     change: (current: TaskRecord) => Partial<TaskRecord>,
   ): Promise<TaskRecord> {
-    txConn ??= redis.duplicate({ enableOfflineQueue: true });
+    txConn ??= duplicateRedis(redis, { enableOfflineQueue: true });
     const conn = txConn;
     for (let i = 0; i < MAX_TRIES; i++) {
       await conn.watch(key(id));

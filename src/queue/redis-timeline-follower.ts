@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { StoredTimelineEntry } from '../domain/timeline.js';
 import type { Logger } from '../lib/logger.js';
+import { duplicateRedis } from './redis-connection.js';
 
 /** A stream entry as XRANGE and XREAD give it: its id and its fields, name then value. */
 export type RawStreamEntry = [id: string, fields: string[]];
@@ -59,7 +60,11 @@ export function createTimelineFollower(deps: {
 
   async function connect(): Promise<Redis> {
     if (blocker) return blocker;
-    const conn = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, lazyConnect: true });
+    const conn = duplicateRedis(redis, {
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
+      lazyConnect: true,
+    });
     conn.on('error', (err: Error) => log.debug({ err: err.message }, 'timeline follower connection error'));
     // A reconnected connection has a new client id, needed to interrupt its read.
     conn.on('ready', () => {

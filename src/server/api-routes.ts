@@ -57,6 +57,12 @@ export interface ApiDeps extends Pick<TaskServices, 'submit' | 'cancel' | 'getTa
   /** Links each task to its page (`pageUrl`); none without PATCHBAY_PUBLIC_URL. */
   pageUrl?: TaskPageUrl;
   retry(taskId: string): Promise<Submitted>;
+  /**
+   * A new conversation's task, accepted in one Redis round trip (the inbox's consumer makes it). A
+   * follow-up in a named conversation is submitted as before: whether it answers a waiting task
+   * depends on the conversation.
+   */
+  accept(input: unknown): Promise<Submitted>;
   index: TaskIndex;
   timeline: TaskTimeline;
   diffs: TaskDiffs;
@@ -122,7 +128,8 @@ export function registerApiRoutes(http: HttpServer, deps: ApiDeps): void {
       }
       const key = req.headers['idempotency-key'];
       const deliveryId = typeof key === 'string' && key.length > 0 ? `api:${key.slice(0, 200)}` : undefined;
-      const { task, kind } = await deps.submit({
+      const submit = body.conversation ? deps.submit : deps.accept;
+      const { task, kind } = await submit({
         repo: body.repo,
         instruction: body.instruction,
         base: body.base,

@@ -1,4 +1,5 @@
 import type { PlaceNotices, PlaceReporter, Reporter } from '../domain/events.js';
+import type { InboxEntry, InboxHandler } from '../domain/inbox.js';
 import type { KeyValueStore } from '../domain/ports.js';
 import type { ReplyAddress } from '../domain/reply-address.js';
 import type { TaskRecord } from '../domain/task.js';
@@ -11,7 +12,14 @@ export type { ConversationDoor, ConversationView, StopOutcome } from '../tasks/c
 
 /** What a trigger may do with tasks: the same use cases the HTTP API uses, and its conversations'. */
 export interface TaskServices {
-  submit(input: unknown): Promise<Submitted>;
+  /** With `id`: the task id chosen when the request was accepted; submitting again makes no second task. */
+  submit(input: unknown, opts?: { id?: string }): Promise<Submitted>;
+  /**
+   * One Redis round trip that makes a request durable and deduplicated; the inbox's consumer makes
+   * its task afterwards (entries of kind `task` hold a whole TaskRequest; other kinds go to the
+   * integration that registered a handler for them).
+   */
+  accept(entry: InboxEntry): Promise<{ taskId: string; duplicate: boolean }>;
   cancel(taskId: string): Promise<TaskRecord>;
   getTask(taskId: string): Promise<TaskRecord | null>;
   conversations: ConversationDoor;
@@ -35,6 +43,8 @@ export interface IntegrationContext {
 export interface Integration {
   readonly name: string;
   registerRoutes?(http: HttpServer): void;
+  /** Turns this integration's inbox entries into tasks, in the server process, after the answer. */
+  inboxHandlers?: Record<string, InboxHandler>;
   /** Renders task events at this integration's places in a task's audience, in the worker. */
   reporter?: PlaceReporter;
   /** Tells its kinds of place something outside a task's run (an automation giving up). */

@@ -69,16 +69,12 @@ export function resumeWithAnswer(store: TaskStore, taskId: string, answerText: s
  * conversation whose task waits on a question answers it; anything else is a new task on the
  * conversation's branch. Nothing is queued for a repository outside the allowlist.
  */
-export async function submitTask(deps: SubmitDeps, input: unknown): Promise<Submitted> {
-  const parsed = TaskRequest.safeParse(input);
-  if (!parsed.success) {
-    const detail = describeIssues(parsed.error, { root: 'body' }).join('; ');
-    throw new PatchbayError('invalid_request', detail);
-  }
-  const request = withFreshStart(parsed.data);
-  checkAllowed(deps, request.repo);
-  // An unknown model is refused where the request came from, with the list to choose from.
-  deps.config.models.choose(request.model);
+export async function submitTask(
+  deps: SubmitDeps,
+  input: unknown,
+  opts: { id?: string } = {},
+): Promise<Submitted> {
+  const request = checkRequest(deps, input);
   const conversation = await deps.conversations.get(request.conversation);
   if (conversation && conversation.repo.toLowerCase() !== request.repo.toLowerCase()) {
     throw new PatchbayError(
@@ -89,7 +85,11 @@ export async function submitTask(deps: SubmitDeps, input: unknown): Promise<Subm
       },
     );
   }
-  const id = newTaskId();
+  const id = opts.id ?? newTaskId();
+  if (opts.id) {
+    const made = await deps.store.get(opts.id);
+    if (made) return { task: await requeue(deps, made), kind: 'duplicate' };
+  }
   if (request.deliveryId) {
     const existing = await claimDelivery(deps, request.deliveryId, id);
     if (existing) return { task: existing, kind: 'duplicate' };
@@ -100,6 +100,23 @@ export async function submitTask(deps: SubmitDeps, input: unknown): Promise<Subm
     if (request.deliveryId) await deps.idempotency.release(request.deliveryId, id).catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * The request as it will be queued, or the refusal that needs only the configuration: not a request,
+ * a repository outside the allowlist, an unknown model.
+ */
+export function checkRequest(deps: Pick<SubmitDeps, 'config'>, input: unknown): TaskRequest {
+  const parsed = TaskRequest.safeParse(input);
+  if (!parsed.success) {
+    const detail = describeIssues(parsed.error, { root: 'body' }).join('; ');
+    throw new PatchbayError('invalid_request', detail);
+  }
+  const request = withFreshStart(parsed.data);
+  checkAllowed(deps, request.repo);
+  // An unknown model is refused where the request came from, with the list to choose from.
+  deps.config.models.choose(request.model);
+  return request;
 }
 
 const CLAIM_WAIT_MS = 3_000;
@@ -125,6 +142,18 @@ async function claimDelivery(deps: SubmitDeps, key: string, id: string): Promise
   }
 }
 
+/**
+ * A task whose id was chosen when its request was accepted exists already: its handling is being
+ * repeated (a crash after the record was written). Its first job is queued again unless it ran: BullMQ
+ * ignores a job id it holds, so this makes no second run.
+ */
+async function requeue(deps: SubmitDeps, task: TaskRecord): Promise<TaskRecord> {
+  if (task.status !== 'queued' || task.runs !== 1 || task.attempts !== 0) return task;
+  await deps.conversations.setLatest(task.conversation, task.id);
+  await deps.queue.enqueue(task, 1);
+  return task;
+}
+
 /** `fresh: …` at the start of the text asks for a fresh start, like `"fresh": true` in the API. */
 function withFreshStart(request: TaskRequest): TaskRequest {
   if (request.fresh !== undefined) return request;
@@ -132,7 +161,7 @@ function withFreshStart(request: TaskRequest): TaskRequest {
   return fresh && text ? { ...request, fresh: true, instruction: text } : request;
 }
 
-function checkAllowed(deps: SubmitDeps, repo: string): void {
+function checkAllowed(deps: Pick<SubmitDeps, 'config'>, repo: string): void {
   if (findRepository(deps.config, repo)) return;
   const allowed = [...deps.config.repositories.values()].map((r) => r.name).join(', ');
   throw new PatchbayError('repo_not_allowed', `${repo} is not a repository Patchbay may work on`, {

@@ -1,5 +1,8 @@
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { shortHash } from '../../src/lib/ids.js';
 import { type Harness, isFinal, queuedTaskIds, startHarness } from '../fakes/harness.js';
+import { REDIS_URL } from '../fakes/redis.js';
 import { FIX_GREETING } from '../fakes/scripts.js';
 import { eventually, nextTs, slackEvent } from '../fakes/slack-requests.js';
 import { type SlackStandIn, startSlackStandIn } from '../fakes/slack-stand-in.js';
@@ -19,7 +22,7 @@ afterEach(async () => {
 });
 
 describe('Slack in Socket Mode (SLACK_APP_TOKEN)', () => {
-  it('takes a mention from the websocket to a PR, acknowledges it once queued, and ignores a redelivery', async () => {
+  it('takes a mention from the websocket to a PR, acknowledges it once accepted, and ignores a redelivery', async () => {
     ws = await startSocketModeSlack();
     slack = await startSlackStandIn({ botUserId: BOT, socketUrl: ws.url });
     h = await startHarness({
@@ -28,9 +31,14 @@ describe('Slack in Socket Mode (SLACK_APP_TOKEN)', () => {
     });
     const harness = h;
     const stand = slack;
-    const queuedAtAck = new Map<string, string[]>();
+    // What the inbox held for the delivery when its envelope was acknowledged: the claim of its task.
+    const redis = new Redis(REDIS_URL);
+    const prefix = harness.workerProcessEnv.PATCHBAY_REDIS_PREFIX;
+    const claimAtAck = new Map<string, Promise<string | null>>();
     ws.onMessage((r) => {
-      if (r.message.envelope_id) queuedAtAck.set(r.message.envelope_id, queuedTaskIds(harness));
+      const id = r.message.envelope_id;
+      const key = `${prefix}{inbox}:inbox-delivery:${shortHash(`slack:${body.event_id}`, 32)}`;
+      if (id && !claimAtAck.has(id)) claimAtAck.set(id, redis.get(key));
     });
     const ts = nextTs();
     const body = slackEvent('app_mention_channel', { text: `<@${BOT}> fix the greeting in acme/web`, ts });
@@ -52,12 +60,13 @@ describe('Slack in Socket Mode (SLACK_APP_TOKEN)', () => {
       'result reply',
     );
     const redelivered = ws.sendEvent(body, { attempt: 1, reason: 'timeout' });
-    // Acknowledged only after its handler ran: a duplicate, it queued nothing and left nothing behind.
+    // Acknowledged only after its handler ran: a duplicate, it accepted nothing and left nothing behind.
     const secondAck = await ws.ackFor(redelivered);
 
     expect(stand.callsTo('apps.connections.open')[0]?.result?.url).toMatch(/^ws:\/\/127\.0\.0\.1:/);
     expect(firstAck.message).toEqual({ envelope_id: first, payload: {} });
-    expect(queuedAtAck.get(first)).toEqual([taskId]);
+    expect(await claimAtAck.get(first)).toBe(taskId);
+    redis.disconnect();
     expect(accepted.args.text).toContain(
       `\`acme/web\`, base the repository's default branch, task \`${taskId}\``,
     );

@@ -13,7 +13,7 @@ import type { Reporter, TaskEvent } from '../../src/domain/events.js';
 import type { ReplyAddress } from '../../src/domain/reply-address.js';
 import type { Clock } from '../../src/lib/clock.js';
 import { createLogger } from '../../src/lib/logger.js';
-import { type Running, startPatchbay } from '../../src/main.js';
+import { type Running, type StartOptions, startPatchbay } from '../../src/main.js';
 import { REDIS_URL } from './redis.js';
 
 export const REPO = 'acme/web';
@@ -41,6 +41,8 @@ export interface HarnessOptions {
   clock?: Clock;
   /** 'off': the worker runs its tasks without cgroups, as on a host that has none. */
   cgroups?: 'auto' | 'off';
+  /** The first server's inbox consumer (StartOptions.inbox); a restarted server gets its own. */
+  inbox?: StartOptions['inbox'];
   /** The GitHub stand-in refuses content-creating writes of one installation closer than this (ms). */
   githubWritePaceMs?: number;
   /** Sign-in with GitHub on (GITHUB_CLIENT_ID/SECRET, the stand-in's OAuth app; git's host serves /login/). */
@@ -120,8 +122,9 @@ export async function startHarness(opts: HarnessOptions) {
     },
   });
   const running: Running[] = [];
-  const start = (roles: { server: boolean; worker: boolean }) =>
+  const start = (roles: { server: boolean; worker: boolean }, inbox?: StartOptions['inbox']) =>
     startPatchbay({
+      inbox,
       config: buildConfig(parseEnv(envVars), FileConfig.parse(fileConfig)),
       log: createLogger({ level: 'info', destination: logStream }),
       ...roles,
@@ -136,7 +139,7 @@ export async function startHarness(opts: HarnessOptions) {
       running.push(r);
       return r;
     });
-  const server = await start({ server: true, worker: opts.worker ?? true });
+  const server = await start({ server: true, worker: opts.worker ?? true }, opts.inbox);
   const base = `http://127.0.0.1:${server.port}`;
   const headers = { authorization: `Bearer ${apiToken}`, 'content-type': 'application/json' };
 
@@ -163,10 +166,10 @@ export async function startHarness(opts: HarnessOptions) {
      * Stops the first process (the server, with or without its worker) and starts a server alone in its
      * place: on the same port when the harness was given one (env PORT), as a restart would.
      */
-    async restartServer() {
+    async restartServer(inbox?: StartOptions['inbox']) {
       const first = running.shift();
       await first?.stop();
-      return start({ server: true, worker: false });
+      return start({ server: true, worker: false }, inbox);
     },
     post: (path: string, body: unknown, extra: Record<string, string> = {}) =>
       fetch(`${base}${path}`, {

@@ -1,7 +1,7 @@
 import { afterEach } from 'vitest';
 import type { Script } from '../../src/demo/scripted-model.js';
 import type { Clock } from '../../src/lib/clock.js';
-import { type Harness, startHarness } from './harness.js';
+import { type Harness, type HarnessOptions, startHarness } from './harness.js';
 import { nextTs, postToSlackEvents, type SlackBody, slackEvent } from './slack-requests.js';
 import { type SlackStandIn, startSlackStandIn } from './slack-stand-in.js';
 
@@ -16,6 +16,8 @@ export interface SlackStartOptions {
   env?: Record<string, string>;
   /** The clock the integrations' timers run on (HarnessOptions.clock). */
   clock?: Clock;
+  /** The first server's inbox consumer (HarnessOptions.inbox). */
+  inbox?: HarnessOptions['inbox'];
 }
 
 /**
@@ -48,6 +50,7 @@ export function slackPerTest() {
       },
       file: opts.file,
       clock: opts.clock,
+      inbox: opts.inbox,
     });
     const s = slack;
     const harness = h;

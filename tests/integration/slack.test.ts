@@ -16,6 +16,7 @@ import { createThreadActions } from '../../src/integrations/slack/slack-thread.j
 import { fetchThreadContext } from '../../src/integrations/slack/thread-context.js';
 import { createSilentLogger } from '../../src/lib/logger.js';
 import { createRedisConversationStore } from '../../src/queue/redis-conversation-store.js';
+import { createRedisInbox } from '../../src/queue/redis-inbox.js';
 import { createRedisKeyValue } from '../../src/queue/redis-key-value.js';
 import { createHttpServer } from '../../src/server/http-server.js';
 import type { TaskServices } from '../../src/server/integration.js';
@@ -57,6 +58,15 @@ async function serve(services: Partial<TaskServices>, store: Redis = redis) {
   const settings = readSlackSettings(config.env);
   if (!settings) throw new Error('slack should be on');
   const conversations = createRedisConversationStore({ redis: store, prefix, retentionDays: 1 });
+  const inbox = createRedisInbox({ redis: store, prefix });
+  // The inbox's consumer, reduced to its handler: each accepted mention is handled right after.
+  const accept: TaskServices['accept'] = async (entry) => {
+    const accepted = await inbox.accept(entry);
+    const handler = integration.inboxHandlers?.[entry.kind];
+    const read = { ...entry, id: '0-1', acceptedAt: Date.now() };
+    if (!accepted.duplicate) setImmediate(() => handler?.(read).catch(() => undefined));
+    return accepted;
+  };
   const integration = createSlackIntegration({
     settings,
     rules: {
@@ -74,6 +84,7 @@ async function serve(services: Partial<TaskServices>, store: Redis = redis) {
         throw new Error('not expected');
       },
       getTask: async () => null,
+      accept,
       conversations: createConversationDoor({
         store: createMemoryTaskStore(),
         conversations,
@@ -101,14 +112,14 @@ const mention = () =>
   slackEvent('app_mention_channel', { text: '<@UPATCHBOT> fix greet in acme/web', ts: nextTs() });
 
 describe('Slack receiver when the queue is down', () => {
-  it('answers 5xx when the task cannot be queued, so that Slack retries, and says nothing in the thread', async () => {
+  it('answers 5xx when the mention cannot be accepted, so that Slack retries, and says nothing in the thread', async () => {
     const base = await serve({
-      submit: async () => {
-        throw new PatchbayError('internal', 'the queue is unavailable', { permanent: false });
+      accept: async () => {
+        throw new PatchbayError('internal', 'the inbox is unavailable', { permanent: false });
       },
     });
 
-    // The receiver answers once the handler ran; a failed submit leaves nothing in the background.
+    // The receiver answers once the handler ran; a failed accept leaves nothing in the background.
     const res = await postToSlackEvents(base, SECRET, mention());
 
     expect(res.status).toBe(503);
@@ -196,8 +207,8 @@ function acceptingSubmit() {
   return { submitted, submit };
 }
 
-describe('Slack mention: nothing but the thread history before the task is queued', () => {
-  it('queues after auth.test and conversations.replies only; links the message and names the channel once learnt', async () => {
+describe('Slack mention: nothing but the thread history before the task is made', () => {
+  it('makes the task after auth.test and conversations.replies only; links the message and names the channel once learnt', async () => {
     const { submitted, submit } = acceptingSubmit();
     const base = await serve({ submit });
     const kv = createRedisKeyValue({ redis, prefix, namespace: 'slack' });
@@ -215,6 +226,7 @@ describe('Slack mention: nothing but the thread history before the task is queue
     );
     await eventually(() => kv.get(kvKeys.channelName('C0GENERAL'))); // the name learnt after the first
     const second = await postToSlackEvents(base, SECRET, mention());
+    await eventually(() => submitted[1]); // made by the inbox's consumer, after the answer
 
     expect([first.status, second.status]).toEqual([200, 200]);
     expect(submitted[0]?.callsBefore).toEqual(['auth.test', 'conversations.replies']);

@@ -6,6 +6,7 @@ import type { HttpServer } from '../../server/http-server.js';
 import type { Integration, IntegrationContext } from '../../server/integration.js';
 import { handleMention } from './handle-mention.js';
 import { handleReaction, handleSessionStopped, handleThreadReply } from './handle-thread-events.js';
+import { createMentionEntryHandler, MENTION_ENTRY } from './mention-entry.js';
 import { type SlackClients, toBoltLogger } from './slack-client.js';
 import { createSlackDoors } from './slack-doors.js';
 import {
@@ -120,6 +121,7 @@ export function createSlackIntegration(deps: SlackIntegrationDeps): Integration 
       serving = true;
       if (http) server.route('POST', '/slack/events', http.handle);
     },
+    inboxHandlers: { [MENTION_ENTRY]: createMentionEntryHandler(mentionDeps) },
     reporter,
     notices: doors.notices,
     openThread: doors.openThread,
