@@ -2,12 +2,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { shortHash } from '../src/lib/ids.js';
+import { freePort } from '../tests/fakes/free-port.js';
 import { REDIS_URL } from '../tests/fakes/redis.js';
+
+export { freePort };
 
 export interface Spawned {
   child: ChildProcess;
@@ -15,17 +17,6 @@ export interface Spawned {
   prefix: string;
   /** The JSON line it printed once listening (`{"port":N,…}`). */
   said: Record<string, unknown>;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 /** A TypeScript entry in a process of its own; resolves once it printed `{"port":N}`. */

@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ScriptedTurn } from '../../src/demo/scripted-model.js';
 import { openBrowser, type TestBrowser } from '../fakes/chromium.js';
+import { freePort } from '../fakes/free-port.js';
 import { type Harness, isFinal, startHarness } from '../fakes/harness.js';
 import { FIX_GREETING } from '../fakes/scripts.js';
 import { exited, spawnWorker } from '../fakes/worker-process.js';
@@ -20,14 +20,6 @@ afterEach(async () => {
   await h?.close();
   h = browser = worker = undefined;
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** A turn the model sends only once the test lets it. */
 function gate(): { release: () => void; until: Promise<void> } {

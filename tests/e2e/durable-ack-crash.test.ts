@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../fakes/free-port.js';
 import { REPO } from '../fakes/harness.js';
 import { REDIS_URL } from '../fakes/redis.js';
 import { SLACK_SECRET, slackPerTest } from '../fakes/slack-per-test.js';
@@ -127,15 +127,4 @@ async function pendingCount(redis: Redis, prefix: string): Promise<number> {
     number,
   ];
   return Number(summary[0] ?? 0);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }

@@ -1,5 +1,5 @@
-import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { freePort } from '../fakes/free-port.js';
 import { isFinal, queuedTaskIds, REPO } from '../fakes/harness.js';
 import { harnessPerTest } from '../fakes/harness-per-test.js';
 import { FIX_GREETING } from '../fakes/scripts.js';
@@ -79,14 +79,3 @@ describe('the durable ack', () => {
     expect(refusal.args.text).toMatch(/^I can't start that: conversation .* works on acme\/web/);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { signHook } from '../../src/server/hook-signature.js';
+import { freePort } from '../fakes/free-port.js';
 import { type HarnessOptions, isFinal, logged, queuedTaskIds, REPO } from '../fakes/harness.js';
 import { harnessPerTest } from '../fakes/harness-per-test.js';
 import { eventually } from '../fakes/slack-requests.js';
@@ -217,15 +217,3 @@ describe('the relay in docs/examples for a service that signs its own way', () =
     expect(logged(h, 'hook delivery queued')).toMatchObject([{ delivery: 'sentry-req-77', kind: 'new' }]);
   });
 });
-
-/** A port nothing listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}

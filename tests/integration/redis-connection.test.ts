@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterNames, connectRedis, redisOptionsFromUrl } from '../../src/queue/redis-connection.js';
+import { freePort } from '../fakes/free-port.js';
 
 const run = promisify(execFile);
 
@@ -155,17 +156,6 @@ describe('a TLS redis-server with an ACL user', () => {
     expect(errors.join('\n')).toMatch(/WRONGPASS/);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      s.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 async function waitForPort(port: number): Promise<void> {
   for (let i = 0; i < 200; i++) {
