@@ -11,6 +11,7 @@ import { createGitHubAppAuth } from './integrations/github/create-github-app-aut
 import { createOctokit, type GitHubClients } from './integrations/github/create-octokit.js';
 import { tokenPaceKey } from './integrations/github/github-pacing.js';
 import { createLocalWritePace, withLocalFallback } from './integrations/github/local-write-pace.js';
+import { inArrivalOrder } from './integrations/github/ordered-write-pace.js';
 import { createPullRequestHost } from './integrations/github/pull-request-host.js';
 import { createPullRequests } from './integrations/github/pull-requests.js';
 import { formatBytes } from './lib/format-bytes.js';
@@ -122,7 +123,7 @@ export interface GitHubAccess {
 export function buildGitHubAccess(
   env: Config['env'],
   log: Logger,
-  pace: WritePace = createLocalWritePace(env.PATCHBAY_GITHUB_WRITE_PACE_MS),
+  pace: WritePace = inArrivalOrder(createLocalWritePace(env.PATCHBAY_GITHUB_WRITE_PACE_MS)),
 ): GitHubAccess {
   const { GITHUB_APP_ID: appId, GITHUB_APP_PRIVATE_KEY: privateKey, GITHUB_TOKEN: token } = env;
   if (appId || privateKey) {
@@ -221,5 +222,5 @@ export function buildWritePace(
 ): WritePace {
   const gapMs = config.env.PATCHBAY_GITHUB_WRITE_PACE_MS;
   const shared = createRedisWritePace({ redis: deps.redis, prefix: deps.prefix, gapMs });
-  return withLocalFallback(shared, createLocalWritePace(gapMs), deps.log);
+  return inArrivalOrder(withLocalFallback(shared, createLocalWritePace(gapMs), deps.log));
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { WriteSlot } from '../../src/domain/write-pace.js';
+import { inArrivalOrder } from '../../src/integrations/github/ordered-write-pace.js';
 import { createRedisWritePace } from '../../src/queue/redis-write-pace.js';
 import { REDIS_URL } from '../fakes/redis.js';
 
@@ -118,5 +119,25 @@ describe('the write pace shared through Redis', () => {
     expect(held.settled).toBe(false);
     const ttl = await connect().pttl(`${prefix}{ghpace:installation:1}`);
     expect(ttl).toBeGreaterThan(60_000);
+  });
+});
+
+describe('the writes of one process, in the order they asked', () => {
+  it('takes the slots of one key in arrival order, while an urgent write still goes first', async () => {
+    const pace = inArrivalOrder(createRedisWritePace({ redis: connect(), prefix, gapMs: 40 }));
+    const holding = await pace.acquire('installation:1', { urgent: false });
+    const taken: string[] = [];
+    const write = (name: string, urgent = false) =>
+      pace.acquire('installation:1', { urgent }).then(async (slot) => {
+        taken.push(name);
+        await slot.release();
+      });
+
+    const normal = ['notice', 'status', 'reply', 'label', 'body'].map((name) => write(name));
+    const urgent = write('👀', true);
+    await holding.release();
+    await Promise.all([...normal, urgent]);
+
+    expect(taken).toEqual(['👀', 'notice', 'status', 'reply', 'label', 'body']);
   });
 });
