@@ -3,7 +3,7 @@ import { checkOutcome, type Usage } from '../domain/task.js';
 
 const STAGES: Record<string, string> = {
   clone: 'cloning',
-  setup: 'running setup commands',
+  setup: 'preparing the environment',
   agent: 'agent at work',
   checks: 'running checks',
   pull_request: 'committing, pushing, opening the pull request',
