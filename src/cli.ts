@@ -127,8 +127,22 @@ async function evaluate(args: string[]): Promise<void> {
   process.exit(0);
 }
 
+/**
+ * `.env` in the working directory, as `cp .env.example .env` leaves it: read by every command but the
+ * demo (which brings its own stand-ins). A variable already in the environment wins over the file.
+ */
+function loadDotEnv(command: string | undefined): void {
+  if (command === 'demo' || !existsSync('.env')) return;
+  try {
+    process.loadEnvFile('.env');
+  } catch (err) {
+    fail(`could not read .env: ${(err as Error).message}`);
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  loadDotEnv(command);
   switch (command) {
     case 'start':
       return serve({ server: true, worker: true });

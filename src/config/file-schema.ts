@@ -64,7 +64,7 @@ const ENV_NAME = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name (letters, digits, _)');
 
-/** Prepared environments (docs/environments.md): a repository's keys, kept in a block of their own. */
+/** Prepared environments (README, *Prepared environments*): a repository's keys, kept in a block of their own. */
 const ENVIRONMENT_KEYS = {
   /** Runs instead of setup in a prepared entry brought to a newer commit with the same setup key. */
   maintenance: z.array(command).default([]),
