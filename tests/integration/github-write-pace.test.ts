@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type GitHubStandIn, startGitHubStandIn } from '../../src/demo/github-stand-in.js';
 import type { WritePace } from '../../src/domain/write-pace.js';
 import { createOctokit } from '../../src/integrations/github/create-octokit.js';
@@ -8,30 +6,13 @@ import { tokenPaceKey } from '../../src/integrations/github/github-pacing.js';
 import { createLocalWritePace } from '../../src/integrations/github/local-write-pace.js';
 import { createSilentLogger } from '../../src/lib/logger.js';
 import { createRedisWritePace } from '../../src/queue/redis-write-pace.js';
-import { REDIS_URL } from '../fakes/redis.js';
+import { redisPerTest } from '../fakes/redis-per-test.js';
 import { standInPerTest } from '../fakes/stand-in-per-test.js';
 
 const TOKEN = 'ghs_paceSecret0123456789abcdef';
 const PACE_MS = 1_000;
 const track = standInPerTest<GitHubStandIn>();
-let prefix: string;
-const connections: Redis[] = [];
-
-beforeEach(() => {
-  prefix = `pbtest:${randomBytes(4).toString('hex')}:`;
-});
-afterEach(async () => {
-  const redis = connect();
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
-  for (const c of connections.splice(0)) c.disconnect();
-});
-
-function connect(): Redis {
-  const redis = new Redis(REDIS_URL);
-  connections.push(redis);
-  return redis;
-}
+const { connect, prefix: keyPrefix } = redisPerTest();
 
 /** What one process has: its own Redis connection and its own GitHub client. */
 function processClient(github: GitHubStandIn, pace: WritePace) {
@@ -71,8 +52,8 @@ describe('GitHub writes under one pace', () => {
   it('keeps the pace across clients of two processes: the stand-in that enforces it refuses none', async () => {
     const github = await standIn();
     const gapMs = PACE_MS;
-    const one = processClient(github, createRedisWritePace({ redis: connect(), prefix, gapMs }));
-    const two = processClient(github, createRedisWritePace({ redis: connect(), prefix, gapMs }));
+    const one = processClient(github, createRedisWritePace({ redis: connect(), prefix: keyPrefix(), gapMs }));
+    const two = processClient(github, createRedisWritePace({ redis: connect(), prefix: keyPrefix(), gapMs }));
 
     await Promise.all([0, 1, 2].flatMap((i) => [comment(one, i), comment(two, i + 3)]));
 
@@ -94,8 +75,14 @@ describe('GitHub writes under one pace', () => {
   it('sends the 👀 of another process before the writes already waiting, within one gap', async () => {
     const github = await standIn();
     const gapMs = PACE_MS;
-    const worker = processClient(github, createRedisWritePace({ redis: connect(), prefix, gapMs }));
-    const server = processClient(github, createRedisWritePace({ redis: connect(), prefix, gapMs }));
+    const worker = processClient(
+      github,
+      createRedisWritePace({ redis: connect(), prefix: keyPrefix(), gapMs }),
+    );
+    const server = processClient(
+      github,
+      createRedisWritePace({ redis: connect(), prefix: keyPrefix(), gapMs }),
+    );
     const writes = [0, 1, 2, 3].map((i) => comment(worker, i));
     await waitUntil(() => github.writes.length === 1); // the first took the slot; three wait
 
@@ -119,7 +106,7 @@ describe('GitHub writes under one pace', () => {
 
   it('lets reads through while the writes of the same token wait', async () => {
     const github = await standIn();
-    const pace = createRedisWritePace({ redis: connect(), prefix, gapMs: PACE_MS });
+    const pace = createRedisWritePace({ redis: connect(), prefix: keyPrefix(), gapMs: PACE_MS });
     const octokit = processClient(github, pace);
     await pace.holdOff(tokenPaceKey(TOKEN), 60_000);
     const write = comment(octokit, 0).catch(() => undefined);
@@ -133,12 +120,12 @@ describe('GitHub writes under one pace', () => {
 
   it('keys a token by a hash: the token itself never reaches Redis', async () => {
     const github = await standIn();
-    const pace = createRedisWritePace({ redis: connect(), prefix, gapMs: PACE_MS });
+    const pace = createRedisWritePace({ redis: connect(), prefix: keyPrefix(), gapMs: PACE_MS });
 
     await comment(processClient(github, pace), 0);
 
-    const keys = await connect().keys(`${prefix}*`);
-    expect(keys).toEqual([`${prefix}{ghpace:${tokenPaceKey(TOKEN)}}`]);
+    const keys = await connect().keys(`${keyPrefix()}*`);
+    expect(keys).toEqual([`${keyPrefix()}{ghpace:${tokenPaceKey(TOKEN)}}`]);
     expect(keys.join()).not.toContain(TOKEN.slice(4, 12));
   });
 });

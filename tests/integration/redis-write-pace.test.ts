@@ -1,29 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { WriteSlot } from '../../src/domain/write-pace.js';
 import { inArrivalOrder } from '../../src/integrations/github/ordered-write-pace.js';
 import { createRedisWritePace } from '../../src/queue/redis-write-pace.js';
-import { REDIS_URL } from '../fakes/redis.js';
+import { redisPerTest } from '../fakes/redis-per-test.js';
 
-let prefix: string;
-const connections: Redis[] = [];
-
-beforeEach(() => {
-  prefix = `pbtest:${randomBytes(4).toString('hex')}:`;
-});
-afterEach(async () => {
-  const redis = connect();
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
-  for (const c of connections.splice(0)) c.disconnect();
-});
-
-function connect(): Redis {
-  const redis = new Redis(REDIS_URL);
-  connections.push(redis);
-  return redis;
-}
+const { connect, prefix: keyPrefix } = redisPerTest();
 
 /** Marks a promise settled, so a test can see it is still waiting. */
 function track<T>(promise: Promise<T>) {
@@ -40,8 +21,8 @@ function track<T>(promise: Promise<T>) {
 describe('the write pace shared through Redis', () => {
   it('spaces writes taken through two connections (two processes) by the gap, on Redis’s clock', async () => {
     const gapMs = 150;
-    const a = createRedisWritePace({ redis: connect(), prefix, gapMs });
-    const b = createRedisWritePace({ redis: connect(), prefix, gapMs });
+    const a = createRedisWritePace({ redis: connect(), prefix: keyPrefix(), gapMs });
+    const b = createRedisWritePace({ redis: connect(), prefix: keyPrefix(), gapMs });
 
     const slots = await Promise.all(
       [a, b, a, b, a, b].map(async (pace) => {
@@ -57,8 +38,8 @@ describe('the write pace shared through Redis', () => {
   });
 
   it('keeps installations apart: one installation’s wait does not hold another’s write', async () => {
-    const a = createRedisWritePace({ redis: connect(), prefix, gapMs: 60_000 });
-    const b = createRedisWritePace({ redis: connect(), prefix, gapMs: 60_000 });
+    const a = createRedisWritePace({ redis: connect(), prefix: keyPrefix(), gapMs: 60_000 });
+    const b = createRedisWritePace({ redis: connect(), prefix: keyPrefix(), gapMs: 60_000 });
     await a.acquire('installation:1', { urgent: false });
     const second = track(b.acquire('installation:1', { urgent: false }));
 
@@ -66,19 +47,19 @@ describe('the write pace shared through Redis', () => {
     await a.acquire('token:0123456789abcdef', { urgent: false });
 
     expect(second.settled).toBe(false);
-    expect(await connect().keys(`${prefix}*`)).toEqual(
+    expect(await connect().keys(`${keyPrefix()}*`)).toEqual(
       expect.arrayContaining([
-        `${prefix}{ghpace:installation:1}`,
-        `${prefix}{ghpace:installation:2}`,
-        `${prefix}{ghpace:token:0123456789abcdef}`,
+        `${keyPrefix()}{ghpace:installation:1}`,
+        `${keyPrefix()}{ghpace:installation:2}`,
+        `${keyPrefix()}{ghpace:token:0123456789abcdef}`,
       ]),
     );
   });
 
   it('gives the next slot to an urgent write before writes that were waiting already', async () => {
     const redis = connect();
-    const pace = createRedisWritePace({ redis, prefix, gapMs: 1_000 });
-    const other = createRedisWritePace({ redis: connect(), prefix, gapMs: 1_000 });
+    const pace = createRedisWritePace({ redis, prefix: keyPrefix(), gapMs: 1_000 });
+    const other = createRedisWritePace({ redis: connect(), prefix: keyPrefix(), gapMs: 1_000 });
     await (await pace.acquire('installation:1', { urgent: false })).release();
     const order: string[] = [];
     const record = (name: string) => (slot: WriteSlot) => {
@@ -99,8 +80,8 @@ describe('the write pace shared through Redis', () => {
   });
 
   it('lets the next write go once the lease of a write whose process died has run out', async () => {
-    const dead = createRedisWritePace({ redis: connect(), prefix, gapMs: 100, leaseMs: 300 });
-    const alive = createRedisWritePace({ redis: connect(), prefix, gapMs: 100, leaseMs: 300 });
+    const dead = createRedisWritePace({ redis: connect(), prefix: keyPrefix(), gapMs: 100, leaseMs: 300 });
+    const alive = createRedisWritePace({ redis: connect(), prefix: keyPrefix(), gapMs: 100, leaseMs: 300 });
     const never = await dead.acquire('installation:1', { urgent: false }); // never released
 
     const next = await alive.acquire('installation:1', { urgent: false });
@@ -109,22 +90,22 @@ describe('the write pace shared through Redis', () => {
   });
 
   it('holds every process’s writes off after a secondary rate limit', async () => {
-    const a = createRedisWritePace({ redis: connect(), prefix, gapMs: 100 });
-    const b = createRedisWritePace({ redis: connect(), prefix, gapMs: 100 });
+    const a = createRedisWritePace({ redis: connect(), prefix: keyPrefix(), gapMs: 100 });
+    const b = createRedisWritePace({ redis: connect(), prefix: keyPrefix(), gapMs: 100 });
 
     await a.holdOff('installation:1', 60_000);
     const held = track(b.acquire('installation:1', { urgent: true }));
     await b.acquire('installation:2', { urgent: false });
 
     expect(held.settled).toBe(false);
-    const ttl = await connect().pttl(`${prefix}{ghpace:installation:1}`);
+    const ttl = await connect().pttl(`${keyPrefix()}{ghpace:installation:1}`);
     expect(ttl).toBeGreaterThan(60_000);
   });
 });
 
 describe('the writes of one process, in the order they asked', () => {
   it('takes the slots of one key in arrival order, while an urgent write still goes first', async () => {
-    const pace = inArrivalOrder(createRedisWritePace({ redis: connect(), prefix, gapMs: 40 }));
+    const pace = inArrivalOrder(createRedisWritePace({ redis: connect(), prefix: keyPrefix(), gapMs: 40 }));
     const holding = await pace.acquire('installation:1', { urgent: false });
     const taken: string[] = [];
     const write = (name: string, urgent = false) =>
