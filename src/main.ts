@@ -141,7 +141,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   const writer = createTimelineWriter({ timeline, diffs, redact, capBytes, log });
   const inbox = createRedisInbox({ redis, prefix });
   const cancel = async (id: string) => {
-    await untilMade(store, inbox, id);
+    await untilMade(inbox, id);
     const task = await cancelTask({ store, conversations, queue, cancels, timeline: writer }, id);
     await countCancelled(metrics, config.models.default.name, task).catch((err: Error) =>
       log.warn({ taskId: id, err: err.message }, 'could not count the cancelled task'),

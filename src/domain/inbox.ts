@@ -18,6 +18,8 @@ export interface AcceptedRecord {
   payload: unknown;
   /** Set when the consumer refused it (a repository another conversation works on, …). */
   refused?: { code: string; message: string };
+  /** Set when the consumer made its task and job (or dropped it as malformed). */
+  made?: boolean;
 }
 
 /** Where requests are accepted: one Redis round trip makes them durable and deduplicated. */
@@ -44,7 +46,8 @@ export interface InboxReader {
   read(count: number, blockMs: number): Promise<ReadEntry[]>;
   /** Entries read by some consumer and not acknowledged for `minIdleMs`: now this consumer's. */
   reclaim(minIdleMs: number, count: number): Promise<ReadEntry[]>;
-  ack(id: string): Promise<void>;
+  /** The entry is handled: acknowledged, and its accepted record marked made. */
+  ack(entry: Pick<ReadEntry, 'id' | 'taskId'>): Promise<void>;
   close(): void;
 }
 

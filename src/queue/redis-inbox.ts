@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { AcceptedRecord, Inbox, InboxEntry, InboxReader } from '../domain/inbox.js';
+import type { AcceptedRecord, Inbox, InboxEntry, InboxReader, ReadEntry } from '../domain/inbox.js';
 import { shortHash } from '../lib/ids.js';
 import { duplicateRedis } from './redis-connection.js';
 
@@ -18,6 +18,25 @@ end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 't', ARGV[1], 'k', ARGV[5], 'p', ARGV[6])
 redis.call('SET', KEYS[3], cjson.encode({kind = ARGV[5], payload = ARGV[6], state = 'accepted'}), 'EX', ARGV[7])
 return {1, ARGV[1]}
+`;
+
+/**
+ * An entry handled: acknowledged and deleted, and its accepted record marked `made` (a cancel waits
+ * for that, so that it finds the task's job). KEYS: 1 the stream, 2 the accepted record. ARGV: 1 the
+ * group, 2 the entry's id.
+ */
+const ACK = `
+local raw = redis.call('GET', KEYS[2])
+if raw then
+  local record = cjson.decode(raw)
+  if record.state == 'accepted' then
+    record.state = 'made'
+    redis.call('SET', KEYS[2], cjson.encode(record), 'KEEPTTL')
+  end
+end
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+return 1
 `;
 
 const GROUP = 'patchbay-inbox';
@@ -69,6 +88,7 @@ export function createRedisInbox({
       kind: parsed.kind,
       payload: JSON.parse(parsed.payload) as unknown,
       refused: parsed.state === 'refused' ? (parsed.error as AcceptedRecord['refused']) : undefined,
+      made: parsed.state === 'made',
     };
   }
 
@@ -83,7 +103,7 @@ export function createRedisInbox({
     accept,
     accepted,
     refuse,
-    reader: (consumer) => createInboxReader({ redis, stream, consumer }),
+    reader: (consumer) => createInboxReader({ redis, stream, consumer, recordKey }),
   };
 }
 
@@ -103,7 +123,17 @@ function toEntries(raw: StreamEntries) {
  * acknowledged stay pending, and any consumer takes over those idle longer than `minIdleMs`
  * (XAUTOCLAIM): a server that died between reading and acknowledging loses nothing.
  */
-function createInboxReader({ redis, stream, consumer }: { redis: Redis; stream: string; consumer: string }) {
+function createInboxReader({
+  redis,
+  stream,
+  consumer,
+  recordKey,
+}: {
+  redis: Redis;
+  stream: string;
+  consumer: string;
+  recordKey(taskId: string): string;
+}) {
   let blocking: Redis | undefined;
   return {
     async ensureGroup() {
@@ -136,8 +166,8 @@ function createInboxReader({ redis, stream, consumer }: { redis: Redis; stream: 
       ];
       return toEntries(raw[1] ?? []);
     },
-    async ack(id: string) {
-      await redis.multi().xack(stream, GROUP, id).xdel(stream, id).exec();
+    async ack(entry: Pick<ReadEntry, 'id' | 'taskId'>) {
+      await redis.eval(ACK, 2, stream, recordKey(entry.taskId), GROUP, entry.id);
     },
     close() {
       blocking?.disconnect();

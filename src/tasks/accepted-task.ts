@@ -89,19 +89,18 @@ export async function acceptTask(
 const MADE_WAIT_MS = 5_000;
 
 /**
- * Waits for the task of an accepted request to be made by the inbox's consumer (milliseconds, when
- * it runs), so that a cancel right after the 202 finds a task to cancel; nothing to wait for when
- * there is no accepted record, or it was refused.
+ * Waits until the inbox's consumer has made the task of an accepted request, its job included
+ * (milliseconds, when it runs), so that a cancel right after the 202 finds the job to withdraw;
+ * nothing to wait for when there is no accepted record, or it was refused.
  */
 export async function untilMade(
-  store: { get(id: string): Promise<unknown> },
-  inbox: { accepted(id: string): Promise<{ refused?: unknown } | null> },
+  inbox: { accepted(id: string): Promise<{ refused?: unknown; made?: boolean } | null> },
   id: string,
 ): Promise<void> {
   const until = Date.now() + MADE_WAIT_MS;
-  while (!(await store.get(id))) {
+  for (;;) {
     const accepted = await inbox.accepted(id);
-    if (!accepted || accepted.refused) return;
+    if (!accepted || accepted.refused || accepted.made) return;
     if (Date.now() > until) {
       throw new PatchbayError('internal', `task ${id} was accepted and is not made yet`, {
         hint: 'try again in a moment',

@@ -23,16 +23,20 @@ export async function cancelTask(
   if (FINAL_STATUSES.has(task.status)) return task;
   await deps.cancels.request(taskId);
   if (task.status === 'running') return task;
-  if (task.status === 'queued') await deps.queue.withdraw(taskId, task.runs);
   await deps.conversations.clearWaiting(task.conversation, taskId);
   let cancelledHere = false;
+  let wasQueued = false;
   const error = { code: 'cancelled', message: 'cancelled on request' };
   const after = await deps.store.update(taskId, (t) => {
-    cancelledHere = t.status === 'queued' || t.status === 'waiting_for_input';
+    wasQueued = t.status === 'queued';
+    cancelledHere = wasQueued || t.status === 'waiting_for_input';
     return cancelledHere
       ? { status: 'cancelled', error, question: undefined, finishedAt: new Date().toISOString() }
       : {};
   });
+  // After the record says cancelled: a job queued after this look is withdrawn by its submitter, who
+  // looks at the record once its job is in (see queueNew), so no job of a cancelled task is left.
+  if (wasQueued) await deps.queue.withdraw(taskId, after.runs);
   if (cancelledHere) {
     await deps.timeline?.writeNow(taskId, {
       type: 'outcome',

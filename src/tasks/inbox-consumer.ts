@@ -51,13 +51,13 @@ export function startInboxConsumer(deps: InboxConsumerDeps): { stop(): Promise<v
     try {
       await deps.beforeHandle?.(entry);
       await handler(entry);
-      await reader.ack(entry.id);
+      await reader.ack(entry);
     } catch (err) {
       const meta = { taskId: entry.taskId, kind: entry.kind, err: (err as Error).message };
       if (!isMalformed(err)) return log.warn(meta, 'inbox entry not handled');
       // An entry no handler can read would be taken over and fail again forever: dropped, loudly.
       log.error(meta, 'inbox entry dropped: malformed');
-      await reader.ack(entry.id).catch(() => undefined);
+      await reader.ack(entry).catch(() => undefined);
     }
   }
 

@@ -193,11 +193,17 @@ export async function queueNew(
   try {
     await deps.conversations.setLatest(task.conversation, task.id);
     await deps.queue.enqueue(task, 1);
+    // Cancelled between its record and its job: the cancel could not see the job, so it goes here.
+    if ((await deps.store.get(task.id))?.status === 'cancelled') await deps.queue.withdraw(task.id, 1);
   } catch (err) {
-    await deps.store.update(task.id, () => ({
-      status: 'failed',
-      error: { code: 'internal', message: 'could not queue' },
-    }));
+    await deps.store.update(task.id, (t) =>
+      t.status === 'cancelled'
+        ? {}
+        : {
+            status: 'failed',
+            error: { code: 'internal', message: 'could not queue' },
+          },
+    );
     throw new PatchbayError('internal', 'the queue is unavailable', { cause: err, permanent: false });
   }
   deps.log.info({ taskId: task.id, conversation: task.conversation, repo: task.request.repo }, 'task queued');

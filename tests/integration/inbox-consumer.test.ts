@@ -45,7 +45,7 @@ describe('the inbox', () => {
 
     expect(first).toEqual({ taskId: 't1', duplicate: false });
     expect(again).toEqual({ taskId: 't1', duplicate: true });
-    expect(record).toEqual({ kind: 'thing', payload: { n: 1 }, refused: undefined });
+    expect(record).toEqual({ kind: 'thing', payload: { n: 1 }, refused: undefined, made: false });
     expect(await inbox.accepted('t2')).toBeNull();
   });
 
@@ -71,6 +71,33 @@ describe('the inbox', () => {
     expect(seen.filter((t) => t === 't-ok')).toEqual(['t-ok']);
     expect(await redis.xlen(`${p}{inbox}:inbox`)).toBe(0);
     expect(lags.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('marks the accepted record made only once its handler finished, keeping what was accepted', async () => {
+    const p = prefix();
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const started: string[] = [];
+    const inbox = consume(p, async (entry) => {
+      started.push(entry.taskId);
+      await held;
+    });
+    const payload = { text: 'fix a/b "quoted" \\ ünïcode', n: [1, 2] };
+
+    await inbox.accept({ kind: 'thing', taskId: 't-held', deliveryId: 'd-held', payload });
+    await eventually(() => (started.length > 0 ? true : null), 10_000);
+    const whileHandled = await inbox.accepted('t-held');
+    release();
+    const after = await eventually(
+      async () => ((await inbox.accepted('t-held'))?.made ? inbox.accepted('t-held') : null),
+      10_000,
+    );
+
+    expect(whileHandled?.made).toBe(false);
+    expect(after).toEqual({ kind: 'thing', payload, refused: undefined, made: true });
+    expect(await redis.ttl(`${p}{inbox}:inbox-task:t-held`)).toBeGreaterThan(0);
   });
 
   it('drops an entry its handler cannot read instead of taking it over forever', async () => {

@@ -11,6 +11,7 @@ import { createRedisConversationStore } from '../../src/queue/redis-conversation
 import { createRedisIdempotencyStore } from '../../src/queue/redis-idempotency-store.js';
 import { createRedisTaskStore } from '../../src/queue/redis-task-store.js';
 import { createTaskQueue, toJobId } from '../../src/queue/task-queue.js';
+import { cancelTask } from '../../src/tasks/cancel-task.js';
 import { submitTask } from '../../src/tasks/submit-task.js';
 import { createManualClock } from '../fakes/manual-clock.js';
 import { REDIS_URL } from '../fakes/redis.js';
@@ -132,6 +133,43 @@ describe('submitTask', () => {
 
     expect((err as PatchbayError).code).toBe('internal');
     expect(retried).toMatchObject({ kind: 'answer', task: { id: task.id, answer: 'the blue one' } });
+  });
+
+  it('leaves no job behind when the task is cancelled between its record and its job', async () => {
+    const deps = submitDeps();
+    let recorded: () => void = () => undefined;
+    const whenRecorded = new Promise<void>((resolve) => {
+      recorded = resolve;
+    });
+    let letEnqueue: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      letEnqueue = resolve;
+    });
+    const held = {
+      ...deps,
+      queue: {
+        ...deps.queue,
+        enqueue: async (...args: Parameters<typeof deps.queue.enqueue>) => {
+          recorded(); // the record is written; its job is not yet
+          await gate;
+          return deps.queue.enqueue(...args);
+        },
+      },
+    };
+    const cancels = createRedisCancelBus({ redis, prefix });
+    cleanups.push(() => cancels.close());
+
+    const submitting = submitTask(held, request());
+    await whenRecorded;
+    const [queued] = await redis.keys(`${prefix}task:*`);
+    const taskId = (queued ?? '').slice(`${prefix}task:`.length);
+    const cancelled = await cancelTask({ ...deps, cancels }, taskId);
+    letEnqueue();
+    await submitting;
+
+    expect(cancelled.status).toBe('cancelled');
+    expect(await deps.queue.queue.count()).toBe(0);
+    expect((await deps.store.get(taskId))?.status).toBe('cancelled');
   });
 
   it.each([
