@@ -1,8 +1,10 @@
 /**
- * P1: the durable ack. Signed Slack mentions at a steady rate, in alternating blocks, against
- * Patchbay's server (`patchbay server` in a process of its own, its inbox consumer making the tasks)
- * and a bare Bolt app (empty listener, Bolt's default early ack, also its own process), in the same
- * run: the answer's p50, p99 and max for each, and the ratio. Then the count: every acknowledged
+ * P1: the durable ack. Signed Slack mentions at a steady rate, in blocks taking turns, against
+ * Patchbay's server as `patchbay server` runs it (a process of its own; its inbox consumer, which
+ * makes the tasks and sends the 👀 and the reply, on a thread of its own), the same server with the
+ * consumer on the answering event loop (as before it had a thread), and a bare Bolt app (empty
+ * listener, Bolt's default early ack, also its own process), in the same run: the answer's p50, p99
+ * and max for each, and the ratios. Then the count: every acknowledged
  * mention became exactly one task, also when the server is SIGKILLed in the middle of a burst and
  * restarted (mentions that got no answer are sent again, as Slack would). Run with `npx tsx bench/ack.ts`
  * (BENCH_MENTIONS, BENCH_RATE, BENCH_BLOCK change the load).
@@ -64,59 +66,75 @@ function row(label: string, xs: number[]) {
 
 type Stand = { token: string; url: string };
 
+/** Waits until the server's inbox holds nothing (every entry handled and deleted), then a moment. */
+async function drained(redis: Redis, prefix: string): Promise<void> {
+  while ((await redis.xlen(`${prefix}{inbox}:inbox`)) > 0) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 100));
+}
+
 async function latency(stand: Stand, redis: Redis): Promise<void> {
-  const patchbay = await spawnPatchbay({ stand, secret: SECRET, port: await freePort() });
+  const threaded = await spawnPatchbay({ stand, secret: SECRET, port: await freePort() });
+  const inLoop = await spawnPatchbay({ stand, secret: SECRET, port: await freePort(), consumerInLoop: true });
   const bolt = await spawnProcess('bench/bare-bolt.ts', [], {
     SLACK_SIGNING_SECRET: SECRET,
     PORT: String(await freePort()),
   });
-  const times: Record<'patchbay' | 'bolt', number[]> = { patchbay: [], bolt: [] };
-  const acked: string[] = [];
+  // Each block is sent to one of them, and the next starts once that one's inbox is drained: each
+  // is measured under its own load, none under the work another left behind.
+  const targets = [
+    { name: 'Patchbay (durable ack; consumer on its own thread)', p: threaded },
+    { name: 'Patchbay, consumer on the answering loop (before)', p: inLoop },
+    { name: 'bare Bolt (empty listener, early ack)', p: bolt },
+  ];
+  const under = targets.map(() => [] as number[]);
+  const alone = targets.map(() => [] as number[]);
+  const acked = new Map<Spawned, string[]>([
+    [threaded, []],
+    [inLoop, []],
+  ]);
+  const send = async (i: number, first: number, count: number, into: number[][]) => {
+    const target = targets[i];
+    if (!target) return;
+    const sent = await burst(() => target.p.base, first, count);
+    into[i]?.push(...sent.filter((s) => s.ok).map((s) => s.ms));
+    acked.get(target.p)?.push(...sent.filter((s) => s.ok).map((s) => s.eventId));
+    if (acked.has(target.p)) await drained(redis, target.p.prefix);
+  };
   try {
     // Warm-up (connections, JIT), not counted.
-    const warm = await burst(() => patchbay.base, 0, 20);
-    acked.push(...warm.filter((s) => s.ok).map((s) => s.eventId));
-    await burst(() => bolt.base, 0, 20);
-    await new Promise((r) => setTimeout(r, 500));
+    for (let i = 0; i < targets.length; i++) await send(i, 0, 20, []);
     for (let n = 0; n < MENTIONS; n += BLOCK) {
-      const size = Math.min(BLOCK, MENTIONS - n);
-      const p = await burst(() => patchbay.base, 1_000 + n, size);
-      const b = await burst(() => bolt.base, 1_000 + n, size);
-      times.patchbay.push(...p.filter((s) => s.ok).map((s) => s.ms));
-      times.bolt.push(...b.filter((s) => s.ok).map((s) => s.ms));
-      acked.push(...p.filter((s) => s.ok).map((s) => s.eventId));
+      for (let i = 0; i < targets.length; i++) await send(i, 1_000 + n, Math.min(BLOCK, MENTIONS - n), under);
     }
-    // One at a time, each after the previous one's task was made: the answer's own cost, alone.
-    const alone = { patchbay: [] as number[], bolt: [] as number[] };
+    // One at a time, 60 ms apart: the answer's own cost, alone.
     for (let n = 0; n < ALONE; n++) {
-      const [p] = await burst(() => patchbay.base, 500_000 + n, 1);
-      const [b] = await burst(() => bolt.base, 500_000 + n, 1);
-      if (p?.ok) alone.patchbay.push(p.ms);
-      if (b?.ok) alone.bolt.push(b.ms);
-      if (p?.ok) acked.push(p.eventId);
-      await new Promise((r) => setTimeout(r, 60));
+      for (let i = 0; i < targets.length; i++) await send(i, 500_000 + n, 1, alone);
     }
-    const counted = await countTasks(redis, patchbay.prefix, acked, acked.length);
-    console.log(
-      `\n| ${ALONE} mentions each, one at a time, 60 ms apart | answered | p50 ms | p99 ms | max ms |`,
-    );
+    console.log(`\n| ${ALONE} mentions each, one at a time | answered | p50 ms | p99 ms | max ms |`);
     console.log('| --- | ---: | ---: | ---: | ---: |');
-    console.log(row('Patchbay', alone.patchbay));
-    console.log(row('bare Bolt', alone.bolt));
+    for (const [i, t] of targets.entries()) console.log(row(t.name, alone[i] ?? []));
     console.log(
       `\n| ${MENTIONS} mentions each, ${RATE}/s, blocks of ${BLOCK} | answered | p50 ms | p99 ms | max ms |`,
     );
     console.log('| --- | ---: | ---: | ---: | ---: |');
-    console.log(row('Patchbay (durable ack: one Redis round trip)', times.patchbay));
-    console.log(row('bare Bolt (empty listener, early ack)', times.bolt));
-    const ratio = (q: number) => (quantile(times.patchbay, q) / quantile(times.bolt, q)).toFixed(2);
-    console.log(`| Patchbay ÷ bare Bolt | | ${ratio(0.5)}× | ${ratio(0.99)}× | |`);
+    for (const [i, t] of targets.entries()) console.log(row(t.name, under[i] ?? []));
+    const bare = under[2] ?? [];
+    const ratio = (xs: number[], q: number) => (quantile(xs, q) / quantile(bare, q)).toFixed(2);
+    for (const i of [0, 1]) {
+      const xs = under[i] ?? [];
+      console.log(`| ${targets[i]?.name} ÷ bare Bolt | | ${ratio(xs, 0.5)}× | ${ratio(xs, 0.99)}× | |`);
+    }
     console.log(`\nload average (1 min): ${loadavg()[0]?.toFixed(1)} on ${availableParallelism()} cores`);
-    console.log(
-      `acknowledged: ${acked.length}; tasks: ${counted.tasks}; acknowledged without a task: ${counted.missing}; extra tasks: ${counted.extra}`,
-    );
+    for (const [p, ids] of acked) {
+      const counted = await countTasks(redis, p.prefix, ids, ids.length);
+      const name = p === threaded ? 'thread' : 'in the loop';
+      console.log(
+        `consumer ${name}: acknowledged ${ids.length}; tasks ${counted.tasks}; acknowledged without a task ${counted.missing}; extra tasks ${counted.extra}`,
+      );
+    }
   } finally {
-    await stopProcess(patchbay);
+    await stopProcess(threaded);
+    await stopProcess(inLoop);
     await stopProcess(bolt);
   }
 }

@@ -16,7 +16,7 @@ import { newTaskId } from './lib/ids.js';
 import type { Logger } from './lib/logger.js';
 import { createRedactor } from './lib/redact.js';
 import { createRedisCancelBus } from './queue/redis-cancel-bus.js';
-import { clusterNames, connectRedis } from './queue/redis-connection.js';
+import { clusterNames, connectRedis, duplicateRedis } from './queue/redis-connection.js';
 import { createRedisConversationStore } from './queue/redis-conversation-store.js';
 import { createRedisIdempotencyStore } from './queue/redis-idempotency-store.js';
 import { createRedisInbox } from './queue/redis-inbox.js';
@@ -65,8 +65,10 @@ export interface StartOptions {
    */
   clock?: Clock;
   /**
-   * The inbox's consumer (server processes): `consume: false` starts none, so that accepted requests
-   * stay in the inbox (tests of a crash between the answer and the task); `claimIdleMs`, how long a
+   * The inbox's consumer (default: in server processes): `consume: false` starts none, so that
+   * accepted requests stay in the inbox (tests of a crash between the answer and the task; a server
+   * whose consumer runs on a thread of its own), `consume: true` starts one in a process that is
+   * neither server nor worker (that thread, src/inbox-thread.ts); `claimIdleMs`, how long a
    * dead consumer's entries wait before another takes them (default 30 s); `beforeHandle`, run before
    * each entry is handled (tests: a server that dies holding entries it read).
    */
@@ -139,7 +141,11 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   const timeline = createRedisTaskTimeline({ redis, prefix, retentionDays, capBytes, log });
   const diffs = createRedisTaskDiffs({ redis, prefix, retentionDays });
   const writer = createTimelineWriter({ timeline, diffs, redact, capBytes, log });
-  const inbox = createRedisInbox({ redis, prefix });
+  // A server answers Slack and the API on a connection of its own: the one round trip before the
+  // answer queues behind nothing the consumer, the pages or BullMQ sent on the shared one.
+  const answerRedis = opts.server ? duplicateRedis(redis, { lazyConnect: true }) : undefined;
+  await answerRedis?.connect();
+  const inbox = createRedisInbox({ redis, acceptRedis: answerRedis, prefix });
   const cancel = async (id: string) => {
     await untilMade(inbox, id);
     const task = await cancelTask({ store, conversations, queue, cancels, timeline: writer }, id);
@@ -213,21 +219,22 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     });
     port = server.port;
     stops.push(server.stop);
-    if (opts.inbox?.consume !== false) {
-      const consumer = startInboxConsumer({
-        reader: inbox.reader(`${hostname()}-${process.pid}-${newTaskId()}`),
-        handlers: {
-          [TASK_ENTRY]: createTaskEntryHandler({ ...submitDeps, inbox }),
-          ...Object.assign({}, ...integrations.map((i) => i.inboxHandlers ?? {})),
-        },
-        observeLag: metrics.observeInboxLag,
-        clock,
-        log,
-        claimIdleMs: opts.inbox?.claimIdleMs,
-        beforeHandle: opts.inbox?.beforeHandle,
-      });
-      stops.push(consumer.stop);
-    }
+  }
+  // A server's, unless it runs on a thread of its own (start-inbox-thread.ts: `consume: true` there).
+  if (opts.inbox?.consume ?? opts.server) {
+    const consumer = startInboxConsumer({
+      reader: inbox.reader(`${hostname()}-${process.pid}-${newTaskId()}`),
+      handlers: {
+        [TASK_ENTRY]: createTaskEntryHandler({ ...submitDeps, inbox }),
+        ...Object.assign({}, ...integrations.map((i) => i.inboxHandlers ?? {})),
+      },
+      observeLag: metrics.observeInboxLag,
+      clock,
+      log,
+      claimIdleMs: opts.inbox?.claimIdleMs,
+      beforeHandle: opts.inbox?.beforeHandle,
+    });
+    stops.push(consumer.stop);
   }
 
   if (workerSandbox) {
@@ -243,11 +250,10 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     await integration.start?.();
     stops.unshift(async () => integration.stop?.());
   }
-  await automations
-    .reconcile()
-    .catch((err: Error) =>
-      log.warn({ err: err.message }, 'could not reconcile the schedules with patchbay.yml'),
-    );
+  // A process that only consumes the inbox (a server's thread) leaves this to its server.
+  await (opts.server || opts.worker ? automations.reconcile() : Promise.resolve()).catch((err: Error) =>
+    log.warn({ err: err.message }, 'could not reconcile the schedules with patchbay.yml'),
+  );
 
   return {
     port,
@@ -264,6 +270,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
       await store.close();
       await queue.close().catch(() => undefined);
       await automations.close().catch(() => undefined);
+      answerRedis?.disconnect();
       redis.disconnect();
     },
   };

@@ -49,12 +49,15 @@ const GROUP = 'patchbay-inbox';
  */
 export function createRedisInbox({
   redis,
+  acceptRedis = redis,
   prefix,
   maxLength = 100_000,
   claimTtlSeconds = 7 * 86_400,
   recordTtlSeconds = 86_400,
 }: {
   redis: Redis;
+  /** Where `accept` goes (a connection of its own, so that an answer waits behind no other command). */
+  acceptRedis?: Redis;
   prefix: string;
   maxLength?: number;
   claimTtlSeconds?: number;
@@ -76,7 +79,7 @@ export function createRedisInbox({
       JSON.stringify(entry.payload),
       String(recordTtlSeconds),
     ];
-    const [fresh, owner] = (await redis.eval(ACCEPT, 3, ...keys, ...args)) as [number, string];
+    const [fresh, owner] = (await acceptRedis.eval(ACCEPT, 3, ...keys, ...args)) as [number, string];
     return { taskId: owner, duplicate: fresh !== 1 };
   }
 
