@@ -128,7 +128,7 @@ export async function startHttpStandIn(opts: { prefix?: string } = {}): Promise<
       res.end(JSON.stringify({ message: err instanceof Error ? err.message : String(err) }));
     }
   });
-  server.keepAliveTimeout = 1000;
+  server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
