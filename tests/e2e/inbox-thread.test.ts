@@ -1,0 +1,73 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../fakes/free-port.js';
+import { isFinal, REPO } from '../fakes/harness.js';
+import { harnessPerTest } from '../fakes/harness-per-test.js';
+import { FIX_GREETING } from '../fakes/scripts.js';
+import { eventually } from '../fakes/slack-requests.js';
+import { exited } from '../fakes/worker-process.js';
+
+const start = harnessPerTest();
+const children: ChildProcess[] = [];
+afterEach(async () => {
+  for (const child of children.splice(0)) {
+    child.kill('SIGKILL');
+    await exited(child);
+  }
+});
+
+/** `patchbay server` as a user starts it; resolves once it listens, with its log lines. */
+async function spawnCliServer(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), 'src/cli.ts', 'server'], {
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/tmp',
+      ...env,
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  const lines: Array<Record<string, unknown>> = [];
+  child.stdout?.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) {
+      if (line.startsWith('{')) lines.push(JSON.parse(line) as Record<string, unknown>);
+    }
+  });
+  await eventually(() => lines.some((l) => l.msg === 'server listening'), 30_000, 'server listening');
+  return { child, lines };
+}
+
+describe('patchbay server', () => {
+  it('makes the tasks it answered for on its inbox thread, which a worker runs to a pull request, and stops cleanly', async () => {
+    // The harness's own server answers nothing here: it does not consume the inbox.
+    const h = await start(FIX_GREETING, { worker: false, inbox: { consume: false } });
+    const port = await freePort();
+    const server = await spawnCliServer({ ...h.workerProcessEnv, PORT: String(port) });
+    const base = `http://127.0.0.1:${port}`;
+
+    const res = await fetch(`${base}/api/tasks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${h.secrets.apiToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ repo: REPO, instruction: 'fix greet' }),
+    });
+    const { id } = (await res.json()) as { id: string };
+    const queued = await eventually(
+      () => server.lines.find((l) => l.msg === 'task queued' && l.taskId === id),
+      30_000,
+      'the task made',
+    );
+    await h.startWorker();
+    const done = await h.waitFor(id, isFinal);
+    server.child.kill('SIGTERM');
+    const code = await exited(server.child);
+
+    expect(res.status).toBe(202);
+    expect(queued.thread).toBe('inbox');
+    expect(server.lines.find((l) => l.msg === 'server listening')?.thread).toBeUndefined();
+    expect(done.status).toBe('succeeded');
+    expect(h.github.pulls).toHaveLength(1);
+    expect(code).toBe(0);
+    expect(server.lines.filter((l) => Number(l.level) >= 50)).toEqual([]);
+  }, 90_000);
+});
