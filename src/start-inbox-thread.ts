@@ -2,6 +2,13 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from './lib/logger.js';
 import { type Running, type StartOptions, startPatchbay } from './main.js';
 
+export interface InboxThread {
+  /** The thread running now (tests end it, to see it started again). */
+  current(): Worker | undefined;
+  /** Asks the thread to finish what it handles and stop; ends it after 12 s. */
+  stop(): Promise<void>;
+}
+
 export interface InboxThreadOptions {
   /** How long a dead consumer's entries wait before this one takes them (default 30 s). */
   claimIdleMs?: number;
@@ -35,7 +42,7 @@ const RESTART_DELAY_MS = [1_000, 5_000, 30_000];
 export async function startInboxThread(
   log: Logger,
   options: InboxThreadOptions = {},
-): Promise<{ stop(): Promise<void> }> {
+): Promise<InboxThread> {
   let stopping = false;
   let current: { worker: Worker; exited: Promise<void> } | undefined;
   let restart: NodeJS.Timeout | undefined;
@@ -84,6 +91,7 @@ export async function startInboxThread(
 
   await spawn();
   return {
+    current: () => current?.worker,
     async stop() {
       stopping = true;
       clearTimeout(restart);
@@ -104,7 +112,7 @@ export async function startInboxThread(
 export async function startServing(opts: StartOptions, thread: InboxThreadOptions = {}): Promise<Running> {
   if (!opts.server) return startPatchbay(opts);
   const running = await startPatchbay({ ...opts, inbox: { ...opts.inbox, consume: false } });
-  let consumer: { stop(): Promise<void> };
+  let consumer: InboxThread;
   try {
     consumer = await startInboxThread(opts.log, thread);
   } catch (err) {
