@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { GitHubAccess } from './build-worker-deps.js';
+import type { GitHubAccess } from './build-github-access.js';
 import { hookSecretOf, hookSecretVariable } from './config/automation-schema.js';
 import type { Config } from './config/load-config.js';
 import type { TaskPageUrl } from './config/task-page-links.js';

@@ -1,4 +1,4 @@
-import { buildGitHubAccess, type GitHubAccess } from './build-worker-deps.js';
+import { buildGitHubAccess, type GitHubAccess } from './build-github-access.js';
 import type { Config } from './config/load-config.js';
 import { type RepositoryRules, toRepositoryRules } from './config/repository-rules.js';
 import { type TaskPageUrl, toTaskPageUrl } from './config/task-page-links.js';

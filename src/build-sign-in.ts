@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { GitHubAccess } from './build-worker-deps.js';
+import type { GitHubAccess } from './build-github-access.js';
 import type { Config } from './config/load-config.js';
 import { toRepositoryRules } from './config/repository-rules.js';
 import { PatchbayError } from './domain/errors.js';

@@ -1,12 +1,7 @@
 import { hostname } from 'node:os';
 import { buildAutomations, createTellRouter } from './build-automations.js';
+import { buildGitHubAccess, buildWritePace, type GitHubAccess } from './build-github-access.js';
 import { buildIntegrations } from './build-integrations.js';
-import {
-  buildGitHubAccess,
-  buildWorkerSandbox,
-  buildWritePace,
-  type GitHubAccess,
-} from './build-worker-deps.js';
 import type { Config } from './config/load-config.js';
 import { readSetupEnv, setupEnvSecrets } from './config/setup-env-for.js';
 import { PatchbayError } from './domain/errors.js';
@@ -34,7 +29,6 @@ import {
 } from './server/dashboard-stats.js';
 import type { TaskServices } from './server/integration.js';
 import { deriveSessionKey } from './server/sessions.js';
-import { startWorker } from './start-worker.js';
 import { acceptedTask, createTaskEntryHandler, TASK_ENTRY, untilMade } from './tasks/accepted-task.js';
 import { cancelTask } from './tasks/cancel-task.js';
 import { createConversationDoor } from './tasks/conversation-door.js';
@@ -104,7 +98,9 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   const retentionDays = config.file.retention_days;
   // First: a worker refused its sandbox or its limits (PATCHBAY_REQUIRE_LIMITS) opens nothing.
   const workerSandbox = opts.worker
-    ? await buildWorkerSandbox(config, log, { cgroups: opts.cgroups })
+    ? await (await import('./build-worker-deps.js')).buildWorkerSandbox(config, log, {
+        cgroups: opts.cgroups,
+      })
     : undefined;
   const redis = connectRedis(target, {
     maxRetriesPerRequest: 2,
@@ -238,6 +234,8 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
   }
 
   if (workerSandbox) {
+    // The worker's side (agent, model client, sandbox, workspaces) is imported only where it runs.
+    const { startWorker } = await import('./start-worker.js');
     const worker = await startWorker({
       ...{ config, log, redis, prefix, queueName, clock, sandbox: workerSandbox, githubAccess, setupEnv },
       ...{ store, conversations, cancels, reporter, writer, redact, automations, integrations },

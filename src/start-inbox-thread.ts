@@ -39,10 +39,7 @@ const RESTART_DELAY_MS = [1_000, 5_000, 30_000];
  * `claimIdleMs`, as from a dead server. Resolves once the thread's consumer runs; rejects when the
  * first start fails (Redis unreachable, a bad patchbay.yml), as the server's own start would.
  */
-export async function startInboxThread(
-  log: Logger,
-  options: InboxThreadOptions = {},
-): Promise<InboxThread> {
+export async function startInboxThread(log: Logger, options: InboxThreadOptions = {}): Promise<InboxThread> {
   let stopping = false;
   let current: { worker: Worker; exited: Promise<void> } | undefined;
   let restart: NodeJS.Timeout | undefined;
@@ -115,6 +112,7 @@ export async function startServing(opts: StartOptions, thread: InboxThreadOption
   let consumer: InboxThread;
   try {
     consumer = await startInboxThread(opts.log, thread);
+    opts.log.info('inbox consumer running on a thread of its own');
   } catch (err) {
     await running.stop();
     throw err;

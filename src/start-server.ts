@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { buildAutomations } from './build-automations.js';
+import type { GitHubAccess } from './build-github-access.js';
 import { buildSignIn } from './build-sign-in.js';
-import type { GitHubAccess } from './build-worker-deps.js';
 import type { Config } from './config/load-config.js';
 import { toTaskPageUrl } from './config/task-page-links.js';
 import type { Inbox } from './domain/inbox.js';

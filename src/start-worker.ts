@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { buildAutomations } from './build-automations.js';
-import { buildWorkerDeps, type GitHubAccess, type WorkerSandbox } from './build-worker-deps.js';
+import type { GitHubAccess } from './build-github-access.js';
+import { buildWorkerDeps, type WorkerSandbox } from './build-worker-deps.js';
 import type { Config } from './config/load-config.js';
 import type { Reporter } from './domain/events.js';
 import type { ConversationStore, TaskStore } from './domain/ports.js';
