@@ -1,11 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../fakes/free-port.js';
 import { isFinal, REPO } from '../fakes/harness.js';
 import { harnessPerTest } from '../fakes/harness-per-test.js';
 import { FIX_GREETING } from '../fakes/scripts.js';
 import { eventually } from '../fakes/slack-requests.js';
-import { exited } from '../fakes/worker-process.js';
+import { exited, spawnCli } from '../fakes/worker-process.js';
 
 const start = harnessPerTest();
 const children: ChildProcess[] = [];
@@ -16,26 +16,12 @@ afterEach(async () => {
   }
 });
 
-/** `patchbay server` as a user starts it; resolves once it listens, with its log lines. */
+/** `patchbay server` as a user starts it; resolves once it listens. */
 async function spawnCliServer(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), 'src/cli.ts', 'server'], {
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: process.env.HOME ?? '/tmp',
-      ...env,
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawnCli('server', env);
   children.push(child);
-  const lines: Array<Record<string, unknown>> = [];
-  child.stdout?.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n')) {
-      if (line.startsWith('{')) lines.push(JSON.parse(line) as Record<string, unknown>);
-    }
-  });
-  await eventually(() => lines.some((l) => l.msg === 'server listening'), 30_000, 'server listening');
-  return { child, lines };
+  await eventually(() => child.said('server listening').length > 0, 30_000, 'server listening');
+  return { child, lines: child.logged };
 }
 
 describe('patchbay server', () => {

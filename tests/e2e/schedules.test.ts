@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -14,6 +14,7 @@ import { REDIS_URL } from '../fakes/redis.js';
 import { ADD_CHANGELOG, FIX_GREETING } from '../fakes/scripts.js';
 import { slackPerTest } from '../fakes/slack-per-test.js';
 import { eventually } from '../fakes/slack-requests.js';
+import { spawnCli } from '../fakes/worker-process.js';
 
 const DEPS = {
   name: 'deps',
@@ -37,24 +38,9 @@ afterEach(async () => {
 
 /** `patchbay worker` in a process of its own, its log lines parsed as they come. */
 function spawnWorker(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), 'src/cli.ts', 'worker'], {
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: process.env.HOME ?? '/tmp',
-      ...env,
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: Array<Record<string, unknown>> = [];
-  let rest = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    const parts = (rest + chunk.toString()).split('\n');
-    rest = parts.pop() ?? '';
-    for (const part of parts) if (part.trim()) lines.push(JSON.parse(part) as Record<string, unknown>);
-  });
+  const child = spawnCli('worker', env);
   children.push(child);
-  return { child, lines, said: (msg: string) => lines.filter((l) => l.msg === msg) };
+  return { child, lines: child.logged, said: child.said };
 }
 
 /** The automations' queue of a harness, as a test reads it with BullMQ itself. */
