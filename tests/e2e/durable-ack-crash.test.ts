@@ -1,7 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { childrenPerTest } from '../fakes/children-per-test.js';
 import { freePort } from '../fakes/free-port.js';
 import { REPO } from '../fakes/harness.js';
 import { REDIS_URL } from '../fakes/redis.js';
@@ -10,13 +11,7 @@ import { eventually, nextTs, postToSlackEvents, slackEvent } from '../fakes/slac
 import { exited } from '../fakes/worker-process.js';
 
 const start = slackPerTest();
-const children: ChildProcess[] = [];
-afterEach(async () => {
-  for (const child of children.splice(0)) {
-    child.kill('SIGKILL');
-    await exited(child);
-  }
-});
+const children = childrenPerTest();
 
 /** tests/fakes/server-process.ts in a process of its own; resolves with it once it listens. */
 async function spawnServer(env: Record<string, string>, args: string[]) {

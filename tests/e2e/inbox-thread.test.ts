@@ -1,5 +1,5 @@
-import type { ChildProcess } from 'node:child_process';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { childrenPerTest } from '../fakes/children-per-test.js';
 import { freePort } from '../fakes/free-port.js';
 import { isFinal, REPO } from '../fakes/harness.js';
 import { harnessPerTest } from '../fakes/harness-per-test.js';
@@ -8,13 +8,7 @@ import { eventually } from '../fakes/slack-requests.js';
 import { exited, spawnCli } from '../fakes/worker-process.js';
 
 const start = harnessPerTest();
-const children: ChildProcess[] = [];
-afterEach(async () => {
-  for (const child of children.splice(0)) {
-    child.kill('SIGKILL');
-    await exited(child);
-  }
-});
+const children = childrenPerTest();
 
 /** `patchbay server` as a user starts it; resolves once it listens. */
 async function spawnCliServer(env: Record<string, string>) {
