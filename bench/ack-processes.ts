@@ -81,6 +81,22 @@ export async function spawnPatchbay(opts: {
   });
 }
 
+/**
+ * Deletes what a measured server left in Redis (its prefix's keys and its BullMQ queue's), so that
+ * runs do not pile up tens of thousands of keys that slow the next run's count.
+ */
+export async function forget(redis: Redis, prefix: string): Promise<void> {
+  const queue = `bull:pbbench-ack-${prefix.split(':')[2] ?? ''}`;
+  for (const pattern of [`${prefix}*`, `${queue}:*`]) {
+    let cursor = '0';
+    do {
+      const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1_000);
+      cursor = next;
+      if (batch.length > 0) await redis.unlink(...batch);
+    } while (cursor !== '0');
+  }
+}
+
 async function taskKeys(redis: Redis, prefix: string): Promise<string[]> {
   const keys: string[] = [];
   let cursor = '0';

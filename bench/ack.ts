@@ -14,7 +14,7 @@ import { availableParallelism, loadavg, setPriority } from 'node:os';
 import { Redis } from 'ioredis';
 import { REDIS_URL } from '../tests/fakes/redis.js';
 import { postToSlackEvents, slackEvent } from '../tests/fakes/slack-requests.js';
-import { countTasks, freePort, type Spawned, spawnPatchbay, spawnProcess } from './ack-processes.js';
+import { countTasks, forget, freePort, type Spawned, spawnPatchbay, spawnProcess } from './ack-processes.js';
 
 const MENTIONS = Number(process.env.BENCH_MENTIONS ?? 1_000);
 const RATE = Number(process.env.BENCH_RATE ?? 100);
@@ -137,6 +137,8 @@ async function latency(stand: Stand, redis: Redis): Promise<void> {
     await stopProcess(threaded);
     await stopProcess(inLoop);
     await stopProcess(bolt);
+    await forget(redis, threaded.prefix);
+    await forget(redis, inLoop.prefix);
   }
 }
 
@@ -167,6 +169,7 @@ async function crash(stand: Stand, redis: Redis): Promise<void> {
   const acked = first.map((s) => s.eventId);
   const counted = await countTasks(redis, prefix, acked, count);
   await stopProcess(server);
+  await forget(redis, prefix);
   console.log(`\n| SIGKILL mid-burst (${count} mentions at ${RATE}/s) | count |\n| --- | ---: |`);
   console.log(`| answered 200 before or after the kill | ${first.filter((s) => s.ok).length} |`);
   console.log(

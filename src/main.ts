@@ -263,6 +263,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
       for (const stop of stops)
         await stop().catch((err) => log.warn({ err: err.message }, 'stop step failed'));
       await writer.flushAll(1_500);
+      await metrics.flush().catch(() => undefined);
       await timeline.close();
       await cancels.close();
       await store.close();

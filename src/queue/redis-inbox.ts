@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { AcceptedRecord, Inbox, InboxEntry, InboxReader, ReadEntry } from '../domain/inbox.js';
 import { shortHash } from '../lib/ids.js';
 import { duplicateRedis } from './redis-connection.js';
+import { redisScript, runScript } from './redis-script.js';
 
 /**
  * The one round trip before an answer. KEYS: 1 the delivery's claim, 2 the inbox stream, 3 the
@@ -9,7 +10,7 @@ import { duplicateRedis } from './redis-connection.js';
  * claim's expiry (s), 4 the stream's cap, 5 the entry's kind, 6 its payload (JSON), 7 the record's
  * expiry (s). A delivery claimed before answers `{0, owner}` and appends nothing.
  */
-const ACCEPT = `
+const ACCEPT = redisScript(`
 if ARGV[2] == '1' then
   local owner = redis.call('GET', KEYS[1])
   if owner then return {0, owner} end
@@ -18,14 +19,14 @@ end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 't', ARGV[1], 'k', ARGV[5], 'p', ARGV[6])
 redis.call('SET', KEYS[3], cjson.encode({kind = ARGV[5], payload = ARGV[6], state = 'accepted'}), 'EX', ARGV[7])
 return {1, ARGV[1]}
-`;
+`);
 
 /**
  * An entry handled: acknowledged and deleted, and its accepted record marked `made` (a cancel waits
  * for that, so that it finds the task's job). KEYS: 1 the stream, 2 the accepted record. ARGV: 1 the
  * group, 2 the entry's id.
  */
-const ACK = `
+const ACK = redisScript(`
 local raw = redis.call('GET', KEYS[2])
 if raw then
   local record = cjson.decode(raw)
@@ -37,7 +38,7 @@ end
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 redis.call('XDEL', KEYS[1], ARGV[2])
 return 1
-`;
+`);
 
 const GROUP = 'patchbay-inbox';
 
@@ -79,7 +80,7 @@ export function createRedisInbox({
       JSON.stringify(entry.payload),
       String(recordTtlSeconds),
     ];
-    const [fresh, owner] = (await acceptRedis.eval(ACCEPT, 3, ...keys, ...args)) as [number, string];
+    const [fresh, owner] = (await runScript(acceptRedis, ACCEPT, keys, args)) as [number, string];
     return { taskId: owner, duplicate: fresh !== 1 };
   }
 
@@ -170,7 +171,7 @@ function createInboxReader({
       return toEntries(raw[1] ?? []);
     },
     async ack(entry: Pick<ReadEntry, 'id' | 'taskId'>) {
-      await redis.eval(ACK, 2, stream, recordKey(entry.taskId), GROUP, entry.id);
+      await runScript(redis, ACK, [stream, recordKey(entry.taskId)], [GROUP, entry.id]);
     },
     close() {
       blocking?.disconnect();

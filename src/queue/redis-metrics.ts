@@ -11,7 +11,13 @@ import {
 } from '../domain/metrics.js';
 import type { Usage } from '../domain/task.js';
 import type { Clock } from '../lib/clock.js';
-import { createMetricHashes, type HashLimits, type Increment, observation } from './redis-metric-hashes.js';
+import {
+  batchHashAdds,
+  createMetricHashes,
+  type HashLimits,
+  type Increment,
+  observation,
+} from './redis-metric-hashes.js';
 
 const DAY_MS = 86_400_000;
 /** Prometheus series: label values are few (sources, statuses, stages, models, repositories). */
@@ -23,6 +29,8 @@ const QUEUE_WAITS = { max: 500, ttlMs: 7 * DAY_MS };
 /** Repositories past SPEND_DAY's limit on one day still add to the day's total. */
 const OTHER_REPOSITORIES = '(other repositories)';
 const OTHER_MESSAGES = '(other messages)';
+/** Webhook answers and inbox lags are written to Redis in batches, at most this often per hash. */
+const OBSERVATION_WINDOW_MS = 250;
 
 /**
  * Keeps the previous totals of a task's usage and stores the new ones where they grew, in one step:
@@ -58,9 +66,10 @@ export interface RedisMetricsDeps {
  */
 export function createRedisMetrics(
   deps: RedisMetricsDeps,
-): MetricsRecorder & MetricsReader & DashboardSource {
+): MetricsRecorder & MetricsReader & DashboardSource & { flush(): Promise<void> } {
   const { redis, prefix, clock } = deps;
   const hashes = createMetricHashes(redis);
+  const frequent = batchHashAdds(hashes, OBSERVATION_WINDOW_MS);
   const key = (name: string) => `${prefix}metrics:${name}`;
   const countedKey = (taskId: string) => key(`counted:${taskId}`);
   const spendKey = (day: string) => key(`spend:${day}`);
@@ -141,9 +150,11 @@ export function createRedisMetrics(
     observeStage,
     observeQueueWait,
     observeWebhook: (source, seconds) =>
-      hashes.add(key('webhooks'), observation([source], seconds, HISTOGRAMS.webhooks.buckets), SERIES),
+      frequent.add(key('webhooks'), observation([source], seconds, HISTOGRAMS.webhooks.buckets), SERIES),
     observeInboxLag: (kind, seconds) =>
-      hashes.add(key('inbox'), observation([kind], seconds, HISTOGRAMS.inbox.buckets), SERIES),
+      frequent.add(key('inbox'), observation([kind], seconds, HISTOGRAMS.inbox.buckets), SERIES),
+    /** Writes the observations still waiting for their batch (before the connection closes). */
+    flush: frequent.flush,
 
     counter: (name) => hashes.readCounter(key(name), COUNTERS[name].labels.length),
     histogram: (name) =>

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { redisScript, runScript } from './redis-script.js';
 
 /**
  * Appends one entry to a task's timeline and keeps the timeline under its cap, atomically, in one round
@@ -80,7 +80,7 @@ redis.call('EXPIRE', stream, ttl)
 redis.call('EXPIRE', hash, ttl)
 return id`;
 
-const APPEND_SHA = createHash('sha1').update(APPEND).digest('hex');
+const APPEND_SCRIPT = redisScript(APPEND);
 
 export interface AppendArgs {
   json: string;
@@ -102,10 +102,5 @@ export async function appendWithCap(redis: Redis, keys: [string, string], a: App
     String(a.keepBytes),
     a.noteJson,
   ];
-  try {
-    return (await redis.evalsha(APPEND_SHA, 2, ...keys, ...args)) as string;
-  } catch (err) {
-    if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err;
-    return (await redis.eval(APPEND, 2, ...keys, ...args)) as string;
-  }
+  return (await runScript(redis, APPEND_SCRIPT, keys, args)) as string;
 }
