@@ -90,10 +90,14 @@ export function createSlackIntegration(deps: SlackIntegrationDeps): Integration 
     quick: clients.quick,
     origins: createOrigins({ client: clients.patient, kv, log }),
   };
-  app.event('app_mention', async ({ body }) => {
-    const { envelope, event } = parse(body, MentionEvent);
+  const onMention = async (envelope: EventEnvelope) => {
+    const event = parseEvent(envelope, MentionEvent);
     if (event) await handleMention(mentionDeps, envelope, event);
-  });
+  };
+  app.event('app_mention', async ({ body }) => onMention(EventEnvelope.parse(body)));
+  // In HTTP mode a mention is accepted without Bolt's dispatch (its middleware chain, context and
+  // listener matching): the answer waits only for what makes the mention durable.
+  http?.direct('app_mention', onMention);
   app.event('message', async ({ body }) => {
     const { envelope, event } = parse(body, MessageEvent);
     if (event) await handleThreadReply(handlerDeps, envelope, event);
@@ -109,10 +113,17 @@ export function createSlackIntegration(deps: SlackIntegrationDeps): Integration 
 
   function parse<T>(body: unknown, schema: { safeParse(v: unknown): { success: boolean; data?: T } }) {
     const envelope = EventEnvelope.parse(body);
+    return { envelope, event: parseEvent(envelope, schema) };
+  }
+
+  function parseEvent<T>(
+    envelope: EventEnvelope,
+    schema: { safeParse(v: unknown): { success: boolean; data?: T } },
+  ): T | undefined {
     const result = schema.safeParse(envelope.event);
     if (!result.success)
       log.info({ type: envelope.event.type, eventId: envelope.event_id }, 'slack event not understood');
-    return { envelope, event: result.success ? result.data : undefined };
+    return result.success ? result.data : undefined;
   }
 
   return {

@@ -32,6 +32,8 @@ async function deliver(app: App, delivery: Delivery): Promise<void> {
  */
 export function createHttpReceiver(deps: { signingSecret: string; log: Logger }) {
   let app: App | undefined;
+  /** Event types handled here without Bolt's dispatch (the same listener Bolt runs in Socket Mode). */
+  const direct = new Map<string, (envelope: EventEnvelope) => Promise<void>>();
   const receiver: Receiver = {
     init: (a) => {
       app = a;
@@ -68,12 +70,15 @@ export function createHttpReceiver(deps: { signingSecret: string; log: Logger })
     if (!app) return sendJson(res, 503, { error: 'not ready' });
     const { event_id: eventId, event } = envelope.data;
     const retryNum = Number(readHeader(req, 'x-slack-retry-num') ?? '') || undefined;
+    const handler = direct.get(event.type);
     try {
-      await deliver(app, {
-        body: json as Record<string, unknown>,
-        retryNum,
-        retryReason: readHeader(req, 'x-slack-retry-reason'),
-      });
+      if (handler) await handler(envelope.data);
+      else
+        await deliver(app, {
+          body: json as Record<string, unknown>,
+          retryNum,
+          retryReason: readHeader(req, 'x-slack-retry-reason'),
+        });
     } catch (err) {
       deps.log.warn({ eventId, type: event.type, err: (err as Error).message }, 'slack event not queued');
       return sendJson(res, 503, { error: 'could not queue the event; Slack will retry' });
@@ -81,7 +86,14 @@ export function createHttpReceiver(deps: { signingSecret: string; log: Logger })
     res.writeHead(200).end();
   }
 
-  return { receiver, handle };
+  return {
+    receiver,
+    handle,
+    /** Runs `handler` for events of `type` instead of Bolt's dispatch. */
+    direct(type: string, handler: (envelope: EventEnvelope) => Promise<void>) {
+      direct.set(type, handler);
+    },
+  };
 }
 
 /**
