@@ -31,7 +31,9 @@ export interface GitHubAccess {
 export function buildGitHubAccess(
   env: Config['env'],
   log: Logger,
-  pace: WritePace = inArrivalOrder(createLocalWritePace(env.PATCHBAY_GITHUB_WRITE_PACE_MS)),
+  pace: WritePace = inArrivalOrder(
+    createLocalWritePace(env.PATCHBAY_GITHUB_WRITE_PACE_MS, env.PATCHBAY_GITHUB_WRITES_PER_HOUR),
+  ),
 ): GitHubAccess {
   const { GITHUB_APP_ID: appId, GITHUB_APP_PRIVATE_KEY: privateKey, GITHUB_TOKEN: token } = env;
   if (appId || privateKey) {
@@ -78,6 +80,7 @@ export function buildWritePace(
   deps: { redis: Redis; prefix: string; log: Logger },
 ): WritePace {
   const gapMs = config.env.PATCHBAY_GITHUB_WRITE_PACE_MS;
-  const shared = createRedisWritePace({ redis: deps.redis, prefix: deps.prefix, gapMs });
-  return inArrivalOrder(withLocalFallback(shared, createLocalWritePace(gapMs), deps.log));
+  const perHour = config.env.PATCHBAY_GITHUB_WRITES_PER_HOUR;
+  const shared = createRedisWritePace({ redis: deps.redis, prefix: deps.prefix, gapMs, perHour });
+  return inArrivalOrder(withLocalFallback(shared, createLocalWritePace(gapMs, perHour), deps.log));
 }

@@ -126,6 +126,11 @@ export async function startGitHubStandIn(opts: {
    * than this to the previous one is refused with a 403 secondary rate limit.
    */
   writePaceMs?: number;
+  /**
+   * Runs before an accepted content-creating write is answered: a test holds the answer there (as
+   * GitHub takes its time to create something) and lets it go when it chooses.
+   */
+  beforeWriteAnswer?: (call: RecordedCall) => Promise<void> | undefined;
 }): Promise<GitHubStandIn> {
   const http = await startHttpStandIn({ prefix: opts.prefix });
   const state = createPullState(http.url, opts.login ?? 'patchbay[bot]', opts.repos);
@@ -148,13 +153,21 @@ export async function startGitHubStandIn(opts: {
     return reply;
   };
 
+  const answer = (handler: StandInHandler): StandInHandler => {
+    const before = opts.beforeWriteAnswer;
+    if (!before) return handler;
+    return async (call) => {
+      if (['POST', 'PATCH', 'PUT', 'DELETE'].includes(call.method)) await before(call);
+      return handler(call);
+    };
+  };
   const guard =
     (handler: StandInHandler): StandInHandler =>
     (call) =>
       injectedFailure(failures, call) ??
       apps.authorize(opts.token, call) ??
       pace.check(call) ??
-      handler(call);
+      answer(handler)(call);
   const appGuard =
     (handler: StandInHandler): StandInHandler =>
     (call) =>

@@ -19,3 +19,10 @@ export interface WriteSlot {
   at: number;
   release(): Promise<void>;
 }
+
+/**
+ * An urgent write waits at most one gap, and this margin, after the last write of its key *started*,
+ * even while that write is still in flight (the margin covers the time between a slot and its
+ * request reaching GitHub, so that two starts never come closer than the gap).
+ */
+export const URGENT_MARGIN_MS = 50;

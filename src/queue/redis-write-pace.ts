@@ -1,39 +1,67 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { WritePace, WriteSlot } from '../domain/write-pace.js';
+import { URGENT_MARGIN_MS, type WritePace, type WriteSlot } from '../domain/write-pace.js';
+import { redisScript, runScript } from './redis-script.js';
 
 /**
  * One hash per installation or token, on Redis's own clock (processes on machines with skewed
- * clocks agree): `next` is the earliest the next write may go, `holder` the write in flight until
- * `lease` (a process that dies mid-write frees the pace then), `urgent` an urgent write's claim on
- * the next slot. A write's release sets `next` to the gap after its answer, so two writes reach
- * GitHub at least the gap apart however late either was sent. Takes the slot and returns {0, now},
- * or returns {ms to wait before asking again, now}: nothing is reserved while waiting, so an urgent
- * write that comes later still goes first.
- * KEYS[1] the hash; ARGV: gap ms, '1' for urgent, holder id, lease ms.
+ * clocks agree): `next` is the earliest the next write may go (the gap after the last answer),
+ * `started` when the last write went, `hold` a hold-off GitHub asked for, `holder` the write in
+ * flight until `lease` (a process that dies mid-write frees the pace then), `urgent` an urgent
+ * write's claim on the next slot. Beside it, the starts of the last hour (a sorted set) when there is
+ * an hourly budget. A write waits for the answer of the one before and the gap after it; an urgent
+ * write (an acknowledgement a person waits for) goes first, and goes anyway once the gap (and a
+ * margin) has passed since the last write *started*, even while that write is still in flight, so
+ * that it never waits longer than one gap however slow GitHub answers the write before it. Takes
+ * the slot and returns {0, now}, or returns {ms to wait before asking again, now}: nothing is
+ * reserved while waiting, so an urgent write that comes later still goes first.
+ * KEYS: 1 the hash, 2 the hour's starts. ARGV: gap ms, '1' for urgent, holder id, lease ms, urgent
+ * margin ms, writes per hour (0: no hourly budget).
  */
-const ACQUIRE = `
+const ACQUIRE = redisScript(`
 local t = redis.call('time')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local gap, leaseMs = tonumber(ARGV[1]), tonumber(ARGV[4])
-local f = redis.call('hmget', KEYS[1], 'next', 'holder', 'lease', 'urgent')
+local gap, leaseMs, margin, perHour = tonumber(ARGV[1]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local f = redis.call('hmget', KEYS[1], 'next', 'holder', 'lease', 'urgent', 'started', 'hold')
 local nextAt, lease, claim = tonumber(f[1] or '0'), tonumber(f[3] or '0'), tonumber(f[4] or '0')
+local started, hold = tonumber(f[5] or '0'), tonumber(f[6] or '0')
 local busy = f[2] and lease > now
 local urgent = ARGV[2] == '1'
-if now >= nextAt and not busy and (urgent or claim <= now) then
-  redis.call('hset', KEYS[1], 'holder', ARGV[3], 'lease', now + leaseMs)
+local keep = math.max(nextAt - now, hold - now, 0) + leaseMs + gap + 60000
+local wait
+if urgent then
+  local afterAnswer = busy and math.huge or nextAt - now
+  local afterStart = started > 0 and started + gap + margin - now or math.huge
+  wait = math.max(hold - now, math.min(afterAnswer, afterStart))
+else
+  wait = math.max(nextAt, hold) - now
+  if busy then wait = math.max(wait, math.min(gap, lease - now)) end
+  if wait <= 0 and claim > now then wait = 20 end
+end
+if wait == math.huge then wait = math.max(math.min(gap, lease - now), 20) end
+if perHour > 0 then
+  redis.call('zremrangebyscore', KEYS[2], '-inf', now - 3600000)
+  if redis.call('zcard', KEYS[2]) >= perHour then
+    local oldest = tonumber(redis.call('zrange', KEYS[2], 0, 0, 'WITHSCORES')[2])
+    wait = math.max(wait, oldest + 3600000 - now + 1)
+  end
+end
+if wait <= 0 then
+  if not busy then redis.call('hset', KEYS[1], 'holder', ARGV[3], 'lease', now + leaseMs) end
+  redis.call('hset', KEYS[1], 'started', now)
   if urgent then redis.call('hdel', KEYS[1], 'urgent') end
-  redis.call('pexpire', KEYS[1], math.max(nextAt - now, 0) + leaseMs + gap + 60000)
+  redis.call('pexpire', KEYS[1], keep)
+  if perHour > 0 then
+    redis.call('zadd', KEYS[2], now, ARGV[3])
+    redis.call('pexpire', KEYS[2], 3660000)
+  end
   return {0, now}
 end
 if urgent then
   redis.call('hset', KEYS[1], 'urgent', now + leaseMs + gap)
-  redis.call('pexpire', KEYS[1], math.max(nextAt - now, 0) + leaseMs + gap + 60000)
+  redis.call('pexpire', KEYS[1], keep)
 end
-local wait = nextAt - now
-if busy then wait = math.max(wait, math.min(gap, lease - now)) end
-if wait <= 0 then wait = 20 end
-return {wait, now}`;
+return {wait, now}`);
 
 /** The holder's write was answered: the next may go the gap from now. KEYS[1]; ARGV: holder id, gap. */
 const RELEASE = `
@@ -45,14 +73,15 @@ redis.call('hset', KEYS[1], 'next', math.max(nextAt, now + tonumber(ARGV[2])))
 redis.call('hdel', KEYS[1], 'holder', 'lease')
 return 1`;
 
-/** Pushes `next` at least `ms` past now (GitHub's Retry-After). KEYS[1] the hash; ARGV[1] ms. */
+/** No write before `ms` from now (GitHub's Retry-After). KEYS[1] the hash; ARGV[1] ms. */
 const HOLD_OFF = `
 local t = redis.call('time')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local until_ = now + tonumber(ARGV[1])
-local nextAt = tonumber(redis.call('hget', KEYS[1], 'next') or '0')
-if until_ > nextAt then redis.call('hset', KEYS[1], 'next', until_) end
-redis.call('pexpire', KEYS[1], math.max(until_, nextAt) - now + 120000)
+local hold = tonumber(redis.call('hget', KEYS[1], 'hold') or '0')
+if until_ > hold then redis.call('hset', KEYS[1], 'hold', until_) end
+local ttl = redis.call('pttl', KEYS[1])
+redis.call('pexpire', KEYS[1], math.max(until_ - now + 120000, ttl))
 return 0`;
 
 /** A waiter asks again at most this often, so a hold-off another process sets is seen soon. */
@@ -60,29 +89,34 @@ const MAX_POLL_MS = 2_000;
 
 /**
  * The write pace shared through Redis: `<prefix>{ghpace:<key>}`, one key per installation or token
- * hash (its own hash tag, so Redis Cluster is fine), expiring a minute after its last use. `gapMs`
- * is the least time from one write's answer to the next write; 0 lets every write through at once.
- * `leaseMs` bounds how long a write in flight holds the pace (its request's timeout, and a margin).
+ * hash (its own hash tag, so Redis Cluster is fine; the hour's starts under `…:hour` beside it),
+ * expiring a minute after its last use. `gapMs` is the least time from one write's answer to the
+ * next write; 0 lets every write through at once. `perHour` caps the writes started in any hour (0:
+ * no cap). `leaseMs` bounds how long a write in flight holds the pace (its request's timeout, and a
+ * margin).
  */
 export function createRedisWritePace({
   redis,
   prefix,
   gapMs,
+  perHour = 0,
   leaseMs = 35_000,
 }: {
   redis: Redis;
   prefix: string;
   gapMs: number;
+  perHour?: number;
   leaseMs?: number;
 }): WritePace {
   const keyOf = (key: string) => `${prefix}{ghpace:${key}}`;
   return {
     async acquire(key, { urgent }): Promise<WriteSlot> {
-      if (gapMs <= 0) return { at: Date.now(), release: async () => undefined };
+      if (gapMs <= 0 && perHour <= 0) return { at: Date.now(), release: async () => undefined };
       const holder = randomUUID();
+      const keys = [keyOf(key), `${keyOf(key)}:hour`];
       for (;;) {
-        const args = [gapMs, urgent ? '1' : '0', holder, leaseMs];
-        const [wait, now] = (await redis.eval(ACQUIRE, 1, keyOf(key), ...args)) as number[];
+        const args = [gapMs, urgent ? '1' : '0', holder, leaseMs, URGENT_MARGIN_MS, perHour];
+        const [wait, now] = (await runScript(redis, ACQUIRE, keys, args)) as number[];
         if (!wait || wait <= 0) {
           const release = async () => void (await redis.eval(RELEASE, 1, keyOf(key), holder, gapMs));
           return { at: now ?? 0, release };

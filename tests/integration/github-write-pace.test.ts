@@ -32,9 +32,9 @@ async function waitUntil(done: () => boolean): Promise<void> {
 }
 
 /** GitHub enforcing the pace, with pull request #1 to comment on. */
-async function standIn() {
+async function standIn(opts: Pick<Parameters<typeof startGitHubStandIn>[0], 'beforeWriteAnswer'> = {}) {
   const github = track(
-    await startGitHubStandIn({ repos: [{ name: 'acme/web' }], token: TOKEN, writePaceMs: PACE_MS }),
+    await startGitHubStandIn({ repos: [{ name: 'acme/web' }], token: TOKEN, writePaceMs: PACE_MS, ...opts }),
   );
   github.addPull({
     repo: 'acme/web',
@@ -101,6 +101,44 @@ describe('GitHub writes under one pace', () => {
       false,
       false,
     ]);
+    expect(github.writes.filter((w) => w.refused)).toEqual([]);
+  });
+
+  it('sends the 👀 one gap after a write GitHub is slow to answer started, without waiting for that answer', async () => {
+    let answer: () => void = () => undefined;
+    const answered = new Promise<void>((resolve) => {
+      answer = resolve;
+    });
+    let held = 0;
+    const github = await standIn({
+      // GitHub takes its time over the first comment: its answer comes once the test lets it go.
+      beforeWriteAnswer: (call) => (call.path.endsWith('/comments') && held++ === 0 ? answered : undefined),
+    });
+    const worker = processClient(
+      github,
+      createRedisWritePace({ redis: connect(), prefix: keyPrefix(), gapMs: PACE_MS }),
+    );
+    const server = processClient(
+      github,
+      createRedisWritePace({ redis: connect(), prefix: keyPrefix(), gapMs: PACE_MS }),
+    );
+    const writes = [0, 1].map((i) => comment(worker, i));
+    await waitUntil(() => github.writes.length === 1); // the first is in flight, the second waits
+
+    await server.rest.reactions.createForIssueComment({
+      owner: 'acme',
+      repo: 'web',
+      comment_id: 7,
+      content: 'eyes',
+    });
+    const reactionSeenBeforeAnswer = github.comments.length === 0;
+    answer();
+    await Promise.all(writes);
+
+    expect(reactionSeenBeforeAnswer).toBe(true);
+    expect(github.writes.map((w) => w.path.endsWith('/reactions'))).toEqual([false, true, false]);
+    const [first, reaction] = github.writes;
+    expect((reaction?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(PACE_MS);
     expect(github.writes.filter((w) => w.refused)).toEqual([]);
   });
 

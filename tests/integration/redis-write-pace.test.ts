@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { WriteSlot } from '../../src/domain/write-pace.js';
+import type { WritePace, WriteSlot } from '../../src/domain/write-pace.js';
+import { createLocalWritePace } from '../../src/integrations/github/local-write-pace.js';
 import { inArrivalOrder } from '../../src/integrations/github/ordered-write-pace.js';
 import { createRedisWritePace } from '../../src/queue/redis-write-pace.js';
 import { redisPerTest } from '../fakes/redis-per-test.js';
@@ -120,5 +121,76 @@ describe('the writes of one process, in the order they asked', () => {
     await Promise.all([...normal, urgent]);
 
     expect(taken).toEqual(['👀', 'notice', 'status', 'reply', 'label', 'body']);
+  });
+});
+
+type MakePace = (gapMs: number) => WritePace;
+const paces: Array<[string, MakePace]> = [
+  ['shared through Redis', (gapMs) => createRedisWritePace({ redis: connect(), prefix: keyPrefix(), gapMs })],
+  ['of one process', (gapMs) => createLocalWritePace(gapMs)],
+];
+
+describe.each(paces)('an urgent write under the pace %s', (_, make) => {
+  it('goes one gap after the start of a write GitHub has not answered yet; the next write still waits for that answer', async () => {
+    const gapMs = 300;
+    const pace = make(gapMs);
+    const slow = await pace.acquire('installation:1', { urgent: false }); // in flight, not answered
+
+    const urgent = await pace.acquire('installation:1', { urgent: true });
+    const next = track(pace.acquire('installation:1', { urgent: false }));
+    await urgent.release();
+    // A second urgent write goes a gap after the first: by then the waiting write had its chances.
+    const again = await pace.acquire('installation:1', { urgent: true });
+    await again.release();
+
+    expect(urgent.at - slow.at).toBeGreaterThanOrEqual(gapMs);
+    expect(again.at - urgent.at).toBeGreaterThanOrEqual(gapMs);
+    expect(next.settled).toBe(false);
+    await slow.release();
+    const after = await next.promise;
+    expect(after.at - again.at).toBeGreaterThanOrEqual(gapMs);
+  });
+});
+
+describe('the hourly budget of writes', () => {
+  it('starts at most `perHour` writes of one key in any hour, in every process together', async () => {
+    const redis = connect();
+    const key = 'installation:1';
+    const a = createRedisWritePace({ redis, prefix: keyPrefix(), gapMs: 1, perHour: 3 });
+    const b = createRedisWritePace({ redis: connect(), prefix: keyPrefix(), gapMs: 1, perHour: 3 });
+    for (const pace of [a, b, a]) await (await pace.acquire(key, { urgent: false })).release();
+
+    const fourth = track(a.acquire(key, { urgent: true }));
+    await redis.ping(); // one connection answers in order: the fourth has asked and was told to wait
+    await (await b.acquire('installation:2', { urgent: false })).release();
+
+    expect(fourth.settled).toBe(false);
+    const log = `${keyPrefix()}{ghpace:${key}}:hour`;
+    expect(await redis.zcard(log)).toBe(3);
+    expect(await redis.pttl(log)).toBeGreaterThan(3_600_000);
+    // An hour later (the starts moved back by an hour) the fourth goes.
+    const starts = await redis.zrange(log, 0, -1, 'WITHSCORES');
+    for (let i = 0; i < starts.length; i += 2)
+      await redis.zadd(log, Number(starts[i + 1]) - 3_600_000, String(starts[i]));
+    const slot = await fourth.promise;
+    await slot.release();
+    expect(await redis.zcard(log)).toBe(1);
+  });
+
+  it('is kept by the pace of one process too', async () => {
+    let now = 1_000_000;
+    const pace = createLocalWritePace(1, 2, () => now);
+    for (let i = 0; i < 2; i++) {
+      await (await pace.acquire('k', { urgent: false })).release();
+      now += 10;
+    }
+    const third = track(pace.acquire('k', { urgent: false }));
+    await (await pace.acquire('other', { urgent: false })).release();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(third.settled).toBe(false);
+
+    now += 3_600_000;
+    await (await third.promise).release();
+    expect(third.settled).toBe(true);
   });
 });
