@@ -1,5 +1,8 @@
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { shortHash } from '../../src/lib/ids.js';
 import { type Harness, isFinal, logged, queuedTaskIds, REPO, startHarness } from '../fakes/harness.js';
+import { REDIS_URL } from '../fakes/redis.js';
 import { ADD_CHANGELOG, FIX_GREETING } from '../fakes/scripts.js';
 import { SLACK_BOT, SLACK_SECRET, slackPerTest } from '../fakes/slack-per-test.js';
 import { eventually, nextTs, postToSlackEvents, slackEvent } from '../fakes/slack-requests.js';
@@ -9,6 +12,23 @@ import { startSocketModeSlack } from '../fakes/socket-mode-slack.js';
 const SECRET = SLACK_SECRET;
 const BOT = SLACK_BOT;
 const start = slackPerTest();
+
+/** The inbox's claim of each delivery (the task id it was accepted as), or null when none was accepted. */
+async function acceptedClaims(h: Harness, bodies: object[]) {
+  const redis = new Redis(REDIS_URL);
+  const prefix = h.workerProcessEnv.PATCHBAY_REDIS_PREFIX;
+  try {
+    return await Promise.all(
+      bodies.map((b) =>
+        redis.get(
+          `${prefix}{inbox}:inbox-delivery:${shortHash(`slack:${String((b as { event_id?: unknown }).event_id)}`, 32)}`,
+        ),
+      ),
+    );
+  } finally {
+    redis.disconnect();
+  }
+}
 
 const taskIdIn = (call: SlackCall | undefined) => /task `(t[0-9a-z]+)`/.exec(call?.args.text ?? '')?.[1];
 
@@ -240,10 +260,11 @@ describe('Slack: follow-ups, questions, stop', () => {
     expect(prompts).toContain('here is the log');
   });
 
-  it('starts nothing for another app’s bot and refuses people of another organisation in a shared channel', async () => {
+  it('starts nothing for another app’s bot or its own user, and refuses people of another organisation in a shared channel', async () => {
     const { h, mention, posts } = await start(FIX_GREETING);
 
     const bot = await mention('fix the greeting in acme/web', { user: 'U0OTHERBOT', bot_id: 'B0OTHER' });
+    const self = await mention('fix the greeting in acme/web', { user: BOT });
     const outsider = await mention('fix the greeting in acme/web', {
       user: 'U0GUEST',
       user_team: 'T0ELSEWHERE',
@@ -252,8 +273,11 @@ describe('Slack: follow-ups, questions, stop', () => {
 
     // Both were answered after their handlers ran: nothing was queued, so nothing follows.
     expect(queuedTaskIds(h)).toEqual([]);
-    expect([bot.res.status, outsider.res.status]).toEqual([200, 200]);
+    expect([bot.res.status, self.res.status, outsider.res.status]).toEqual([200, 200, 200]);
+    // Nothing was accepted for either (an accepted mention's claim is written before its 200).
+    expect(await acceptedClaims(h, [bot.body, self.body])).toEqual([null, null]);
     expect(posts(bot.ts)).toEqual([]);
+    expect(posts(self.ts)).toEqual([]);
     expect(refusal.args.text).toMatch(/^Sorry, I only take requests from people in this workspace/);
     expect(h.model.requests).toHaveLength(0);
   });

@@ -21,8 +21,9 @@ export async function handleMention(deps: MentionDeps, body: EventEnvelope, even
   });
   const bot = await deps.bot();
   const said = stripBotMention(event.text, bot.userId);
-  // Another app's bot never starts work (no loops); edits and other non-messages neither.
-  if (event.bot_id || !isPersonMessage(event.subtype)) return;
+  // Another app's bot never starts work (no loops), nor Patchbay's own user (as Bolt's ignoreSelf);
+  // edits and other non-messages neither.
+  if (event.bot_id || event.user === bot.userId || !isPersonMessage(event.subtype)) return;
   const refusal = isFromAnotherTeam(body, event)
     ? "Sorry, I only take requests from people in this workspace's own organisation."
     : refusalFor(deps, event.user, event.channel);
