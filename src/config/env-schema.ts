@@ -31,7 +31,8 @@ export const EnvConfig = z.object({
   PATCHBAY_GITHUB_WRITE_PACE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   /**
    * Most content-creating GitHub writes of one App installation (or one token) started in any hour,
-   * all processes together (GitHub's documented secondary limit is 500; 0 turns the cap off).
+   * all processes together (GitHub's documented secondary limit is 500; 0 turns the cap off, and so
+   * does a write pace of 0).
    */
   PATCHBAY_GITHUB_WRITES_PER_HOUR: z.coerce.number().int().min(0).max(100_000).default(500),
   PATCHBAY_SANDBOX: z.enum(['bwrap', 'none']).default('bwrap'),

@@ -111,18 +111,23 @@ export function batchHashAdds(hashes: Pick<MetricHashes, 'add'>, windowMs: numbe
     timer: NodeJS.Timeout;
   }
   const pending = new Map<string, Pending>();
+  const writing = new Set<Promise<void>>();
 
-  async function write(key: string): Promise<void> {
+  function write(key: string): Promise<void> {
     const batch = pending.get(key);
-    if (!batch) return;
+    if (!batch) return Promise.resolve();
     pending.delete(key);
     clearTimeout(batch.timer);
-    try {
-      await hashes.add(key, [...batch.sums.values()], batch.limits);
-      for (const d of batch.done) d.resolve();
-    } catch (err) {
-      for (const d of batch.done) d.reject(err as Error);
-    }
+    const done = hashes.add(key, [...batch.sums.values()], batch.limits).then(
+      () => {
+        for (const d of batch.done) d.resolve();
+      },
+      (err: Error) => {
+        for (const d of batch.done) d.reject(err);
+      },
+    );
+    writing.add(done);
+    return done.finally(() => writing.delete(done));
   }
 
   function add(key: string, increments: Increment[], limits: HashLimits): Promise<void> {
@@ -144,7 +149,8 @@ export function batchHashAdds(hashes: Pick<MetricHashes, 'add'>, windowMs: numbe
 
   return {
     add,
-    flush: () => Promise.all([...pending.keys()].map(write)).then(() => undefined),
+    /** Writes what waits, and waits for the writes already under way too. */
+    flush: () => Promise.all([...[...pending.keys()].map(write), ...writing]).then(() => undefined),
   };
 }
 

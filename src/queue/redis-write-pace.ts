@@ -39,6 +39,9 @@ else
   if wait <= 0 and claim > now then wait = 20 end
 end
 if wait == math.huge then wait = math.max(math.min(gap, lease - now), 20) end
+-- Whatever the state (a holder's lease run out, an urgent write gone while it was in flight), no two
+-- starts closer than the gap.
+if started > 0 then wait = math.max(wait, started + gap - now) end
 if perHour > 0 then
   redis.call('zremrangebyscore', KEYS[2], '-inf', now - 3600000)
   if redis.call('zcard', KEYS[2]) >= perHour then
@@ -61,7 +64,7 @@ if urgent then
   redis.call('hset', KEYS[1], 'urgent', now + leaseMs + gap)
   redis.call('pexpire', KEYS[1], keep)
 end
-return {wait, now}`);
+return {math.min(math.ceil(wait), 3601000), now}`);
 
 /** The holder's write was answered: the next may go the gap from now. KEYS[1]; ARGV: holder id, gap. */
 const RELEASE = `
@@ -91,8 +94,8 @@ const MAX_POLL_MS = 2_000;
  * The write pace shared through Redis: `<prefix>{ghpace:<key>}`, one key per installation or token
  * hash (its own hash tag, so Redis Cluster is fine; the hour's starts under `…:hour` beside it),
  * expiring a minute after its last use. `gapMs` is the least time from one write's answer to the
- * next write; 0 lets every write through at once. `perHour` caps the writes started in any hour (0:
- * no cap). `leaseMs` bounds how long a write in flight holds the pace (its request's timeout, and a
+ * next write; 0 lets every write through at once (the hourly cap too). `perHour` caps the writes
+ * started in any hour (0: no cap). `leaseMs` bounds how long a write in flight holds the pace (its request's timeout, and a
  * margin).
  */
 export function createRedisWritePace({
@@ -111,7 +114,7 @@ export function createRedisWritePace({
   const keyOf = (key: string) => `${prefix}{ghpace:${key}}`;
   return {
     async acquire(key, { urgent }): Promise<WriteSlot> {
-      if (gapMs <= 0 && perHour <= 0) return { at: Date.now(), release: async () => undefined };
+      if (gapMs <= 0) return { at: Date.now(), release: async () => undefined };
       const holder = randomUUID();
       const keys = [keyOf(key), `${keyOf(key)}:hour`];
       for (;;) {

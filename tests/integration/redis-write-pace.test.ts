@@ -90,6 +90,26 @@ describe('the write pace shared through Redis', () => {
     expect(next.at - never.at).toBeGreaterThanOrEqual(300);
   });
 
+  it('keeps starts a gap apart when a dead write’s lease runs out after an urgent write went', async () => {
+    const gapMs = 300;
+    const pace = createRedisWritePace({ redis: connect(), prefix: keyPrefix(), gapMs, leaseMs: 600 });
+    const dead = await pace.acquire('installation:1', { urgent: false }); // never answered
+    const urgent = await pace.acquire('installation:1', { urgent: true });
+    const next = await pace.acquire('installation:1', { urgent: false }); // once the lease ran out
+
+    expect(urgent.at - dead.at).toBeGreaterThanOrEqual(gapMs);
+    expect(next.at - dead.at).toBeGreaterThanOrEqual(600);
+    expect(next.at - urgent.at).toBeGreaterThanOrEqual(gapMs);
+  });
+
+  it('turns the hourly budget off with the pace (a gap of 0)', async () => {
+    const redis = connect();
+    const pace = createRedisWritePace({ redis, prefix: keyPrefix(), gapMs: 0, perHour: 1 });
+    for (let i = 0; i < 3; i++) await (await pace.acquire('installation:1', { urgent: false })).release();
+
+    expect(await redis.keys(`${keyPrefix()}*`)).toEqual([]);
+  });
+
   it('holds every process’s writes off after a secondary rate limit', async () => {
     const a = createRedisWritePace({ redis: connect(), prefix: keyPrefix(), gapMs: 100 });
     const b = createRedisWritePace({ redis: connect(), prefix: keyPrefix(), gapMs: 100 });

@@ -64,6 +64,35 @@ describe('batchHashAdds', () => {
     expect(writes).toEqual([{ key: 'h', increments: [{ field: ['a'], by: 2 }] }]);
   });
 
+  it('waits on flush for a write its window already started', async () => {
+    let finish: () => void = () => undefined;
+    const writes: string[] = [];
+    const batch = batchHashAdds(
+      {
+        add: (key) => {
+          writes.push(key);
+          return new Promise<void>((resolve) => {
+            finish = resolve;
+          });
+        },
+      },
+      5,
+    );
+    const added = batch.add('h', [{ field: ['a'], by: 1 }], LIMITS);
+    while (writes.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    let flushed = false;
+    const flushing = batch.flush().then(() => {
+      flushed = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+
+    expect(flushed).toBe(false);
+    finish();
+    await flushing;
+    await added;
+    expect(flushed).toBe(true);
+  });
+
   it('rejects every add of a batch whose write failed', async () => {
     const { hashes } = recorder(new Error('Redis is gone'));
     const batch = batchHashAdds(hashes, 5);

@@ -41,6 +41,7 @@ export function createLocalWritePace(gapMs: number, perHour = 0, clock = Date.no
       if (state.busy) wait = Math.max(wait, 10);
       if (wait <= 0 && state.urgentWaiting > 0) wait = 10;
     }
+    if (state.started > 0) wait = Math.max(wait, state.started + gapMs - now);
     if (perHour > 0) {
       state.starts = state.starts.filter((at) => at > now - HOUR_MS);
       const oldest = state.starts[0];
@@ -52,7 +53,7 @@ export function createLocalWritePace(gapMs: number, perHour = 0, clock = Date.no
 
   return {
     async acquire(key, { urgent }) {
-      if (gapMs <= 0 && perHour <= 0) return { at: clock(), release: async () => undefined };
+      if (gapMs <= 0) return { at: clock(), release: async () => undefined };
       const state = stateOf(key);
       if (urgent) state.urgentWaiting += 1;
       try {
