@@ -9,11 +9,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { type GitHubStandIn, startGitHubStandIn } from '../src/demo/github-stand-in.js';
+import type { GitHubStandIn } from '../src/demo/github-stand-in.js';
 import { createOctokit } from '../src/integrations/github/create-octokit.js';
 import { tokenPaceKey } from '../src/integrations/github/github-pacing.js';
 import { createSilentLogger } from '../src/lib/logger.js';
 import { createRedisWritePace } from '../src/queue/redis-write-pace.js';
+import { startPacedGitHub } from '../tests/fakes/paced-github.js';
 import { REDIS_URL } from '../tests/fakes/redis.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 6);
@@ -38,23 +39,13 @@ function client(github: GitHubStandIn, redis: Redis, prefix: string) {
 /** One run: the worker's comment in flight for `answerMs`; `urgent` (the 👀) or an ordinary write sent meanwhile. */
 async function once(answerMs: number, urgent: boolean, offsetMs: number) {
   const prefix = `pbbench:eyes:${randomBytes(4).toString('hex')}:`;
-  const github = await startGitHubStandIn({
-    repos: [{ name: 'acme/web' }],
+  const github = await startPacedGitHub({
     token: TOKEN,
     writePaceMs: PACE_MS,
     beforeWriteAnswer: (call) => (call.path.endsWith('/comments') ? sleep(answerMs) : undefined),
   });
   const connections = [new Redis(REDIS_URL), new Redis(REDIS_URL)];
   try {
-    github.addPull({
-      repo: 'acme/web',
-      head: { ref: 'patchbay/x', label: 'acme:patchbay/x' },
-      base: { ref: 'main' },
-      title: 'x',
-      body: '',
-      draft: false,
-      user: { login: 'patchbay[bot]' },
-    });
     const [workerRedis, serverRedis] = connections as [Redis, Redis];
     const worker = client(github, workerRedis, prefix);
     const server = client(github, serverRedis, prefix);

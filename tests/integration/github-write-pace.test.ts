@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { type GitHubStandIn, startGitHubStandIn } from '../../src/demo/github-stand-in.js';
+import type { GitHubStandIn } from '../../src/demo/github-stand-in.js';
 import type { WritePace } from '../../src/domain/write-pace.js';
 import { createOctokit } from '../../src/integrations/github/create-octokit.js';
 import { tokenPaceKey } from '../../src/integrations/github/github-pacing.js';
 import { createLocalWritePace } from '../../src/integrations/github/local-write-pace.js';
 import { createSilentLogger } from '../../src/lib/logger.js';
 import { createRedisWritePace } from '../../src/queue/redis-write-pace.js';
+import { startPacedGitHub } from '../fakes/paced-github.js';
 import { redisPerTest } from '../fakes/redis-per-test.js';
 import { standInPerTest } from '../fakes/stand-in-per-test.js';
 
@@ -32,20 +33,8 @@ async function waitUntil(done: () => boolean): Promise<void> {
 }
 
 /** GitHub enforcing the pace, with pull request #1 to comment on. */
-async function standIn(opts: Pick<Parameters<typeof startGitHubStandIn>[0], 'beforeWriteAnswer'> = {}) {
-  const github = track(
-    await startGitHubStandIn({ repos: [{ name: 'acme/web' }], token: TOKEN, writePaceMs: PACE_MS, ...opts }),
-  );
-  github.addPull({
-    repo: 'acme/web',
-    head: { ref: 'patchbay/x', label: 'acme:patchbay/x' },
-    base: { ref: 'main' },
-    title: 'x',
-    body: '',
-    draft: false,
-    user: { login: 'patchbay[bot]' },
-  });
-  return github;
+async function standIn(opts: Pick<Parameters<typeof startPacedGitHub>[0], 'beforeWriteAnswer'> = {}) {
+  return track(await startPacedGitHub({ token: TOKEN, writePaceMs: PACE_MS, ...opts }));
 }
 
 describe('GitHub writes under one pace', () => {
