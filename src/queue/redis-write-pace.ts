@@ -95,8 +95,8 @@ const MAX_POLL_MS = 2_000;
  * hash (its own hash tag, so Redis Cluster is fine; the hour's starts under `…:hour` beside it),
  * expiring a minute after its last use. `gapMs` is the least time from one write's answer to the
  * next write; 0 lets every write through at once (the hourly cap too). `perHour` caps the writes
- * started in any hour (0: no cap). `leaseMs` bounds how long a write in flight holds the pace (its request's timeout, and a
- * margin).
+ * started in any hour (0: no cap). `leaseMs` bounds how long a write in flight holds the pace (its
+ * request's timeout, and a margin).
  */
 export function createRedisWritePace({
   redis,
