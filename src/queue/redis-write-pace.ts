@@ -67,17 +67,17 @@ end
 return {math.min(math.ceil(wait), 3601000), now}`);
 
 /** The holder's write was answered: the next may go the gap from now. KEYS[1]; ARGV: holder id, gap. */
-const RELEASE = `
+const RELEASE = redisScript(`
 if redis.call('hget', KEYS[1], 'holder') ~= ARGV[1] then return 0 end
 local t = redis.call('time')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local nextAt = tonumber(redis.call('hget', KEYS[1], 'next') or '0')
 redis.call('hset', KEYS[1], 'next', math.max(nextAt, now + tonumber(ARGV[2])))
 redis.call('hdel', KEYS[1], 'holder', 'lease')
-return 1`;
+return 1`);
 
 /** No write before `ms` from now (GitHub's Retry-After). KEYS[1] the hash; ARGV[1] ms. */
-const HOLD_OFF = `
+const HOLD_OFF = redisScript(`
 local t = redis.call('time')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local until_ = now + tonumber(ARGV[1])
@@ -85,7 +85,7 @@ local hold = tonumber(redis.call('hget', KEYS[1], 'hold') or '0')
 if until_ > hold then redis.call('hset', KEYS[1], 'hold', until_) end
 local ttl = redis.call('pttl', KEYS[1])
 redis.call('pexpire', KEYS[1], math.max(until_ - now + 120000, ttl))
-return 0`;
+return 0`);
 
 /** A waiter asks again at most this often, so a hold-off another process sets is seen soon. */
 const MAX_POLL_MS = 2_000;
@@ -121,14 +121,14 @@ export function createRedisWritePace({
         const args = [gapMs, urgent ? '1' : '0', holder, leaseMs, URGENT_MARGIN_MS, perHour];
         const [wait, now] = (await runScript(redis, ACQUIRE, keys, args)) as number[];
         if (!wait || wait <= 0) {
-          const release = async () => void (await redis.eval(RELEASE, 1, keyOf(key), holder, gapMs));
+          const release = async () => void (await runScript(redis, RELEASE, [keyOf(key)], [holder, gapMs]));
           return { at: now ?? 0, release };
         }
         await new Promise((resolve) => setTimeout(resolve, Math.min(wait, MAX_POLL_MS)));
       }
     },
     async holdOff(key, ms) {
-      if (ms > 0) await redis.eval(HOLD_OFF, 1, keyOf(key), Math.ceil(ms));
+      if (ms > 0) await runScript(redis, HOLD_OFF, [keyOf(key)], [Math.ceil(ms)]);
     },
   };
 }
