@@ -8,13 +8,16 @@
  * mention became exactly one task, also when the server is SIGKILLed in the middle of a burst and
  * restarted (mentions that got no answer are sent again, as Slack would). Run with `npx tsx bench/ack.ts`
  * (BENCH_MENTIONS, BENCH_RATE, BENCH_BLOCK change the load; BENCH_CLIENT_NICE, the sending process's
- * priority).
+ * priority; BENCH_STAND_IN_NICE, the Slack stand-in's, which plays servers that are not on this
+ * machine in production). It also prints the CPU each mention cost, by process: the server's
+ * answering threads, its consumer thread, the Slack stand-in and Redis.
  */
 import { availableParallelism, loadavg, setPriority } from 'node:os';
 import { Redis } from 'ioredis';
 import { REDIS_URL } from '../tests/fakes/redis.js';
 import { postToSlackEvents, slackEvent } from '../tests/fakes/slack-requests.js';
 import { countTasks, forget, freePort, type Spawned, spawnPatchbay, spawnProcess } from './ack-processes.js';
+import { cpuBetween, readThreadCpu } from './thread-cpu.js';
 
 const MENTIONS = Number(process.env.BENCH_MENTIONS ?? 1_000);
 const RATE = Number(process.env.BENCH_RATE ?? 100);
@@ -73,7 +76,19 @@ async function drained(redis: Redis, prefix: string): Promise<void> {
   await new Promise((r) => setTimeout(r, 100));
 }
 
+/** Redis's CPU time so far, ms (user and system, from INFO). */
+async function redisCpu(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1_000;
+}
+
 async function latency(stand: Stand, redis: Redis): Promise<void> {
+  const cpuNow = async (p: Spawned) => ({
+    server: readThreadCpu(p.child.pid ?? 0),
+    slack: readThreadCpu(standIn.child.pid ?? 0),
+    redis: await redisCpu(redis),
+  });
   const threaded = await spawnPatchbay({ stand, secret: SECRET, port: await freePort() });
   const inLoop = await spawnPatchbay({ stand, secret: SECRET, port: await freePort(), consumerInLoop: true });
   const bolt = await spawnProcess('bench/bare-bolt.ts', [], {
@@ -88,6 +103,9 @@ async function latency(stand: Stand, redis: Redis): Promise<void> {
     { name: 'bare Bolt (empty listener, early ack)', p: bolt },
   ];
   const under = targets.map(() => [] as number[]);
+  // CPU spent during each server's measured blocks (and its inbox's draining), in ms: the server's
+  // own threads, its consumer thread, the Slack stand-in, Redis.
+  const spent = targets.map(() => ({ server: 0, consumer: 0, slack: 0, redis: 0 }));
   const alone = targets.map(() => [] as number[]);
   const acked = new Map<Spawned, string[]>([
     [threaded, []],
@@ -96,10 +114,19 @@ async function latency(stand: Stand, redis: Redis): Promise<void> {
   const send = async (i: number, first: number, count: number, into: number[][]) => {
     const target = targets[i];
     if (!target) return;
+    const before = await cpuNow(target.p);
     const sent = await burst(() => target.p.base, first, count);
     into[i]?.push(...sent.filter((s) => s.ok).map((s) => s.ms));
     acked.get(target.p)?.push(...sent.filter((s) => s.ok).map((s) => s.eventId));
     if (acked.has(target.p)) await drained(redis, target.p.prefix);
+    const after = await cpuNow(target.p);
+    const counted = spent[i];
+    if (into !== under || !counted) return;
+    const server = cpuBetween(before.server, after.server);
+    counted.server += server.total - server.lowered;
+    counted.consumer += server.lowered;
+    counted.slack += after.slack.total - before.slack.total;
+    counted.redis += after.redis - before.redis;
   };
   try {
     // Warm-up (connections, JIT), not counted.
@@ -119,6 +146,20 @@ async function latency(stand: Stand, redis: Redis): Promise<void> {
     );
     console.log('| --- | ---: | ---: | ---: | ---: |');
     for (const [i, t] of targets.entries()) console.log(row(t.name, under[i] ?? []));
+    console.log(
+      `\n| CPU per mention, ms (during each server's blocks) | server's answering threads | consumer thread (nice 10) | Slack stand-in | Redis | all |`,
+    );
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+    for (const [i, t] of targets.entries()) {
+      const c = spent[i];
+      const n = under[i]?.length ?? 0;
+      if (!c || n === 0) continue;
+      const per = (ms: number) => (ms / n).toFixed(2);
+      const all = c.server + c.consumer + c.slack + c.redis;
+      console.log(
+        `| ${t.name} | ${per(c.server)} | ${per(c.consumer)} | ${per(c.slack)} | ${per(c.redis)} | ${per(all)} |`,
+      );
+    }
     const bare = under[2] ?? [];
     const ratio = (xs: number[], q: number) => (quantile(xs, q) / quantile(bare, q)).toFixed(2);
     for (const i of [0, 1]) {
@@ -189,6 +230,8 @@ async function stopProcess(p: Spawned): Promise<void> {
 
 const standIn = await spawnProcess('bench/slack-stand-in-process.ts', [], {});
 const stand = { token: String(standIn.said.token), url: `${standIn.base}/` };
+if (process.env.BENCH_STAND_IN_NICE)
+  setPriority(standIn.child.pid ?? 0, Number(process.env.BENCH_STAND_IN_NICE));
 const redis = new Redis(REDIS_URL);
 // BENCH_CLIENT_NICE=-10 (as root): the process that sends and times the mentions runs ahead of the
 // servers it measures, so that its own waits for a core are not counted as theirs.
