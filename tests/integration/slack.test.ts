@@ -309,6 +309,50 @@ describe('Slack thread context', () => {
   });
 });
 
+describe('Slack agent sessions where the app is not an agent', () => {
+  it('asks Slack once per workspace and hour, remembered in Redis for other processes and in memory here', async () => {
+    const settings = readSlackSettings(configFor(slack.url).env);
+    if (!settings) throw new Error('slack should be on');
+    const stored = createRedisKeyValue({ redis, prefix: `${prefix}sessions:`, namespace: 'slack' });
+    // The Redis store itself, counting its reads of the flag.
+    let reads = 0;
+    const kv = {
+      ...stored,
+      get: (k: string) => {
+        if (k === kvKeys.agentApp('T0PATCH')) reads += 1;
+        return stored.get(k);
+      },
+    };
+    const actionsIn = () =>
+      createThreadActions({ client: createSlackClients(settings, log).patient, kv, log, retentionDays: 1 });
+    const thread = (ts: string) => ({
+      team: 'T0PATCH',
+      channel: 'C0GENERAL',
+      threadTs: ts,
+      conversation: `slack:T0PATCH:C0GENERAL:${ts}`,
+    });
+    const asked = () => slack.callsTo('agents.sessions.setStatus').length;
+
+    const first = actionsIn();
+    expect(await first.openSession(thread(nextTs()), 'fix greet', 'U0ALICE')).toBe(false);
+    expect(asked()).toBe(1);
+    expect(await redis.get(`${prefix}sessions:kv:slack:${kvKeys.agentApp('T0PATCH')}`)).toBe('0');
+    const readsBefore = reads;
+    expect(await first.openSession(thread(nextTs()), 'fix greet', 'U0ALICE')).toBe(false);
+    expect(await first.openSession(thread(nextTs()), 'fix greet', 'U0ALICE')).toBe(false);
+    // Known here: neither Slack nor Redis is asked again.
+    expect(asked()).toBe(1);
+    expect(reads).toBe(readsBefore);
+
+    // Another process learns it from Redis, once, and does not ask Slack.
+    const second = actionsIn();
+    expect(await second.openSession(thread(nextTs()), 'fix greet', 'U0ALICE')).toBe(false);
+    expect(await second.openSession(thread(nextTs()), 'fix greet', 'U0ALICE')).toBe(false);
+    expect(asked()).toBe(1);
+    expect(reads).toBe(readsBefore + 1);
+  });
+});
+
 /** The thread a task of aTask() was asked in. */
 function threadOf(task: TaskRecord): ReplyAddress[] {
   const [, team = '', channel = '', threadTs = ''] = task.conversation.split(':');

@@ -38,6 +38,21 @@ export function createThreadActions(deps: {
 }) {
   const { client, kv, log } = deps;
   const ttl = deps.retentionDays * DAY_SECONDS;
+  /**
+   * Workspaces known here not to offer agent sessions, until when (ms): every mention asks, and the
+   * answer changes at most hourly, so it is not read from Redis each time. Another process's finding
+   * is read from Redis and then kept a minute.
+   */
+  const notAgentUntil = new Map<string, number>();
+  const NOT_AGENT_SECONDS = 3_600;
+
+  async function offersSessions(team: string): Promise<boolean> {
+    if ((notAgentUntil.get(team) ?? 0) > Date.now()) return false;
+    notAgentUntil.delete(team);
+    if ((await kv.get(kvKeys.agentApp(team))) !== '0') return true;
+    notAgentUntil.set(team, Date.now() + 60_000);
+    return false;
+  }
 
   async function post(thread: Thread, text: string): Promise<string> {
     const res = await client.chat.postMessage({
@@ -68,7 +83,7 @@ export function createThreadActions(deps: {
    * workspace is remembered as such for an hour and the status message alone shows progress.
    */
   async function openSession(thread: Thread, title: string, user: string): Promise<boolean> {
-    if ((await kv.get(kvKeys.agentApp(thread.team))) === '0') return false;
+    if (!(await offersSessions(thread.team))) return false;
     try {
       await client.agents.sessions.setStatus({
         channel_id: thread.channel,
@@ -81,7 +96,8 @@ export function createThreadActions(deps: {
       const code = slackErrorCode(err);
       if (!code) throw err;
       log.info({ code }, 'slack agent sessions unavailable; using the status message only');
-      await kv.set(kvKeys.agentApp(thread.team), '0', 3_600);
+      notAgentUntil.set(thread.team, Date.now() + NOT_AGENT_SECONDS * 1_000);
+      await kv.set(kvKeys.agentApp(thread.team), '0', NOT_AGENT_SECONDS);
       return false;
     }
     await kv.set(kvKeys.agentThread(thread.conversation), '1', ttl);
