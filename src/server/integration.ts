@@ -5,15 +5,18 @@ import type { ReplyAddress } from '../domain/reply-address.js';
 import type { TaskRecord } from '../domain/task.js';
 import type { Logger } from '../lib/logger.js';
 import type { ConversationDoor } from '../tasks/conversation-door.js';
-import type { Submitted } from '../tasks/submit-task.js';
+import type { SubmitOptions, Submitted } from '../tasks/submit-task.js';
 import type { HttpServer } from './http-server.js';
 
 export type { ConversationDoor, ConversationView, StopOutcome } from '../tasks/conversation-door.js';
 
 /** What a trigger may do with tasks: the same use cases the HTTP API uses, and its conversations'. */
 export interface TaskServices {
-  /** With `id`: the task id chosen when the request was accepted; submitting again makes no second task. */
-  submit(input: unknown, opts?: { id?: string }): Promise<Submitted>;
+  /**
+   * With `id`: the task id chosen when the request was accepted; submitting again makes no second task.
+   * With `conversation`: its stored state as the caller read it just before (conversations.read).
+   */
+  submit(input: unknown, opts?: SubmitOptions): Promise<Submitted>;
   /**
    * One Redis round trip that makes a request durable and deduplicated; the inbox's consumer makes
    * its task afterwards (entries of kind `task` hold a whole TaskRequest; other kinds go to the

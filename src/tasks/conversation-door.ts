@@ -32,6 +32,11 @@ export interface ConversationDoor {
    * recorded one yet, what that task knows.
    */
   view(conversation: string): Promise<ConversationView | null>;
+  /**
+   * The view and the stored state from one wait on the store, for a caller that submits a task right
+   * after: it hands `stored` to submit, which then does not read it again.
+   */
+  read(conversation: string): Promise<{ view: ConversationView | null; stored: ConversationState | null }>;
   /** The state as stored, read-only (GitHub checks a pull request's marker against it). */
   stored(conversation: string): Promise<ConversationState | null>;
   /** Stops the newest task, if it is not over. */
@@ -69,6 +74,21 @@ export function createConversationDoor(deps: {
     return latest ? store.get(latest) : null;
   }
 
+  async function read(conversation: string) {
+    // Both asked at once (a new conversation, the usual case, needs both): one wait, not two.
+    const [stored, latest] = await Promise.all([
+      conversations.get(conversation),
+      conversations.latest(conversation),
+    ]);
+    if (stored) {
+      const { repo, branch, base, pullRequest } = stored;
+      return { stored, view: { repo, branch, base, pullRequest } };
+    }
+    const task = latest ? await store.get(latest) : null;
+    const view = task ? { repo: task.request.repo, branch: task.branch, base: task.request.base } : null;
+    return { stored, view };
+  }
+
   async function activeTask(conversation: string): Promise<TaskRecord | null> {
     const task = await latestTask(conversation);
     return task && !FINAL_STATUSES.has(task.status) ? task : null;
@@ -78,15 +98,8 @@ export function createConversationDoor(deps: {
     latestTask,
     activeTask,
     stored: (conversation) => conversations.get(conversation),
-    async view(conversation) {
-      const state = await conversations.get(conversation);
-      if (state) {
-        const { repo, branch, base, pullRequest } = state;
-        return { repo, branch, base, pullRequest };
-      }
-      const task = await latestTask(conversation);
-      return task ? { repo: task.request.repo, branch: task.branch, base: task.request.base } : null;
-    },
+    view: async (conversation) => (await read(conversation)).view,
+    read,
     async stopLatest(conversation) {
       const task = await latestTask(conversation);
       if (!task || FINAL_STATUSES.has(task.status)) return { kind: 'nothing' };

@@ -69,13 +69,24 @@ export function resumeWithAnswer(store: TaskStore, taskId: string, answerText: s
  * conversation whose task waits on a question answers it; anything else is a new task on the
  * conversation's branch. Nothing is queued for a repository outside the allowlist.
  */
+export interface SubmitOptions {
+  /** The task's id, chosen when its request was accepted (the inbox): submitting again makes no second task. */
+  id?: string;
+  /** The conversation's stored state, as the caller read it just before; read here when absent. */
+  conversation?: ConversationState | null;
+}
+
 export async function submitTask(
   deps: SubmitDeps,
   input: unknown,
-  opts: { id?: string } = {},
+  opts: SubmitOptions = {},
 ): Promise<Submitted> {
   const request = checkRequest(deps, input);
-  const conversation = await deps.conversations.get(request.conversation);
+  const conversation =
+    opts.conversation !== undefined &&
+    (opts.conversation?.id ?? request.conversation) === request.conversation
+      ? opts.conversation
+      : await deps.conversations.get(request.conversation);
   if (conversation && conversation.repo.toLowerCase() !== request.repo.toLowerCase()) {
     throw new PatchbayError(
       'invalid_request',

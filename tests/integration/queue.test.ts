@@ -194,6 +194,34 @@ describe('submitTask', () => {
 
     expect((err as PatchbayError).code).toBe('invalid_request');
   });
+
+  it('takes the conversation a caller just read instead of reading it again, only for that conversation', async () => {
+    const deps = submitDeps();
+    let reads = 0;
+    const conversations = {
+      ...deps.conversations,
+      get: (id: string) => {
+        reads += 1;
+        return deps.conversations.get(id);
+      },
+    };
+    await deps.conversations.put({ id: 'api:c1', repo: 'acme/web', branch: 'patchbay/x' });
+    const stored = await deps.conversations.get('api:c1');
+
+    const refused = await submitTask({ ...deps, conversations }, request({ repo: 'acme/api' }), {
+      conversation: stored,
+    }).catch((e: PatchbayError) => e);
+    const made = await submitTask({ ...deps, conversations }, request({ conversation: 'api:c2' }), {
+      conversation: stored, // another conversation's: not taken
+    });
+    const fresh = await submitTask({ ...deps, conversations }, request({ conversation: 'api:c3' }), {
+      conversation: null, // read just before: none
+    });
+
+    expect((refused as PatchbayError).code).toBe('invalid_request');
+    expect([made.kind, fresh.kind]).toEqual(['new', 'new']);
+    expect(reads).toBe(1); // api:c2's own
+  });
 });
 
 describe('task store', () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ConversationState } from '../../domain/conversation.js';
 import { PatchbayError } from '../../domain/errors.js';
 import type { InboxHandler } from '../../domain/inbox.js';
 import type { TaskRecord } from '../../domain/task.js';
@@ -47,7 +48,7 @@ export function createMentionEntryHandler(deps: MentionDeps): InboxHandler {
     const mention = parsed.data;
     const thread = toThread({ team: mention.team, channel: mention.channel, threadTs: mention.threadTs });
     // Read before the task is made: afterwards the thread's newest task is this one.
-    const before = await deps.tasks.conversations.view(thread.conversation);
+    const { view: before, stored } = await deps.tasks.conversations.read(thread.conversation);
     const route = routeRepository({
       text: mention.text,
       channel: mention.channel,
@@ -57,7 +58,7 @@ export function createMentionEntryHandler(deps: MentionDeps): InboxHandler {
     if (route.kind === 'ask') {
       return replyOnce(deps, mention.eventId, 'ask', () => deps.actions.post(thread, askText(deps, route)));
     }
-    const submitted = await submitMention(deps, { mention, thread, route, taskId: entry.taskId });
+    const submitted = await submitMention(deps, { mention, thread, route, taskId: entry.taskId, stored });
     if (!submitted || submitted.kind === 'duplicate') return;
     const accepted = { task: submitted.task, kind: submitted.kind, route, before };
     deps.background('acknowledge', () => acknowledge(deps, thread, mention, accepted));
@@ -72,7 +73,14 @@ async function submitMention(
     thread,
     route,
     taskId,
-  }: { mention: AcceptedMention; thread: Thread; route: RepoRoute & { kind: 'repo' }; taskId: string },
+    stored,
+  }: {
+    mention: AcceptedMention;
+    thread: Thread;
+    route: RepoRoute & { kind: 'repo' };
+    taskId: string;
+    stored: ConversationState | null;
+  },
 ) {
   const bot = await deps.bot();
   const inThread = mention.threadTs !== mention.ts;
@@ -112,7 +120,8 @@ async function submitMention(
         replyTo: toThreadAddress(thread, mention.ts),
         deliveryId: `slack:${mention.eventId}`,
       },
-      { id: taskId },
+      // Read just before, unless Slack was asked for the thread's history in between.
+      { id: taskId, conversation: inThread ? undefined : stored },
     );
   } catch (err) {
     if (!(err instanceof PatchbayError) || !err.permanent) throw err;
