@@ -59,31 +59,39 @@ export function createKeepAliveFetch(env: NodeJS.ProcessEnv = process.env): type
     }
     if (body) headers.set('content-length', String(body.byteLength));
 
-    const answer = await new Promise<IncomingMessage>((resolve, reject) => {
-      const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-      const req = send(url, {
-        method: init.method ?? 'GET',
-        headers: Object.fromEntries(headers),
-        agent: agents[url.protocol as keyof typeof agents],
+    const send = (mayRetry: boolean) =>
+      new Promise<IncomingMessage>((resolve, reject) => {
+        const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+        const req = request(url, {
+          method: init.method ?? 'GET',
+          headers: Object.fromEntries(headers),
+          agent: agents[url.protocol as keyof typeof agents],
+        });
+        const onAbort = () => req.destroy(signal?.reason);
+        signal?.addEventListener('abort', onAbort, { once: true });
+        req.once('response', (res) => {
+          signal?.removeEventListener('abort', onAbort);
+          // A response cut or aborted while its body is read rejects the read below.
+          if (signal) {
+            const cut = () => res.destroy(signal.reason);
+            signal.addEventListener('abort', cut, { once: true });
+            res.once('close', () => signal.removeEventListener('abort', cut));
+          }
+          resolve(res);
+        });
+        req.once('error', (err: NodeJS.ErrnoException) => {
+          signal?.removeEventListener('abort', onAbort);
+          if (signal?.aborted) return reject(signal.reason);
+          // A kept connection the server closed just as the request went out (it had not answered):
+          // sent once more on a new connection, as Node's documentation advises.
+          if (mayRetry && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
+            return resolve(send(false));
+          }
+          reject(new TypeError('fetch failed', { cause: err }));
+        });
+        req.end(body ?? undefined);
       });
-      const onAbort = () => req.destroy(signal?.reason);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      req.once('response', (res) => {
-        signal?.removeEventListener('abort', onAbort);
-        // A response cut or aborted while its body is read rejects the read below.
-        if (signal) {
-          const cut = () => res.destroy(signal.reason);
-          signal.addEventListener('abort', cut, { once: true });
-          res.once('close', () => signal.removeEventListener('abort', cut));
-        }
-        resolve(res);
-      });
-      req.once('error', (err) => {
-        signal?.removeEventListener('abort', onAbort);
-        reject(signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: err }));
-      });
-      req.end(body ?? undefined);
-    });
+    const answer = await send(true);
 
     const status = answer.statusCode ?? 0;
     if (status >= 300 && status < 400 && redirect === 'error') {

@@ -64,18 +64,21 @@ export function resumeWithAnswer(store: TaskStore, taskId: string, answerText: s
   return store.update(taskId, (t) => ({ status: 'queued', answer: answerText, runs: t.runs + 1 }));
 }
 
+export interface SubmitOptions {
+  /** The task's id, chosen when its request was accepted (the inbox): submitting again makes no second task. */
+  id?: string;
+  /**
+   * A conversation's stored state (null: none) as the caller read it just before: taken for that
+   * conversation instead of reading it again; for any other, or when absent, read here.
+   */
+  conversation?: { id: string; stored: ConversationState | null };
+}
+
 /**
  * Every trigger ends here. A repeated delivery answers its first task; the next message of a
  * conversation whose task waits on a question answers it; anything else is a new task on the
  * conversation's branch. Nothing is queued for a repository outside the allowlist.
  */
-export interface SubmitOptions {
-  /** The task's id, chosen when its request was accepted (the inbox): submitting again makes no second task. */
-  id?: string;
-  /** The conversation's stored state, as the caller read it just before; read here when absent. */
-  conversation?: ConversationState | null;
-}
-
 export async function submitTask(
   deps: SubmitDeps,
   input: unknown,
@@ -83,9 +86,8 @@ export async function submitTask(
 ): Promise<Submitted> {
   const request = checkRequest(deps, input);
   const conversation =
-    opts.conversation !== undefined &&
-    (opts.conversation?.id ?? request.conversation) === request.conversation
-      ? opts.conversation
+    opts.conversation?.id === request.conversation
+      ? opts.conversation.stored
       : await deps.conversations.get(request.conversation);
   if (conversation && conversation.repo.toLowerCase() !== request.repo.toLowerCase()) {
     throw new PatchbayError(

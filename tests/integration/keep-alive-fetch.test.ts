@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createTcpServer, type Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createKeepAliveFetch } from '../../src/lib/keep-alive-fetch.js';
@@ -167,6 +167,47 @@ describe('keep-alive fetch', () => {
     expect(await multipart.text()).toMatch(/^multipart\/form-data; boundary=/);
     expect(seen[1]?.body).toContain('hello');
     expect([followed.status, followed.redirected]).toEqual([200, true]);
+  });
+
+  it('sends a request once more on a new connection when the server closed the kept one unanswered', async () => {
+    // Answers the first request of each connection (keep-alive, no timeout hint) and closes the
+    // connection when a second one arrives on it: a server dropping an idle connection just then.
+    const requests: Array<{ connection: number; nth: number }> = [];
+    let connections = 0;
+    const sockets: Socket[] = [];
+    const tcp = createTcpServer((socket) => {
+      sockets.push(socket);
+      const connection = ++connections;
+      let nth = 0;
+      socket.on('data', () => {
+        nth += 1;
+        requests.push({ connection, nth });
+        if (nth > 1) return void socket.destroy();
+        socket.write(
+          'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\nConnection: keep-alive\r\n\r\n{"ok":true}',
+        );
+      });
+    });
+    await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(tcp.address() as AddressInfo).port}`;
+    const fetchFn = createKeepAliveFetch({});
+    const call = () =>
+      fetchFn(`${base}/api/reactions.add`, { method: 'POST', body: 'x=1', redirect: 'error' });
+
+    try {
+      const first = await (await call()).json();
+      const second = await (await call()).json();
+
+      expect([first, second]).toEqual([{ ok: true }, { ok: true }]);
+      expect(requests).toEqual([
+        { connection: 1, nth: 1 },
+        { connection: 1, nth: 2 }, // closed unanswered
+        { connection: 2, nth: 1 },
+      ]);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((r) => tcp.close(r));
+    }
   });
 
   it('leaves every request to fetch where the environment names a proxy', async () => {

@@ -209,13 +209,13 @@ describe('submitTask', () => {
     const stored = await deps.conversations.get('api:c1');
 
     const refused = await submitTask({ ...deps, conversations }, request({ repo: 'acme/api' }), {
-      conversation: stored,
+      conversation: { id: 'api:c1', stored },
     }).catch((e: PatchbayError) => e);
     const made = await submitTask({ ...deps, conversations }, request({ conversation: 'api:c2' }), {
-      conversation: stored, // another conversation's: not taken
+      conversation: { id: 'api:c1', stored: null }, // another conversation's: not taken
     });
     const fresh = await submitTask({ ...deps, conversations }, request({ conversation: 'api:c3' }), {
-      conversation: null, // read just before: none
+      conversation: { id: 'api:c3', stored: null }, // read just before: none
     });
 
     expect((refused as PatchbayError).code).toBe('invalid_request');

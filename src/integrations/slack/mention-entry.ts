@@ -121,7 +121,7 @@ async function submitMention(
         deliveryId: `slack:${mention.eventId}`,
       },
       // Read just before, unless Slack was asked for the thread's history in between.
-      { id: taskId, conversation: inThread ? undefined : stored },
+      { id: taskId, conversation: inThread ? undefined : { id: thread.conversation, stored } },
     );
   } catch (err) {
     if (!(err instanceof PatchbayError) || !err.permanent) throw err;
