@@ -122,6 +122,22 @@ describe('keep-alive fetch', () => {
     await requestClosed;
   });
 
+  it('rejects the body’s read with the signal’s reason when it times out halfway through the answer', async () => {
+    const { base } = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      res.write('{"ok":'); // and the rest never comes
+    });
+
+    const err = await createKeepAliveFetch({})(`${base}/half`, {
+      method: 'POST',
+      body: 'x',
+      redirect: 'error',
+      signal: AbortSignal.timeout(50),
+    }).catch((e: Error) => e);
+
+    expect((err as Error).name).toBe('TimeoutError');
+  });
+
   it('refuses a redirect when told to, and says a refused connection as fetch does', async () => {
     const { base } = await serve((_req, res) => {
       res.writeHead(302, { location: '/elsewhere' }).end();
