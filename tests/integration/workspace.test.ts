@@ -71,6 +71,8 @@ describe('workspaces against a git HTTP remote with a token', () => {
       files: { 'm.txt': 'm' },
     });
     await ws.syncMirror(t.repo);
+    // The pool refills in the background (entries built under temporary names): scanned once done.
+    await ws.poolIdle();
 
     const remoteUrl = await git(['config', 'remote.origin.url'], { cwd: clone.dir });
 
