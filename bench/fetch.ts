@@ -37,7 +37,7 @@ const init = (): RequestInit => ({
 
 const variants = [
   { name: 'built-in fetch (undici)', fetchFn: globalThis.fetch },
-  { name: 'keep-alive fetch (node:http)', fetchFn: createKeepAliveFetch() },
+  { name: 'keep-alive fetch (node:http)', fetchFn: createKeepAliveFetch({ proxied: false }) },
 ];
 const cpu = variants.map(() => [] as number[]);
 const wall = variants.map(() => [] as number[]);

@@ -25,16 +25,14 @@ const IDLE_MS = 4_000;
  * client takes one as its `fetch` option): node:http(s) over keep-alive connections, which costs a
  * fraction of the built-in fetch's CPU per call (bench/fetch.ts). It takes text, bytes and form
  * fields as the body, and no redirects (`redirect: 'error'` or `'manual'`, as that client asks);
- * any other request goes to the built-in fetch unchanged, and so does every request where `env`
- * names a proxy. Answers are read whole, decompressed when the server compressed them, and returned
+ * any other request goes to the built-in fetch unchanged, and so does every request of a host
+ * that reaches the internet through a proxy (`proxied`). Answers are read whole, decompressed when the server compressed them, and returned
  * as a standard Response.
  */
-export function createKeepAliveFetch(env: NodeJS.ProcessEnv = process.env): typeof fetch {
+export function createKeepAliveFetch(opts: { proxied: boolean }): typeof fetch {
   // A host that reaches the internet through a proxy: the built-in fetch honors it (Node 24 with
   // NODE_USE_ENV_PROXY=1); these connections would not.
-  if (['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].some((name) => env[name])) {
-    return (input, init) => globalThis.fetch(input, init);
-  }
+  if (opts.proxied) return (input, init) => globalThis.fetch(input, init);
   const agents = {
     'http:': new HttpAgent({ keepAlive: true, timeout: IDLE_MS }),
     'https:': new HttpsAgent({ keepAlive: true, timeout: IDLE_MS }),

@@ -2,6 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { type AddressInfo, createServer as createTcpServer, type Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseEnv } from '../../src/config/load-config.js';
+import { readSlackSettings } from '../../src/integrations/slack/slack-settings.js';
 import { createKeepAliveFetch } from '../../src/lib/keep-alive-fetch.js';
 
 interface Seen {
@@ -46,6 +48,16 @@ async function serve(answer: (req: IncomingMessage, res: ServerResponse, seen: S
   return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, server };
 }
 
+/** A POST whose signal times out after 50 ms: what the fetch rejected with. */
+function postTimingOut(url: string): Promise<unknown> {
+  return createKeepAliveFetch({ proxied: false })(url, {
+    method: 'POST',
+    body: 'x',
+    redirect: 'error',
+    signal: AbortSignal.timeout(50),
+  }).catch((e: Error) => e);
+}
+
 describe('keep-alive fetch', () => {
   it('posts a form over one kept connection and returns a standard Response', async () => {
     const { base, seen } = await serve((_req, res) => {
@@ -53,7 +65,7 @@ describe('keep-alive fetch', () => {
       res.writeHead(200, { 'content-type': 'application/json', 'x-oauth-scopes': 'chat:write' });
       res.end('{"ok":true,"ts":"1.2"}');
     });
-    const fetchFn = createKeepAliveFetch({});
+    const fetchFn = createKeepAliveFetch({ proxied: false });
     const call = () =>
       fetchFn(`${base}/api/chat.postMessage`, {
         method: 'POST',
@@ -90,7 +102,7 @@ describe('keep-alive fetch', () => {
       res.end(gzipSync(JSON.stringify({ ok: true, messages: ['x'.repeat(5_000)] })));
     });
 
-    const res = await createKeepAliveFetch({})(`${base}/api/conversations.replies`, {
+    const res = await createKeepAliveFetch({ proxied: false })(`${base}/api/conversations.replies`, {
       method: 'POST',
       body: new URLSearchParams({ channel: 'C1' }),
       redirect: 'error',
@@ -111,12 +123,7 @@ describe('keep-alive fetch', () => {
       req.socket.once('close', () => closed()); // never answered
     });
 
-    const err = await createKeepAliveFetch({})(`${base}/slow`, {
-      method: 'POST',
-      body: 'x',
-      redirect: 'error',
-      signal: AbortSignal.timeout(50),
-    }).catch((e: Error) => e);
+    const err = await postTimingOut(`${base}/slow`);
 
     expect((err as Error).name).toBe('TimeoutError');
     await requestClosed;
@@ -128,12 +135,7 @@ describe('keep-alive fetch', () => {
       res.write('{"ok":'); // and the rest never comes
     });
 
-    const err = await createKeepAliveFetch({})(`${base}/half`, {
-      method: 'POST',
-      body: 'x',
-      redirect: 'error',
-      signal: AbortSignal.timeout(50),
-    }).catch((e: Error) => e);
+    const err = await postTimingOut(`${base}/half`);
 
     expect((err as Error).name).toBe('TimeoutError');
   });
@@ -142,7 +144,7 @@ describe('keep-alive fetch', () => {
     const { base } = await serve((_req, res) => {
       res.writeHead(302, { location: '/elsewhere' }).end();
     });
-    const fetchFn = createKeepAliveFetch({});
+    const fetchFn = createKeepAliveFetch({ proxied: false });
 
     const redirected = await fetchFn(`${base}/api/x`, { method: 'POST', body: '', redirect: 'error' }).catch(
       (e: Error) => e,
@@ -171,7 +173,7 @@ describe('keep-alive fetch', () => {
       if (req.url === '/moved') return void res.writeHead(301, { location: '/form' }).end();
       res.writeHead(200).end(String(req.headers['content-type']));
     });
-    const fetchFn = createKeepAliveFetch({});
+    const fetchFn = createKeepAliveFetch({ proxied: false });
     const form = new FormData();
     form.append('file', new Blob(['hello']), 'a.txt');
 
@@ -206,7 +208,7 @@ describe('keep-alive fetch', () => {
     });
     await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));
     const base = `http://127.0.0.1:${(tcp.address() as AddressInfo).port}`;
-    const fetchFn = createKeepAliveFetch({});
+    const fetchFn = createKeepAliveFetch({ proxied: false });
     const call = () =>
       fetchFn(`${base}/api/reactions.add`, { method: 'POST', body: 'x=1', redirect: 'error' });
 
@@ -226,13 +228,20 @@ describe('keep-alive fetch', () => {
     }
   });
 
-  it('leaves every request to fetch where the environment names a proxy', async () => {
+  it('leaves every request to fetch on a host behind a proxy', async () => {
     const { base, seen } = await serve((_req, res) => res.writeHead(200).end('ok'));
-    const fetchFn = createKeepAliveFetch({ HTTPS_PROXY: 'http://proxy.invalid:3128' });
+    const env = parseEnv({
+      SLACK_BOT_TOKEN: 'xoxb-1',
+      SLACK_SIGNING_SECRET: 's',
+      HTTPS_PROXY: 'http://proxy.invalid:3128',
+    });
+    const settings = readSlackSettings(env);
+    const fetchFn = createKeepAliveFetch({ proxied: settings?.proxied ?? false });
 
     await (await fetchFn(`${base}/a`, { method: 'POST', body: 'x', redirect: 'error' })).text();
 
     // The built-in fetch says who it is; the keep-alive fetch sends no user agent.
+    expect(settings?.proxied).toBe(true);
     expect(seen[0]?.headers['user-agent']).toBe('node');
   });
 });

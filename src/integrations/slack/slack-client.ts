@@ -23,7 +23,11 @@ export function createSlackClients(settings: SlackSettings, log: Logger): SlackC
   const logger = toBoltLogger(log.child({ component: 'slack-web-api' }));
   // Both clients call through one pool of keep-alive connections, at a fraction of the CPU of the
   // built-in fetch per call: a task makes two or three calls the moment it is accepted.
-  const common = { slackApiUrl: settings.apiUrl, logger, fetch: createKeepAliveFetch() };
+  const common = {
+    slackApiUrl: settings.apiUrl,
+    logger,
+    fetch: createKeepAliveFetch({ proxied: settings.proxied }),
+  };
   return {
     patient: new webApi.WebClient(settings.botToken, {
       ...common,

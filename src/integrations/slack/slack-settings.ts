@@ -22,6 +22,8 @@ export interface SlackSettings {
   appToken: string | undefined;
   /** Web API base, always ending in `/` (the client appends method names). */
   apiUrl: string;
+  /** The host reaches the internet through a proxy (`HTTPS_PROXY` or `HTTP_PROXY`). */
+  proxied: boolean;
 }
 
 /**
@@ -47,5 +49,6 @@ export function readSlackSettings(env: EnvConfig): SlackSettings | null {
     signingSecret: env.SLACK_SIGNING_SECRET,
     appToken: env.SLACK_APP_TOKEN,
     apiUrl: env.SLACK_API_URL.endsWith('/') ? env.SLACK_API_URL : `${env.SLACK_API_URL}/`,
+    proxied: Boolean(env.HTTPS_PROXY || env.HTTP_PROXY),
   };
 }
