@@ -55,8 +55,8 @@ export async function spawnPatchbay(opts: {
   port: number;
   prefix?: string;
   claimIdleMs?: number;
-  /** The inbox's consumer on the answering event loop (the baseline) instead of its own thread. */
-  consumerInLoop?: boolean;
+  /** How the inbox consumer's thread yields the CPU (default the server's: idle). */
+  inboxPriority?: 'idle' | 'nice';
 }): Promise<Spawned> {
   const dir = await mkdtemp(join(tmpdir(), 'patchbay-bench-ack-'));
   const config = join(dir, 'patchbay.yml');
@@ -64,7 +64,7 @@ export async function spawnPatchbay(opts: {
   const id = randomBytes(4).toString('hex');
   const prefix = opts.prefix ?? `pbbench:ack:${id}:`;
   const args = opts.claimIdleMs ? [`--claim-idle-ms=${opts.claimIdleMs}`] : [];
-  if (opts.consumerInLoop) args.push('--consumer-in-loop');
+  if (opts.inboxPriority) args.push(`--inbox-priority=${opts.inboxPriority}`);
   return spawnProcess('tests/fakes/server-process.ts', args, {
     REDIS_URL,
     PORT: String(opts.port),

@@ -1,10 +1,10 @@
 /**
  * P1: the durable ack. Signed Slack mentions at a steady rate, in blocks taking turns, against
  * Patchbay's server as `patchbay server` runs it (a process of its own; its inbox consumer, which
- * makes the tasks and sends the 👀 and the reply, on a thread of its own), the same server with the
- * consumer on the answering event loop (as before it had a thread), and a bare Bolt app (empty
- * listener, Bolt's default early ack, also its own process), in the same run: the answer's p50, p99
- * and max for each, and the ratios. Then the count: every acknowledged
+ * makes the tasks and sends the 👀 and the reply, on a thread of its own at idle priority), the same
+ * server with that thread at nice 10 (as before), and a bare Bolt app (empty listener, Bolt's default
+ * early ack, also its own process), in the same run: the answer's p50, p99 and max for each, and the
+ * ratios. Then the count: every acknowledged
  * mention became exactly one task, also when the server is SIGKILLed in the middle of a burst and
  * restarted (mentions that got no answer are sent again, as Slack would). Run with `npx tsx bench/ack.ts`
  * (BENCH_MENTIONS, BENCH_RATE, BENCH_BLOCK change the load; BENCH_CLIENT_NICE, the sending process's
@@ -90,7 +90,7 @@ async function latency(stand: Stand, redis: Redis): Promise<void> {
     redis: await redisCpu(redis),
   });
   const threaded = await spawnPatchbay({ stand, secret: SECRET, port: await freePort() });
-  const inLoop = await spawnPatchbay({ stand, secret: SECRET, port: await freePort(), consumerInLoop: true });
+  const niced = await spawnPatchbay({ stand, secret: SECRET, port: await freePort(), inboxPriority: 'nice' });
   const bolt = await spawnProcess('bench/bare-bolt.ts', [], {
     SLACK_SIGNING_SECRET: SECRET,
     PORT: String(await freePort()),
@@ -98,8 +98,8 @@ async function latency(stand: Stand, redis: Redis): Promise<void> {
   // Each block is sent to one of them, and the next starts once that one's inbox is drained: each
   // is measured under its own load, none under the work another left behind.
   const targets = [
-    { name: 'Patchbay (durable ack; consumer on its own thread)', p: threaded },
-    { name: 'Patchbay, consumer on the answering loop (before)', p: inLoop },
+    { name: 'Patchbay (durable ack; consumer thread at idle priority)', p: threaded },
+    { name: 'Patchbay, consumer thread at nice 10 (before)', p: niced },
     { name: 'bare Bolt (empty listener, early ack)', p: bolt },
   ];
   const under = targets.map(() => [] as number[]);
@@ -109,7 +109,7 @@ async function latency(stand: Stand, redis: Redis): Promise<void> {
   const alone = targets.map(() => [] as number[]);
   const acked = new Map<Spawned, string[]>([
     [threaded, []],
-    [inLoop, []],
+    [niced, []],
   ]);
   const send = async (i: number, first: number, count: number, into: number[][]) => {
     const target = targets[i];
@@ -147,7 +147,7 @@ async function latency(stand: Stand, redis: Redis): Promise<void> {
     console.log('| --- | ---: | ---: | ---: | ---: |');
     for (const [i, t] of targets.entries()) console.log(row(t.name, under[i] ?? []));
     console.log(
-      `\n| CPU per mention, ms (during each server's blocks) | server's answering threads | consumer thread (nice 10) | Slack stand-in | Redis | all |`,
+      `\n| CPU per mention, ms (during each server's blocks) | server's answering threads | consumer thread | Slack stand-in | Redis | all |`,
     );
     console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
     for (const [i, t] of targets.entries()) {
@@ -169,17 +169,17 @@ async function latency(stand: Stand, redis: Redis): Promise<void> {
     console.log(`\nload average (1 min): ${loadavg()[0]?.toFixed(1)} on ${availableParallelism()} cores`);
     for (const [p, ids] of acked) {
       const counted = await countTasks(redis, p.prefix, ids, ids.length);
-      const name = p === threaded ? 'thread' : 'in the loop';
+      const name = p === threaded ? 'thread at idle priority' : 'thread at nice 10';
       console.log(
         `consumer ${name}: acknowledged ${ids.length}; tasks ${counted.tasks}; acknowledged without a task ${counted.missing}; extra tasks ${counted.extra}`,
       );
     }
   } finally {
     await stopProcess(threaded);
-    await stopProcess(inLoop);
+    await stopProcess(niced);
     await stopProcess(bolt);
     await forget(redis, threaded.prefix);
-    await forget(redis, inLoop.prefix);
+    await forget(redis, niced.prefix);
   }
 }
 

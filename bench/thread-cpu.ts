@@ -6,10 +6,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 /** Clock ticks per second of /proc's utime and stime (USER_HZ: 100 on every Linux Patchbay runs on). */
 const TICKS_PER_SECOND = 100;
+const SCHED_IDLE = 5;
 
 export interface ThreadCpu {
   /** CPU milliseconds (user and system) of each thread, by thread id. */
-  byThread: Map<number, { ms: number; nice: number }>;
+  byThread: Map<number, { ms: number; lowered: boolean }>;
   /** All of the process's threads together, milliseconds. */
   total: number;
 }
@@ -21,15 +22,15 @@ function statFields(path: string): string[] {
 }
 
 export function readThreadCpu(pid: number): ThreadCpu {
-  const byThread = new Map<number, { ms: number; nice: number }>();
+  const byThread = new Map<number, { ms: number; lowered: boolean }>();
   let total = 0;
   try {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       try {
-        // After the name: state(0) … utime(11) stime(12) … nice(16).
+        // After the name: state(0) … utime(11) stime(12) … nice(16) … policy(38; 5: SCHED_IDLE).
         const f = statFields(`/proc/${pid}/task/${tid}/stat`);
         const ms = ((Number(f[11]) + Number(f[12])) * 1_000) / TICKS_PER_SECOND;
-        byThread.set(Number(tid), { ms, nice: Number(f[16]) });
+        byThread.set(Number(tid), { ms, lowered: Number(f[16]) > 0 || Number(f[38]) === SCHED_IDLE });
         total += ms;
       } catch {
         // the thread ended between the listing and the read
@@ -43,12 +44,13 @@ export function readThreadCpu(pid: number): ThreadCpu {
 
 /**
  * What a process spent between two readings: in all, and in its threads at a lower priority (the
- * inbox's consumer thread runs at nice 10; the rest of a server's threads at the process's own).
+ * inbox's consumer thread runs at idle priority or nice 10; the rest of a server's threads at the
+ * process's own).
  */
 export function cpuBetween(before: ThreadCpu, after: ThreadCpu): { total: number; lowered: number } {
   let lowered = 0;
   for (const [tid, now] of after.byThread) {
-    if (now.nice <= 0) continue;
+    if (!now.lowered) continue;
     lowered += now.ms - (before.byThread.get(tid)?.ms ?? 0);
   }
   return { total: after.total - before.total, lowered };

@@ -1,10 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { loadConfig } from './config/load-config.js';
 import { createLogger } from './lib/logger.js';
 import { startPatchbay } from './main.js';
-import type { InboxThreadOptions } from './start-inbox-thread.js';
+import type { InboxThreadOptions, ThreadMessage, ThreadPriority } from './start-inbox-thread.js';
 
 /**
  * The inbox's consumer on a thread of its own (started by start-inbox-thread.ts in a server
@@ -15,7 +16,8 @@ import type { InboxThreadOptions } from './start-inbox-thread.js';
  * thread, it does nothing.
  */
 async function runInboxThread(port: MessagePort, options: InboxThreadOptions): Promise<void> {
-  lowerPriority(options.niceness ?? 10);
+  const tell = (message: ThreadMessage) => port.postMessage(message);
+  const priority = yieldCpu(options.priority ?? 'idle', options.niceness ?? 10);
   const config = await loadConfig(process.env);
   const log = createLogger({ level: config.env.LOG_LEVEL }).child({ thread: 'inbox' });
   // The server said at its start what is on and off; the thread's start would say it again.
@@ -30,6 +32,12 @@ async function runInboxThread(port: MessagePort, options: InboxThreadOptions): P
       consume: true,
       claimIdleMs: options.claimIdleMs,
       beforeHandle: options.holdEntries ? () => new Promise<void>(() => undefined) : undefined,
+      // At idle priority, a machine busy with other work can starve the thread: the server then
+      // starts another at a lowered priority, which always gets its share.
+      late:
+        priority.applied === 'idle'
+          ? { afterMs: options.lateAfterMs ?? 2_000, tell: () => tell({ type: 'late' }) }
+          : undefined,
     },
   });
   log.level = level;
@@ -37,20 +45,41 @@ async function runInboxThread(port: MessagePort, options: InboxThreadOptions): P
     if (message !== 'stop') return;
     running.stop().finally(() => process.exit(0));
   });
-  port.postMessage('ready');
+  tell({ type: 'ready', ...priority });
 }
 
 /**
  * Linux schedules each thread on its own: this one (its id from /proc/thread-self) yields the CPU to
- * the server's thread when both want it, so that answers go first; on a machine with CPU to spare it
- * runs as fast as ever. Elsewhere, or where /proc is not mounted, it keeps its priority.
+ * the server's thread, so that answers go first; on a machine with CPU to spare it runs as fast as
+ * ever. `idle` (SCHED_IDLE, set with util-linux's `chrt`): the thread runs only on a core nothing
+ * else wants, and a thread waking up to answer takes the core from it at once; `nice`: a lowered
+ * priority (weight) that still makes an answer wait up to a time slice (a few ms) behind it. Where
+ * idle cannot be had (no `chrt`), nice; elsewhere than Linux, or without /proc, unchanged.
  */
-function lowerPriority(niceness: number): void {
+function yieldCpu(
+  wanted: ThreadPriority,
+  niceness: number,
+): { applied: ThreadPriority | 'unchanged'; tid?: number } {
+  let tid: number;
   try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0 && niceness > 0) setPriority(tid, niceness);
+    tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
   } catch {
-    // not Linux, or no /proc: the same priority as the server's thread
+    return { applied: 'unchanged' }; // not Linux, or no /proc
+  }
+  if (!Number.isInteger(tid) || tid <= 0) return { applied: 'unchanged' };
+  if (wanted === 'idle') {
+    const chrt = spawnSync('chrt', ['--idle', '--pid', '0', String(tid)], {
+      stdio: 'ignore',
+      timeout: 5_000,
+    });
+    if (chrt.status === 0) return { applied: 'idle', tid };
+  }
+  if (niceness <= 0) return { applied: 'unchanged', tid };
+  try {
+    setPriority(tid, niceness);
+    return { applied: 'nice', tid };
+  } catch {
+    return { applied: 'unchanged', tid };
   }
 }
 

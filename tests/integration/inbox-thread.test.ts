@@ -1,6 +1,8 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,47 +15,75 @@ import { eventually } from '../fakes/slack-requests.js';
 const redis = new Redis(REDIS_URL);
 afterAll(() => redis.disconnect());
 
+/** Linux's scheduling of one thread of this process: its policy (5: SCHED_IDLE, 0: normal) and nice. */
+function scheduling(tid: number | undefined): { policy: number; nice: number } {
+  const stat = readFileSync(`/proc/${process.pid}/task/${tid}/stat`, 'utf8');
+  // Fields after the command's closing parenthesis start at field 3; nice is 19, policy 41.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { nice: Number(fields[19 - 3]), policy: Number(fields[41 - 3]) };
+}
+
+const hasChrt = process.platform === 'linux' && spawnSync('chrt', ['--version']).status === 0;
+
+/** A patchbay.yml and the environment the thread reads, as `patchbay server` has them; an inbox. */
+async function setUp(name: string) {
+  const dir = await mkdtemp(join(tmpdir(), 'patchbay-inbox-thread-'));
+  const id = randomBytes(4).toString('hex');
+  const prefix = `pbtest:${name}:${id}:`;
+  await writeFile(join(dir, 'patchbay.yml'), 'repositories:\n  - name: acme/web\n');
+  // The thread reads its configuration from the environment, as `patchbay server` does.
+  Object.assign(process.env, {
+    REDIS_URL,
+    PATCHBAY_CONFIG: join(dir, 'patchbay.yml'),
+    PATCHBAY_DATA_DIR: join(dir, 'data'),
+    PATCHBAY_REDIS_PREFIX: prefix,
+    PATCHBAY_QUEUE: `pbtest-${name}-${id}`,
+    LOG_LEVEL: 'error',
+  });
+  const lines: string[] = [];
+  const log = createLogger({
+    level: 'info',
+    destination: { write: (line: string) => void lines.push(line) },
+  });
+  const inbox = createRedisInbox({ redis, prefix });
+  const accept = (n: number) =>
+    inbox.accept({
+      kind: 'task',
+      taskId: `t-${id}-${n}`,
+      payload: {
+        repo: 'acme/web',
+        instruction: `fix greet ${n}`,
+        conversation: `api:c-${id}-${n}`,
+        origin: { source: 'api', label: 'HTTP API', ref: {} },
+      },
+    });
+  const made = (n: number) =>
+    eventually(
+      async () => (await redis.exists(`${prefix}task:t-${id}-${n}`)) === 1 || null,
+      30_000,
+      `task ${n}`,
+    );
+  return {
+    dir,
+    id,
+    lines,
+    log,
+    inbox,
+    accept,
+    made,
+    cleanUp: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
 describe('the inbox thread', () => {
   it('makes the tasks of accepted requests, and is started again when it dies', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'patchbay-inbox-thread-'));
-    const id = randomBytes(4).toString('hex');
-    const prefix = `pbtest:thread:${id}:`;
-    await writeFile(join(dir, 'patchbay.yml'), 'repositories:\n  - name: acme/web\n');
-    // The thread reads its configuration from the environment, as `patchbay server` does.
-    Object.assign(process.env, {
-      REDIS_URL,
-      PATCHBAY_CONFIG: join(dir, 'patchbay.yml'),
-      PATCHBAY_DATA_DIR: join(dir, 'data'),
-      PATCHBAY_REDIS_PREFIX: prefix,
-      PATCHBAY_QUEUE: `pbtest-thread-${id}`,
-      LOG_LEVEL: 'error',
-    });
-    const lines: string[] = [];
-    const log = createLogger({
-      level: 'info',
-      destination: { write: (line: string) => void lines.push(line) },
-    });
-    const inbox = createRedisInbox({ redis, prefix });
-    const accept = (n: number) =>
-      inbox.accept({
-        kind: 'task',
-        taskId: `t-${id}-${n}`,
-        payload: {
-          repo: 'acme/web',
-          instruction: `fix greet ${n}`,
-          conversation: `api:c-${id}-${n}`,
-          origin: { source: 'api', label: 'HTTP API', ref: {} },
-        },
-      });
-    const made = (n: number) =>
-      eventually(
-        async () => (await redis.exists(`${prefix}task:t-${id}-${n}`)) === 1 || null,
-        30_000,
-        `task ${n}`,
-      );
-
+    const { id, lines, log, inbox, accept, made, cleanUp } = await setUp('thread');
     const thread = await startInboxThread(log, { claimIdleMs: 200 });
     try {
+      // Where util-linux's chrt is, the thread runs at idle priority (SCHED_IDLE); else at nice 10.
+      const { applied, tid } = thread.priority();
+      expect(applied).toBe(hasChrt ? 'idle' : 'nice');
+      expect(scheduling(tid)).toEqual(hasChrt ? { policy: 5, nice: 0 } : { policy: 0, nice: 10 });
       await accept(1);
       await made(1);
       const first = thread.current();
@@ -70,7 +100,46 @@ describe('the inbox thread', () => {
       expect((await inbox.accepted(`t-${id}-2`))?.made).toBe(true);
     } finally {
       await thread.stop();
-      await rm(dir, { recursive: true, force: true });
+      await cleanUp();
     }
   }, 60_000);
+
+  it.runIf(hasChrt)(
+    'is replaced by one at nice 10 when it starves at idle priority',
+    async () => {
+      const { id, lines, log, inbox, accept, made, cleanUp } = await setUp('starve');
+      const thread = await startInboxThread(log, { lateAfterMs: 300 });
+      const burners: ChildProcess[] = [];
+      try {
+        const idle = thread.current();
+        expect(thread.priority().applied).toBe('idle');
+        await accept(0);
+        await made(0); // the quickest wait, on a machine with cores to spare
+        // Every core busy at normal priority: an idle thread gets next to nothing.
+        for (let i = 0; i <= availableParallelism(); i++) {
+          burners.push(spawn(process.execPath, ['-e', 'for (;;);'], { stdio: 'ignore' }));
+        }
+        let sent = 0;
+        const took = () => lines.some((l) => l.includes('a thread at a lowered priority (nice) takes over'));
+        while (!took()) {
+          await accept(++sent);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        for (const b of burners) b.kill('SIGKILL');
+        for (let n = 0; n <= sent; n++) await made(n);
+        await eventually(() => thread.current() !== idle, 30_000, 'the thread at nice');
+
+        expect(thread.priority().applied).toBe('nice');
+        expect(scheduling(thread.priority().tid)).toEqual({ policy: 0, nice: 10 });
+        for (let n = 0; n <= sent; n++) expect((await inbox.accepted(`t-${id}-${n}`))?.made).toBe(true);
+        const keys = await redis.keys(`pbtest:starve:${id}:task:*`);
+        expect(keys).toHaveLength(sent + 1);
+      } finally {
+        for (const b of burners) b.kill('SIGKILL');
+        await thread.stop();
+        await cleanUp();
+      }
+    },
+    90_000,
+  );
 });
