@@ -4,6 +4,7 @@ import { setPriority } from 'node:os';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { loadConfig } from './config/load-config.js';
 import { createLogger } from './lib/logger.js';
+import { runQueueWaitNs } from './lib/run-queue-wait.js';
 import { startPatchbay } from './main.js';
 import type { InboxThreadOptions, ThreadMessage, ThreadPriority } from './start-inbox-thread.js';
 
@@ -16,7 +17,6 @@ import type { InboxThreadOptions, ThreadMessage, ThreadPriority } from './start-
  * thread, it does nothing.
  */
 async function runInboxThread(port: MessagePort, options: InboxThreadOptions): Promise<void> {
-  const tell = (message: ThreadMessage) => port.postMessage(message);
   const priority = yieldCpu(options.priority ?? 'idle', options.niceness ?? 10);
   const config = await loadConfig(process.env);
   const log = createLogger({ level: config.env.LOG_LEVEL }).child({ thread: 'inbox' });
@@ -32,20 +32,16 @@ async function runInboxThread(port: MessagePort, options: InboxThreadOptions): P
       consume: true,
       claimIdleMs: options.claimIdleMs,
       beforeHandle: options.holdEntries ? () => new Promise<void>(() => undefined) : undefined,
-      // At idle priority, a machine busy with other work can starve the thread: the server then
-      // starts another at a lowered priority, which always gets its share.
-      late:
-        priority.applied === 'idle'
-          ? { afterMs: options.lateAfterMs ?? 2_000, tell: () => tell({ type: 'late' }) }
-          : undefined,
     },
   });
   log.level = level;
+  let stopping = false;
   port.on('message', (message: unknown) => {
-    if (message !== 'stop') return;
+    if (message !== 'stop' || stopping) return;
+    stopping = true;
     running.stop().finally(() => process.exit(0));
   });
-  tell({ type: 'ready', ...priority });
+  port.postMessage(priority satisfies ThreadMessage);
 }
 
 /**
@@ -53,33 +49,31 @@ async function runInboxThread(port: MessagePort, options: InboxThreadOptions): P
  * the server's thread, so that answers go first; on a machine with CPU to spare it runs as fast as
  * ever. `idle` (SCHED_IDLE, set with util-linux's `chrt`): the thread runs only on a core nothing
  * else wants, and a thread waking up to answer takes the core from it at once; `nice`: a lowered
- * priority (weight) that still makes an answer wait up to a time slice (a few ms) behind it. Where
- * idle cannot be had (no `chrt`), nice; elsewhere than Linux, or without /proc, unchanged.
+ * priority (weight) that still makes an answer wait up to a time slice behind it. Idle only where
+ * the server can see the thread starve (its run-queue wait in /proc's schedstat) and replace it;
+ * else nice; elsewhere than Linux, or without /proc, unchanged.
  */
-function yieldCpu(
-  wanted: ThreadPriority,
-  niceness: number,
-): { applied: ThreadPriority | 'unchanged'; tid?: number } {
+function yieldCpu(wanted: ThreadPriority, niceness: number): ThreadMessage {
   let tid: number;
   try {
     tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
   } catch {
-    return { applied: 'unchanged' }; // not Linux, or no /proc
+    return { type: 'ready', applied: 'unchanged' }; // not Linux, or no /proc
   }
-  if (!Number.isInteger(tid) || tid <= 0) return { applied: 'unchanged' };
-  if (wanted === 'idle') {
+  if (!Number.isInteger(tid) || tid <= 0) return { type: 'ready', applied: 'unchanged' };
+  if (wanted === 'idle' && runQueueWaitNs(tid) !== undefined) {
     const chrt = spawnSync('chrt', ['--idle', '--pid', '0', String(tid)], {
       stdio: 'ignore',
       timeout: 5_000,
     });
-    if (chrt.status === 0) return { applied: 'idle', tid };
+    if (chrt.status === 0) return { type: 'ready', applied: 'idle', tid };
   }
-  if (niceness <= 0) return { applied: 'unchanged', tid };
+  if (niceness <= 0) return { type: 'ready', applied: 'unchanged', tid };
   try {
     setPriority(tid, niceness);
-    return { applied: 'nice', tid };
+    return { type: 'ready', applied: 'nice', tid };
   } catch {
-    return { applied: 'unchanged', tid };
+    return { type: 'ready', applied: 'unchanged', tid };
   }
 }
 

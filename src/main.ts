@@ -64,15 +64,9 @@ export interface StartOptions {
    * whose consumer runs on a thread of its own), `consume: true` starts one in a process that is
    * neither server nor worker (that thread, src/inbox-thread.ts); `claimIdleMs`, how long a
    * dead consumer's entries wait before another takes them (default 30 s); `beforeHandle`, run before
-   * each entry is handled (tests: a server that dies holding entries it read); `late`, told once
-   * when new entries wait for the consumer far longer than they did (its thread starves).
+   * each entry is handled (tests: a server that dies holding entries it read).
    */
-  inbox?: {
-    consume?: boolean;
-    claimIdleMs?: number;
-    beforeHandle?: () => Promise<void>;
-    late?: { afterMs: number; tell(): void };
-  };
+  inbox?: { consume?: boolean; claimIdleMs?: number; beforeHandle?: () => Promise<void> };
   /** 'off' runs the worker's tasks without cgroups, as on a host that has none (tests). */
   cgroups?: 'auto' | 'off';
   /** Where repositories' `setup_env` values are read from (default process.env). */
@@ -235,7 +229,6 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
       log,
       claimIdleMs: opts.inbox?.claimIdleMs,
       beforeHandle: opts.inbox?.beforeHandle,
-      late: opts.inbox?.late,
     });
     stops.push(consumer.stop);
   }

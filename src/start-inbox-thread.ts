@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from './lib/logger.js';
+import { runQueueWaitNs } from './lib/run-queue-wait.js';
 import { type Running, type StartOptions, startPatchbay } from './main.js';
 
 export interface InboxThread {
@@ -7,7 +8,7 @@ export interface InboxThread {
   current(): Worker | undefined;
   /** How the running thread yields the CPU (`unchanged`: it could not), and its Linux thread id. */
   priority(): { applied: ThreadPriority | 'unchanged'; tid?: number };
-  /** Asks the thread to finish what it handles and stop; ends it after 12 s. */
+  /** Asks every thread to finish what it handles and stop; ends each after 12 s. */
   stop(): Promise<void>;
 }
 
@@ -24,16 +25,18 @@ export interface InboxThreadOptions {
   /** How much lower the thread's CPU priority is than the server's at `nice` (Linux `nice`, default 10). */
   niceness?: number;
   /**
-   * At `idle`: how much longer than the quickest a new entry may wait for the thread before it is
-   * deemed starved and replaced by one at `nice` (default 2 s).
+   * At `idle`: how long, within the last 2 s, the thread may have waited for a core (its run-queue
+   * wait) before it is deemed starved and a thread at `nice` takes its place (default 1 s).
    */
-  lateAfterMs?: number;
+  starvedAfterMs?: number;
 }
 
-/** What the thread tells the server. */
-export type ThreadMessage =
-  | { type: 'ready'; applied: ThreadPriority | 'unchanged'; tid?: number }
-  | { type: 'late' };
+/** What the thread tells the server once its consumer runs. */
+export interface ThreadMessage {
+  type: 'ready';
+  applied: ThreadPriority | 'unchanged';
+  tid?: number;
+}
 
 /**
  * The thread's entry beside this module: compiled (dist/), or, run through tsx (`npm start`), the
@@ -49,116 +52,182 @@ function threadEntry(): { code: string | URL; eval: boolean } {
 }
 const STOP_GRACE_MS = 12_000;
 const RESTART_DELAY_MS = [1_000, 5_000, 30_000];
+/** The run-queue wait of an idle thread is read this often, and summed over the last WATCH_SAMPLES. */
+const WATCH_EVERY_MS = 500;
+const WATCH_SAMPLES = 4;
 
+/** One thread started. */
 interface ThreadRun {
   worker: Worker;
   exited: Promise<void>;
   priority: { applied: ThreadPriority | 'unchanged'; tid?: number };
-  /** Replaced by another: its end is expected. */
+  ready: boolean;
+  /** Asked to stop (replaced, or the server stops): its end is expected. */
   retired: boolean;
 }
 
 /**
- * Runs the inbox's consumer on a worker thread of the server's process (src/inbox-thread.ts), and
- * runs it again when the thread dies: what it had read and not handled is taken over after
- * `claimIdleMs`, as from a dead server. A thread at idle priority that starves (the machine busy with
- * other work) is replaced by one at `nice`; the one it replaces finishes what it holds. Resolves once
- * the thread's consumer runs; rejects when the first start fails (Redis unreachable, a bad
- * patchbay.yml), as the server's own start would.
+ * Keeps one inbox thread running: starts it again when it dies, and replaces a thread at idle
+ * priority that starves (the machine busy with other work; an unprivileged thread cannot leave
+ * SCHED_IDLE, a new one starts at the process's priority) by one at `nice`. Each thread that becomes
+ * ready retires the one before it, which finishes what it holds (or is ended after the grace, its
+ * entries then taken over after `claimIdleMs`); so at most one reads new entries for long.
  */
-export async function startInboxThread(log: Logger, options: InboxThreadOptions = {}): Promise<InboxThread> {
-  let stopping = false;
-  let priority: ThreadPriority = options.priority ?? 'idle';
-  let current: ThreadRun | undefined;
-  const retiring = new Set<ThreadRun>();
-  let restart: NodeJS.Timeout | undefined;
-  let failures = 0;
+class InboxThreadKeeper implements InboxThread {
+  private readonly runs = new Set<ThreadRun>();
+  private running: ThreadRun | undefined;
+  private stopping = false;
+  private wanted: ThreadPriority;
+  private failures = 0;
+  private restart: NodeJS.Timeout | undefined;
+  private watch: NodeJS.Timeout | undefined;
 
-  function relaunch(): void {
-    const delay = RESTART_DELAY_MS[Math.min(failures, RESTART_DELAY_MS.length - 1)];
-    failures += 1;
-    restart = setTimeout(() => {
-      spawn().then(
-        () => {
-          failures = 0;
-        },
-        (err: Error) => {
-          if (stopping) return;
-          log.error({ err: err.message }, 'the inbox thread did not start; trying again');
-          relaunch();
-        },
-      );
-    }, delay);
+  constructor(
+    private readonly log: Logger,
+    private readonly options: InboxThreadOptions,
+  ) {
+    this.wanted = options.priority ?? 'idle';
   }
 
-  /** Asks a thread to finish what it handles and stop; ends it after the grace. */
-  async function retire(thread: ThreadRun): Promise<void> {
-    thread.retired = true;
-    retiring.add(thread);
-    thread.worker.postMessage('stop');
-    const grace = setTimeout(() => void thread.worker.terminate(), STOP_GRACE_MS);
-    await thread.exited;
-    clearTimeout(grace);
-    retiring.delete(thread);
+  current(): Worker | undefined {
+    return this.running?.worker;
   }
 
-  /** The thread starves at idle priority: one at `nice` takes its place. */
-  function starved(thread: ThreadRun): void {
-    if (stopping || thread.retired || thread !== current || priority !== 'idle') return;
-    priority = 'nice';
-    log.warn(
-      { lateAfterMs: options.lateAfterMs ?? 2_000 },
-      'the inbox thread waited too long for a core at idle priority (the machine is busy); a thread at a lowered priority (nice) takes over',
-    );
-    spawn().then(
-      () => retire(thread),
-      (err: Error) =>
-        log.error({ err: err.message }, 'the inbox thread at nice did not start; the idle one goes on'),
-    );
+  priority(): ThreadRun['priority'] {
+    return this.running?.priority ?? { applied: 'unchanged' };
   }
 
-  function spawn(): Promise<void> {
+  /** Starts a thread; resolves once its consumer runs (it is then the running one). */
+  launch(): Promise<void> {
     const entry = threadEntry();
-    const worker = new Worker(entry.code, { eval: entry.eval, workerData: { ...options, priority } });
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    const thread: ThreadRun = { worker, exited, priority: { applied: 'unchanged' }, retired: false };
+    const workerData = { ...this.options, priority: this.wanted };
+    const worker = new Worker(entry.code, { eval: entry.eval, workerData });
+    const run: ThreadRun = {
+      worker,
+      exited: Promise.resolve(),
+      priority: { applied: 'unchanged' },
+      ready: false,
+      retired: false,
+    };
+    run.exited = new Promise<void>((resolve) =>
+      worker.once('exit', () => {
+        this.runs.delete(run);
+        resolve();
+      }),
+    );
+    this.runs.add(run);
     return new Promise<void>((resolve, reject) => {
-      let ready = false;
       worker.on('message', (message: ThreadMessage) => {
-        if (message.type === 'late') return starved(thread);
-        if (message.type !== 'ready') return;
-        ready = true;
-        thread.priority = { applied: message.applied, tid: message.tid };
-        if (stopping) {
-          void retire(thread);
-          return reject(new Error('stopped while the inbox thread started'));
+        if (message.type !== 'ready' || run.ready) return;
+        run.ready = true;
+        run.priority = { applied: message.applied, tid: message.tid };
+        if (this.stopping) {
+          void this.retire(run);
+          return reject(new Error('the server stopped while the inbox thread started'));
         }
-        current = thread;
+        this.takeOver(run);
         resolve();
       });
       worker.on('error', (err) => {
-        if (!ready) return reject(err);
-        log.error({ err: err.message }, 'the inbox thread failed');
+        if (!run.ready) return reject(err);
+        this.log.error({ err: err.message }, 'the inbox thread failed');
       });
       worker.on('exit', (code) => {
-        if (!ready) return reject(new Error(`the inbox thread exited (${code}) before it was ready`));
-        if (stopping || thread.retired) return;
-        log.error({ code }, 'the inbox thread stopped; starting it again');
-        relaunch();
+        if (!run.ready) return reject(new Error(`the inbox thread exited (${code}) before it was ready`));
+        if (this.stopping || run.retired || run !== this.running) return;
+        this.running = undefined;
+        clearInterval(this.watch);
+        this.log.error({ code }, 'the inbox thread stopped; starting it again');
+        this.relaunch();
       });
     });
   }
 
-  await spawn();
-  return {
-    current: () => current?.worker,
-    priority: () => current?.priority ?? { applied: 'unchanged' },
-    async stop() {
-      stopping = true;
-      clearTimeout(restart);
-      await Promise.all([...(current ? [retire(current)] : []), ...[...retiring].map((t) => t.exited)]);
-    },
-  };
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restart);
+    clearInterval(this.watch);
+    await Promise.all([...this.runs].map((run) => this.retire(run)));
+  }
+
+  /** `run` is the running thread from now on; the one before it finishes and stops. */
+  private takeOver(run: ThreadRun): void {
+    const before = this.running;
+    this.running = run;
+    this.failures = 0;
+    this.watchStarvation(run);
+    if (before && before !== run) void this.retire(before);
+  }
+
+  /** Starts a thread after the backoff (or `delayMs`), again and again until one runs. */
+  private relaunch(delayMs?: number): void {
+    if (this.stopping || this.restart) return;
+    const delay = delayMs ?? RESTART_DELAY_MS[Math.min(this.failures, RESTART_DELAY_MS.length - 1)];
+    this.failures += 1;
+    this.restart = setTimeout(() => {
+      this.restart = undefined;
+      this.launch().catch((err: Error) => {
+        if (this.stopping) return;
+        this.log.error({ err: err.message }, 'the inbox thread did not start; trying again');
+        this.relaunch();
+      });
+    }, delay);
+  }
+
+  /** Asks a thread to finish what it handles and stop; ends it after the grace. */
+  private retire(run: ThreadRun): Promise<void> {
+    if (run.retired) return run.exited;
+    run.retired = true;
+    run.worker.postMessage('stop');
+    const grace = setTimeout(() => void run.worker.terminate(), STOP_GRACE_MS);
+    return run.exited.finally(() => clearTimeout(grace));
+  }
+
+  /**
+   * An idle thread's run-queue wait, read from the server's thread: waiting for a core more than
+   * `starvedAfterMs` in the last 2 s means the machine's other work leaves it next to nothing.
+   */
+  private watchStarvation(run: ThreadRun): void {
+    clearInterval(this.watch);
+    const { applied, tid } = run.priority;
+    if (applied !== 'idle' || tid === undefined) return;
+    const limitMs = this.options.starvedAfterMs ?? 1_000;
+    const waits: number[] = [];
+    let last = runQueueWaitNs(tid);
+    this.watch = setInterval(() => {
+      const now = runQueueWaitNs(tid);
+      if (now === undefined || last === undefined) return;
+      waits.push((now - last) / 1e6);
+      last = now;
+      if (waits.length > WATCH_SAMPLES) waits.shift();
+      const waitedMs = waits.reduce((a, b) => a + b, 0);
+      if (waitedMs > limitMs) this.replaceStarved(waitedMs);
+    }, WATCH_EVERY_MS);
+    this.watch.unref();
+  }
+
+  /** The idle thread starves: from now on threads run at `nice`, starting with one right away. */
+  private replaceStarved(waitedMs: number): void {
+    clearInterval(this.watch);
+    if (this.stopping || this.wanted !== 'idle') return;
+    this.wanted = 'nice';
+    this.log.warn(
+      { waitedMs: Math.round(waitedMs), withinMs: WATCH_EVERY_MS * WATCH_SAMPLES },
+      'the inbox thread waited too long for a core at idle priority; a thread at nice takes its place',
+    );
+    this.relaunch(0);
+  }
+}
+
+/**
+ * Runs the inbox's consumer on a worker thread of the server's process (src/inbox-thread.ts), kept
+ * running by an InboxThreadKeeper. Resolves once the thread's consumer runs; rejects when the first
+ * start fails (Redis unreachable, a bad patchbay.yml), as the server's own start would.
+ */
+export async function startInboxThread(log: Logger, options: InboxThreadOptions = {}): Promise<InboxThread> {
+  const keeper = new InboxThreadKeeper(log, options);
+  await keeper.launch();
+  return keeper;
 }
 
 /**
@@ -171,13 +240,8 @@ export async function startServing(opts: StartOptions, thread: InboxThreadOption
   let consumer: InboxThread;
   try {
     consumer = await startInboxThread(opts.log, thread);
-    const { applied } = consumer.priority();
-    const how = {
-      idle: 'at idle priority (answers take the CPU from it at once)',
-      nice: `at a lowered priority (nice ${thread.niceness ?? 10})`,
-      unchanged: "at the server's priority (its own could not be lowered here)",
-    }[applied];
-    opts.log.info({ priority: applied }, `inbox consumer running on a thread of its own, ${how}`);
+    // idle: answers take the CPU from it at once; nice: a lowered priority; unchanged: the server's.
+    opts.log.info({ priority: consumer.priority().applied }, 'inbox consumer running on a thread of its own');
   } catch (err) {
     await running.stop();
     throw err;

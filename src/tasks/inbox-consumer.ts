@@ -18,12 +18,6 @@ export interface InboxConsumerDeps {
   beforeHandle?: (entry: ReadEntry) => Promise<void>;
   /** How long a read waits for new entries before looking at pending ones again. Default 2 s. */
   blockMs?: number;
-  /**
-   * Told once when a new entry (not one taken over) waited `afterMs` longer than the quickest entry
-   * so far before its handling began: this consumer gets too little CPU. Measured against the
-   * quickest so that a clock of Redis's that differs from this host's counts for nothing.
-   */
-  late?: { afterMs: number; tell(): void };
 }
 
 const BATCH = 100;
@@ -48,22 +42,12 @@ export function startInboxConsumer(deps: InboxConsumerDeps): { stop(): Promise<v
   let stopping = false;
   let lastReclaim = 0;
   const inFlight = new Map<string, Promise<void>>();
-  let quickest = Number.POSITIVE_INFINITY;
-  let toldLate = false;
 
-  function noteLate(waitedMs: number): void {
-    quickest = Math.min(quickest, waitedMs);
-    if (!deps.late || toldLate || waitedMs - quickest <= deps.late.afterMs) return;
-    toldLate = true;
-    deps.late.tell();
-  }
-
-  async function handle(entry: ReadEntry, fresh: boolean): Promise<void> {
+  async function handle(entry: ReadEntry): Promise<void> {
     const handler = deps.handlers[entry.kind];
     if (!handler) return log.warn({ kind: entry.kind }, 'inbox entry of an unknown kind left pending');
-    const waitedMs = deps.clock.now() - entry.acceptedAt;
-    if (fresh) noteLate(waitedMs);
-    deps.observeLag(entry.kind, Math.max(0, waitedMs) / 1000).catch(() => undefined);
+    const lag = Math.max(0, deps.clock.now() - entry.acceptedAt) / 1000;
+    deps.observeLag(entry.kind, lag).catch(() => undefined);
     try {
       await deps.beforeHandle?.(entry);
       await handler(entry);
@@ -77,10 +61,10 @@ export function startInboxConsumer(deps: InboxConsumerDeps): { stop(): Promise<v
     }
   }
 
-  function spawn(entries: ReadEntry[], fresh: boolean): void {
+  function spawn(entries: ReadEntry[]): void {
     for (const entry of entries) {
       if (inFlight.has(entry.id)) continue; // taken over from ourselves: still being handled here
-      const work = handle(entry, fresh).finally(() => inFlight.delete(entry.id));
+      const work = handle(entry).finally(() => inFlight.delete(entry.id));
       inFlight.set(entry.id, work);
     }
   }
@@ -94,9 +78,9 @@ export function startInboxConsumer(deps: InboxConsumerDeps): { stop(): Promise<v
       lastReclaim = deps.clock.now();
       const stale = await reader.reclaim(claimIdleMs, BATCH);
       if (stale.length > 0) log.info({ entries: stale.length }, 'inbox entries taken over');
-      spawn(stale, false);
+      spawn(stale);
     }
-    spawn(await reader.read(Math.min(BATCH, IN_FLIGHT - inFlight.size), blockMs), true);
+    spawn(await reader.read(Math.min(BATCH, IN_FLIGHT - inFlight.size), blockMs));
   }
 
   let ready = false;

@@ -73,36 +73,6 @@ describe('the inbox', () => {
     expect(lags.length).toBeGreaterThanOrEqual(3);
   });
 
-  it('says once that new entries waited far longer for it than the quickest did, whatever the clock of Redis says', async () => {
-    const p = prefix();
-    const inbox = createRedisInbox({ redis, prefix: p });
-    // This host's clock a minute ahead of Redis's: every entry seems to have waited a minute.
-    let offset = 60_000;
-    const seen: string[] = [];
-    const told: string[] = [];
-    const consumer = startInboxConsumer({
-      reader: inbox.reader(`test-${Math.random()}`),
-      handlers: { thing: async (entry) => void seen.push(entry.taskId) },
-      observeLag: async () => undefined,
-      clock: { ...systemClock, now: () => Date.now() + offset },
-      log: createSilentLogger(),
-      blockMs: 100,
-      late: { afterMs: 1_000, tell: () => void told.push(seen.at(-1) ?? '') },
-    });
-    stops.push(consumer.stop);
-
-    for (const t of ['a', 'b']) await inbox.accept({ kind: 'thing', taskId: t, payload: {} });
-    await eventually(() => (seen.length === 2 ? true : null), 10_000);
-    expect(told).toEqual([]);
-    // From now on entries look as if they had waited 5 s longer before their handling began.
-    offset += 5_000;
-    for (const t of ['c', 'd', 'e']) await inbox.accept({ kind: 'thing', taskId: t, payload: {} });
-    await eventually(() => (seen.length === 5 ? true : null), 10_000);
-
-    expect(told).toHaveLength(1);
-    expect(seen).toEqual(['a', 'b', 'c', 'd', 'e']);
-  });
-
   it('marks the accepted record made only once its handler finished, keeping what was accepted', async () => {
     const p = prefix();
     let release: () => void = () => undefined;
