@@ -52,6 +52,10 @@ function threadEntry(): { code: string | URL; eval: boolean } {
 }
 const STOP_GRACE_MS = 12_000;
 const RESTART_DELAY_MS = [1_000, 5_000, 30_000];
+/** A thread that ran this long before it died starts again after the shortest delay. */
+const HEALTHY_MS = 60_000;
+/** A thread not ready this long after its start is ended, and another started. */
+const READY_WITHIN_MS = 120_000;
 /** The run-queue wait of an idle thread is read this often, and summed over the last WATCH_SAMPLES. */
 const WATCH_EVERY_MS = 500;
 const WATCH_SAMPLES = 4;
@@ -62,6 +66,8 @@ interface ThreadRun {
   exited: Promise<void>;
   priority: { applied: ThreadPriority | 'unchanged'; tid?: number };
   ready: boolean;
+  /** When it became ready (ms since the epoch). */
+  readyAt: number;
   /** Asked to stop (replaced, or the server stops): its end is expected. */
   retired: boolean;
 }
@@ -107,20 +113,28 @@ class InboxThreadKeeper implements InboxThread {
       exited: Promise.resolve(),
       priority: { applied: 'unchanged' },
       ready: false,
+      readyAt: 0,
       retired: false,
     };
+    // A start that hangs (Redis that never answers) ends, and its exit starts the backoff.
+    const hung = setTimeout(() => void worker.terminate(), READY_WITHIN_MS);
+    hung.unref();
     run.exited = new Promise<void>((resolve) =>
       worker.once('exit', () => {
+        clearTimeout(hung);
         this.runs.delete(run);
         resolve();
       }),
     );
     this.runs.add(run);
     return new Promise<void>((resolve, reject) => {
-      worker.on('message', (message: ThreadMessage) => {
-        if (message.type !== 'ready' || run.ready) return;
+      worker.on('message', (data: unknown) => {
+        const message = data as Partial<ThreadMessage> | null;
+        if (message?.type !== 'ready' || run.ready) return;
+        clearTimeout(hung);
         run.ready = true;
-        run.priority = { applied: message.applied, tid: message.tid };
+        run.readyAt = Date.now();
+        run.priority = { applied: message.applied ?? 'unchanged', tid: message.tid };
         if (this.stopping) {
           void this.retire(run);
           return reject(new Error('the server stopped while the inbox thread started'));
@@ -137,6 +151,7 @@ class InboxThreadKeeper implements InboxThread {
         if (this.stopping || run.retired || run !== this.running) return;
         this.running = undefined;
         clearInterval(this.watch);
+        if (Date.now() - run.readyAt >= HEALTHY_MS) this.failures = 0;
         this.log.error({ code }, 'the inbox thread stopped; starting it again');
         this.relaunch();
       });
@@ -147,6 +162,7 @@ class InboxThreadKeeper implements InboxThread {
     this.stopping = true;
     clearTimeout(this.restart);
     clearInterval(this.watch);
+    this.running = undefined;
     await Promise.all([...this.runs].map((run) => this.retire(run)));
   }
 
@@ -154,23 +170,32 @@ class InboxThreadKeeper implements InboxThread {
   private takeOver(run: ThreadRun): void {
     const before = this.running;
     this.running = run;
-    this.failures = 0;
+    // A restart still waiting would only replace this one.
+    clearTimeout(this.restart);
+    this.restart = undefined;
     this.watchStarvation(run);
     if (before && before !== run) void this.retire(before);
   }
 
-  /** Starts a thread after the backoff (or `delayMs`), again and again until one runs. */
-  private relaunch(delayMs?: number): void {
+  /**
+   * Starts a thread after the backoff (`now`: at once, as a replacement), again after each failure
+   * until one runs where none does, or, wanted at `nice`, where the one running is idle.
+   */
+  private relaunch(now = false): void {
     if (this.stopping || this.restart) return;
-    const delay = delayMs ?? RESTART_DELAY_MS[Math.min(this.failures, RESTART_DELAY_MS.length - 1)];
-    this.failures += 1;
+    const delay = now ? 0 : RESTART_DELAY_MS[Math.min(this.failures, RESTART_DELAY_MS.length - 1)];
+    if (!now) this.failures += 1;
     this.restart = setTimeout(() => {
       this.restart = undefined;
-      this.launch().catch((err: Error) => {
-        if (this.stopping) return;
-        this.log.error({ err: err.message }, 'the inbox thread did not start; trying again');
-        this.relaunch();
-      });
+      Promise.resolve()
+        .then(() => this.launch())
+        .catch((err: Error) => {
+          const wanted =
+            !this.running || (this.wanted === 'nice' && this.running.priority.applied === 'idle');
+          if (this.stopping || !wanted) return;
+          this.log.error({ err: err.message }, 'the inbox thread did not start; trying again');
+          this.relaunch();
+        });
     }, delay);
   }
 
@@ -196,7 +221,10 @@ class InboxThreadKeeper implements InboxThread {
     let last = runQueueWaitNs(tid);
     this.watch = setInterval(() => {
       const now = runQueueWaitNs(tid);
-      if (now === undefined || last === undefined) return;
+      if (now === undefined || last === undefined) {
+        last = now;
+        return;
+      }
       waits.push((now - last) / 1e6);
       last = now;
       if (waits.length > WATCH_SAMPLES) waits.shift();
@@ -215,7 +243,7 @@ class InboxThreadKeeper implements InboxThread {
       { waitedMs: Math.round(waitedMs), withinMs: WATCH_EVERY_MS * WATCH_SAMPLES },
       'the inbox thread waited too long for a core at idle priority; a thread at nice takes its place',
     );
-    this.relaunch(0);
+    this.relaunch(true);
   }
 }
 

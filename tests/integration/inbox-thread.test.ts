@@ -71,7 +71,11 @@ async function setUp(name: string) {
     inbox,
     accept,
     made,
-    cleanUp: () => rm(dir, { recursive: true, force: true }),
+    async cleanUp() {
+      await rm(dir, { recursive: true, force: true });
+      const keys = [...(await redis.keys(`${prefix}*`)), ...(await redis.keys(`bull:pbtest-${name}-${id}*`))];
+      if (keys.length > 0) await redis.del(...keys);
+    },
   };
 }
 
@@ -141,7 +145,14 @@ describe('the inbox thread', () => {
         expect(lines.some((l) => l.includes('a thread at nice takes its place'))).toBe(true);
         expect(thread.priority().applied).toBe('nice');
         expect(scheduling(thread.priority().tid)).toEqual({ policy: 0, nice: 10 });
-        for (let n = 0; n <= sent; n++) expect((await inbox.accepted(`t-${id}-${n}`))?.made).toBe(true);
+        // Each entry acknowledged (its accepted record marked made) once its task and job exist.
+        for (let n = 0; n <= sent; n++) {
+          await eventually(
+            async () => (await inbox.accepted(`t-${id}-${n}`))?.made || null,
+            30_000,
+            `entry ${n}`,
+          );
+        }
         const keys = await redis.keys(`pbtest:starve:${id}:task:*`);
         expect(keys).toHaveLength(sent + 1);
       } finally {
