@@ -6,14 +6,20 @@ import { type Running, type StartOptions, startPatchbay } from './main.js';
 export interface InboxThread {
   /** The thread running now (tests end it, to see it started again). */
   current(): Worker | undefined;
-  /** How the running thread yields the CPU (`unchanged`: it could not), and its Linux thread id. */
-  priority(): { applied: ThreadPriority | 'unchanged'; tid?: number };
+  /** How the running thread yields the CPU, and its Linux thread id. */
+  priority(): AppliedPriority;
   /** Asks every thread to finish what it handles and stop; ends each after 12 s. */
   stop(): Promise<void>;
 }
 
 /** `idle`: Linux's SCHED_IDLE; `nice`: a lowered priority (see yieldCpu in inbox-thread.ts). */
 export type ThreadPriority = 'idle' | 'nice';
+
+/** The priority a thread took (`unchanged`: it could not lower its own), and its Linux thread id. */
+export interface AppliedPriority {
+  applied: ThreadPriority | 'unchanged';
+  tid?: number;
+}
 
 export interface InboxThreadOptions {
   /** How long a dead consumer's entries wait before this one takes them (default 30 s). */
@@ -32,10 +38,8 @@ export interface InboxThreadOptions {
 }
 
 /** What the thread tells the server once its consumer runs. */
-export interface ThreadMessage {
+export interface ThreadMessage extends AppliedPriority {
   type: 'ready';
-  applied: ThreadPriority | 'unchanged';
-  tid?: number;
 }
 
 /**
@@ -64,7 +68,7 @@ const WATCH_SAMPLES = 4;
 interface ThreadRun {
   worker: Worker;
   exited: Promise<void>;
-  priority: { applied: ThreadPriority | 'unchanged'; tid?: number };
+  priority: AppliedPriority;
   ready: boolean;
   /** When it became ready (ms since the epoch). */
   readyAt: number;
@@ -99,7 +103,7 @@ class InboxThreadKeeper implements InboxThread {
     return this.running?.worker;
   }
 
-  priority(): ThreadRun['priority'] {
+  priority(): AppliedPriority {
     return this.running?.priority ?? { applied: 'unchanged' };
   }
 

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/lib/logger.js';
+import { runQueueWaitNs } from '../../src/lib/run-queue-wait.js';
 import { createRedisInbox } from '../../src/queue/redis-inbox.js';
 import { startInboxThread } from '../../src/start-inbox-thread.js';
 import { REDIS_URL } from '../fakes/redis.js';
@@ -23,7 +24,11 @@ function scheduling(tid: number | undefined): { policy: number; nice: number } {
   return { nice: Number(fields[19 - 3]), policy: Number(fields[41 - 3]) };
 }
 
-const hasChrt = process.platform === 'linux' && spawnSync('chrt', ['--version']).status === 0;
+/** Where the thread can take idle priority: util-linux's chrt, and /proc's scheduler statistics to watch it. */
+const canIdle =
+  process.platform === 'linux' &&
+  spawnSync('chrt', ['--version']).status === 0 &&
+  runQueueWaitNs(process.pid) !== undefined;
 
 /** A patchbay.yml and the environment the thread reads, as `patchbay server` has them; an inbox. */
 async function setUp(name: string) {
@@ -84,10 +89,10 @@ describe('the inbox thread', () => {
     const { id, lines, log, inbox, accept, made, cleanUp } = await setUp('thread');
     const thread = await startInboxThread(log, { claimIdleMs: 200 });
     try {
-      // Where util-linux's chrt is, the thread runs at idle priority (SCHED_IDLE); else at nice 10.
+      // Where it can, the thread runs at idle priority (SCHED_IDLE); else at nice 10.
       const { applied, tid } = thread.priority();
-      expect(applied).toBe(hasChrt ? 'idle' : 'nice');
-      expect(scheduling(tid)).toEqual(hasChrt ? { policy: 5, nice: getPriority() } : { policy: 0, nice: 10 });
+      expect(applied).toBe(canIdle ? 'idle' : 'nice');
+      expect(scheduling(tid)).toEqual(canIdle ? { policy: 5, nice: getPriority() } : { policy: 0, nice: 10 });
       await accept(1);
       await made(1);
       const first = thread.current();
@@ -108,7 +113,7 @@ describe('the inbox thread', () => {
     }
   }, 60_000);
 
-  it.runIf(hasChrt)(
+  it.runIf(canIdle)(
     'is replaced by one at nice 10 when it starves at idle priority, which goes on while the machine stays busy',
     async () => {
       const { id, lines, log, inbox, accept, made, cleanUp } = await setUp('starve');
