@@ -292,11 +292,14 @@ describe('task limits without cgroups, for a Patchbay that is not root', () => {
       const workdir = await newWorkdir();
       await chown(workdir, NOBODY, NOBODY);
 
-      const results = await runAsNobody(workdir, [':(){ :|:& };:; wait', 'echo after; ulimit -u']);
+      // Each process of this bomb waits for the two it forks, so the bomb lives until it is stopped.
+      // (The classic `:(){ :|:& };:` does not: its first shell returns at once, and when it ends the
+      // sandbox's pid namespace ends with it, on a busy machine before the bomb reached the limit.)
+      const results = await runAsNobody(workdir, ['b(){ b & b & wait; }; b', 'echo after; ulimit -u']);
 
       // The kernel refuses the forks past 64 (the shell says so, unless the watchdog's sampled count
-      // caught the bomb at the limit and ended it before the shell wrote a word: a race on a busy
-      // machine), and the limit is RLIMIT_NPROC's (`ulimit -u` below); the agent hears either sentence.
+      // caught the bomb at the limit and ended it before the shell wrote a word), and the limit is
+      // RLIMIT_NPROC's (`ulimit -u` below); the agent hears either sentence.
       expect(results[0]?.output).toMatch(/^$|Resource temporarily unavailable/);
       expect(results[0]?.limit?.name).toBe('processes');
       expect(results[0]?.limit?.message).toMatch(/the task's process limit of 64 was reached/);
