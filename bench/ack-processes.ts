@@ -55,8 +55,10 @@ export async function spawnPatchbay(opts: {
   port: number;
   prefix?: string;
   claimIdleMs?: number;
-  /** How the inbox consumer's thread yields the CPU (default the server's: idle). */
+  /** How the inbox consumer's process yields the CPU (default the server's: idle). */
   inboxPriority?: 'idle' | 'nice';
+  /** The directory of another checkout whose server runs instead (a baseline from an earlier commit). */
+  checkout?: string;
 }): Promise<Spawned> {
   const dir = await mkdtemp(join(tmpdir(), 'patchbay-bench-ack-'));
   const config = join(dir, 'patchbay.yml');
@@ -65,7 +67,7 @@ export async function spawnPatchbay(opts: {
   const prefix = opts.prefix ?? `pbbench:ack:${id}:`;
   const args = opts.claimIdleMs ? [`--claim-idle-ms=${opts.claimIdleMs}`] : [];
   if (opts.inboxPriority) args.push(`--inbox-priority=${opts.inboxPriority}`);
-  return spawnProcess('tests/fakes/server-process.ts', args, {
+  return spawnProcess(join(opts.checkout ?? '.', 'tests/fakes/server-process.ts'), args, {
     REDIS_URL,
     PORT: String(opts.port),
     PATCHBAY_CONFIG: config,

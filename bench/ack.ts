@@ -1,16 +1,17 @@
 /**
  * P1: the durable ack. Signed Slack mentions at a steady rate, in blocks taking turns, against
  * Patchbay's server as `patchbay server` runs it (a process of its own; its inbox consumer, which
- * makes the tasks and sends the 👀 and the reply, on a thread of its own at idle priority), the same
- * server with that thread at nice 10 (as before), and a bare Bolt app (empty listener, Bolt's default
- * early ack, also its own process), in the same run: the answer's p50, p99 and max for each, and the
- * ratios. Then the count: every acknowledged
- * mention became exactly one task, also when the server is SIGKILLed in the middle of a burst and
- * restarted (mentions that got no answer are sent again, as Slack would). Run with `npx tsx bench/ack.ts`
- * (BENCH_MENTIONS, BENCH_RATE, BENCH_BLOCK change the load; BENCH_CLIENT_NICE, the sending process's
- * priority; BENCH_STAND_IN_NICE, the Slack stand-in's, which plays servers that are not on this
- * machine in production). It also prints the CPU each mention cost, by process: the server's
- * answering threads, its consumer thread, the Slack stand-in and Redis.
+ * makes the tasks and sends the 👀 and the reply, in a process of its own at idle priority), the same
+ * server with that process at nice 10, optionally an earlier commit's server (BENCH_BASELINE), and a
+ * bare Bolt app (empty listener, Bolt's default early ack, also its own process), in the same run:
+ * the answer's p50, p99 and max for each, and the ratios, after each handled BENCH_WARMUP mentions
+ * (2,000) that are not counted. Then the count: every acknowledged mention became exactly one task,
+ * also when the server is SIGKILLed in the middle of a burst and restarted (mentions that got no
+ * answer are sent again, as Slack would). Run with `npx tsx bench/ack.ts` (BENCH_MENTIONS,
+ * BENCH_RATE, BENCH_BLOCK change the load; BENCH_CLIENT_NICE, the sending process's priority;
+ * BENCH_STAND_IN_NICE, the Slack stand-in's, which plays servers that are not on this machine in
+ * production). It also prints the CPU each mention cost, by process and thread: the server's main
+ * thread, its other threads (V8's and libuv's), its consumer, the Slack stand-in and Redis.
  */
 import { availableParallelism, loadavg, setPriority } from 'node:os';
 import { Redis } from 'ioredis';
@@ -24,6 +25,12 @@ const RATE = Number(process.env.BENCH_RATE ?? 100);
 const BLOCK = Number(process.env.BENCH_BLOCK ?? 50);
 const SECRET = 'bench-signing-secret-0123456789abcdef';
 const ALONE = Number(process.env.BENCH_ALONE ?? 200);
+/**
+ * Mentions each server handles before anything is measured, as a server that has been up a while
+ * has: V8 is still compiling (in the background, on threads at normal priority) through a new
+ * process's first thousands of mentions, and a bench that measures them measures start-up.
+ */
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 2_000);
 
 const quantile = (xs: number[], q: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))] ?? Number.NaN;
@@ -86,31 +93,42 @@ async function redisCpu(redis: Redis): Promise<number> {
 async function latency(stand: Stand, redis: Redis): Promise<void> {
   const cpuNow = async (p: Spawned) => ({
     server: readThreadCpu(p.child.pid ?? 0),
+    consumer: readThreadCpu(Number(p.said.inboxPid ?? 0)),
     slack: readThreadCpu(standIn.child.pid ?? 0),
     redis: await redisCpu(redis),
   });
-  const threaded = await spawnPatchbay({ stand, secret: SECRET, port: await freePort() });
+  const idle = await spawnPatchbay({ stand, secret: SECRET, port: await freePort() });
   const niced = await spawnPatchbay({ stand, secret: SECRET, port: await freePort(), inboxPriority: 'nice' });
+  // BENCH_BASELINE=<a checkout of an earlier commit, its node_modules installed>: its server too.
+  const baseline = process.env.BENCH_BASELINE
+    ? await spawnPatchbay({
+        stand,
+        secret: SECRET,
+        port: await freePort(),
+        checkout: process.env.BENCH_BASELINE,
+      })
+    : undefined;
   const bolt = await spawnProcess('bench/bare-bolt.ts', [], {
     SLACK_SIGNING_SECRET: SECRET,
     PORT: String(await freePort()),
   });
   // Each block is sent to one of them, and the next starts once that one's inbox is drained: each
-  // is measured under its own load, none under the work another left behind.
-  const targets = [
-    { name: 'Patchbay (durable ack; consumer thread at idle priority)', p: threaded },
-    { name: 'Patchbay, consumer thread at nice 10 (before)', p: niced },
-    { name: 'bare Bolt (empty listener, early ack)', p: bolt },
+  // is measured under its own load, none under the work another left behind. Bare Bolt comes last.
+  const patchbays = [
+    { name: 'Patchbay (durable ack; consumer process at idle priority)', p: idle },
+    { name: 'Patchbay, consumer process at nice 10', p: niced },
+    ...(baseline
+      ? [{ name: `Patchbay at ${process.env.BENCH_BASELINE_NAME ?? 'the baseline'}`, p: baseline }]
+      : []),
   ];
+  const targets = [...patchbays, { name: 'bare Bolt (empty listener, early ack)', p: bolt }];
   const under = targets.map(() => [] as number[]);
   // CPU spent during each server's measured blocks (and its inbox's draining), in ms: the server's
-  // own threads, its consumer thread, the Slack stand-in, Redis.
-  const spent = targets.map(() => ({ server: 0, consumer: 0, slack: 0, redis: 0 }));
+  // main thread and its other threads, its consumer (a process of its own, or a thread of the
+  // server's at a lower priority, as before), the Slack stand-in, Redis.
+  const spent = targets.map(() => ({ main: 0, helpers: 0, consumer: 0, slack: 0, redis: 0 }));
   const alone = targets.map(() => [] as number[]);
-  const acked = new Map<Spawned, string[]>([
-    [threaded, []],
-    [niced, []],
-  ]);
+  const acked = new Map<Spawned, string[]>(patchbays.map((t) => [t.p, []]));
   const send = async (i: number, first: number, count: number, into: number[][]) => {
     const target = targets[i];
     if (!target) return;
@@ -122,15 +140,18 @@ async function latency(stand: Stand, redis: Redis): Promise<void> {
     const after = await cpuNow(target.p);
     const counted = spent[i];
     if (into !== under || !counted) return;
-    const server = cpuBetween(before.server, after.server);
-    counted.server += server.total - server.lowered;
-    counted.consumer += server.lowered;
+    const server = cpuBetween(before.server, after.server, target.p.child.pid ?? 0);
+    counted.main += server.main;
+    counted.helpers += server.total - server.lowered - server.main;
+    counted.consumer += server.lowered + after.consumer.total - before.consumer.total;
     counted.slack += after.slack.total - before.slack.total;
     counted.redis += after.redis - before.redis;
   };
   try {
     // Warm-up (connections, JIT), not counted.
-    for (let i = 0; i < targets.length; i++) await send(i, 0, 20, []);
+    for (let n = 0; n < WARMUP; n += BLOCK) {
+      for (let i = 0; i < targets.length; i++) await send(i, 2_000_000 + n, Math.min(BLOCK, WARMUP - n), []);
+    }
     for (let n = 0; n < MENTIONS; n += BLOCK) {
       for (let i = 0; i < targets.length; i++) await send(i, 1_000 + n, Math.min(BLOCK, MENTIONS - n), under);
     }
@@ -146,40 +167,37 @@ async function latency(stand: Stand, redis: Redis): Promise<void> {
     );
     console.log('| --- | ---: | ---: | ---: | ---: |');
     for (const [i, t] of targets.entries()) console.log(row(t.name, under[i] ?? []));
+    const bare = under[targets.length - 1] ?? [];
+    const ratio = (xs: number[], q: number) => (quantile(xs, q) / quantile(bare, q)).toFixed(2);
+    for (const [i, t] of patchbays.entries()) {
+      const xs = under[i] ?? [];
+      console.log(`| ${t.name} ÷ bare Bolt | | ${ratio(xs, 0.5)}× | ${ratio(xs, 0.99)}× | |`);
+    }
     console.log(
-      `\n| CPU per mention, ms (during each server's blocks) | server's answering threads | consumer thread | Slack stand-in | Redis | all |`,
+      `\n| CPU per mention, ms (during each server's blocks) | server's main thread | its other threads (V8's, libuv's) | consumer | Slack stand-in | Redis | all |`,
     );
-    console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const [i, t] of targets.entries()) {
       const c = spent[i];
       const n = under[i]?.length ?? 0;
       if (!c || n === 0) continue;
       const per = (ms: number) => (ms / n).toFixed(2);
-      const all = c.server + c.consumer + c.slack + c.redis;
+      const all = c.main + c.helpers + c.consumer + c.slack + c.redis;
       console.log(
-        `| ${t.name} | ${per(c.server)} | ${per(c.consumer)} | ${per(c.slack)} | ${per(c.redis)} | ${per(all)} |`,
+        `| ${t.name} | ${per(c.main)} | ${per(c.helpers)} | ${per(c.consumer)} | ${per(c.slack)} | ${per(c.redis)} | ${per(all)} |`,
       );
     }
-    const bare = under[2] ?? [];
-    const ratio = (xs: number[], q: number) => (quantile(xs, q) / quantile(bare, q)).toFixed(2);
-    for (const i of [0, 1]) {
-      const xs = under[i] ?? [];
-      console.log(`| ${targets[i]?.name} ÷ bare Bolt | | ${ratio(xs, 0.5)}× | ${ratio(xs, 0.99)}× | |`);
-    }
     console.log(`\nload average (1 min): ${loadavg()[0]?.toFixed(1)} on ${availableParallelism()} cores`);
-    for (const [p, ids] of acked) {
-      const counted = await countTasks(redis, p.prefix, ids, ids.length);
-      const name = p === threaded ? 'thread at idle priority' : 'thread at nice 10';
+    for (const t of patchbays) {
+      const ids = acked.get(t.p) ?? [];
+      const counted = await countTasks(redis, t.p.prefix, ids, ids.length);
       console.log(
-        `consumer ${name}: acknowledged ${ids.length}; tasks ${counted.tasks}; acknowledged without a task ${counted.missing}; extra tasks ${counted.extra}`,
+        `${t.name}: acknowledged ${ids.length}; tasks ${counted.tasks}; acknowledged without a task ${counted.missing}; extra tasks ${counted.extra}`,
       );
     }
   } finally {
-    await stopProcess(threaded);
-    await stopProcess(niced);
-    await stopProcess(bolt);
-    await forget(redis, threaded.prefix);
-    await forget(redis, niced.prefix);
+    for (const t of targets) await stopProcess(t.p);
+    for (const t of patchbays) await forget(redis, t.p.prefix);
   }
 }
 

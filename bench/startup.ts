@@ -2,7 +2,8 @@
  * What a Patchbay process costs to start and to keep idle, on this machine, printed as a table:
  * time from spawn to ready (the `server listening` / `worker started` log lines; p50 and max over a
  * few runs) and the idle process's memory (RSS, and the V8 heap after a full GC) two seconds after
- * ready, for `server`, `worker` and `start`, run from TypeScript through tsx (`node --import tsx
+ * ready (a server's with its inbox process's added, that process's share in a column of its own),
+ * for `server`, `worker` and `start`, run from TypeScript through tsx (`node --import tsx
  * src/cli.ts`, what `npm start` runs, without tsx's own parent process) and from the build
  * (`node dist/cli.js`, after `npm run build`). Baseline in the same run: a bare `node` process.
  * With BASELINE=<dir> (another checkout of Patchbay, built), its `dist/cli.js` is measured beside.
@@ -18,15 +19,21 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 
 const RUNS = Number(process.env.RUNS ?? 3);
+const INBOX_READY = 'inbox consumer running in a process of its own';
 const IDLE_MS = 2_000;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const READY: Record<Role, string[]> = {
-  server: ['server listening', 'inbox consumer running on a thread of its own'],
+  server: ['server listening', INBOX_READY],
   worker: ['worker started'],
-  start: ['server listening', 'worker started', 'inbox consumer running on a thread of its own'],
+  start: ['server listening', 'worker started', INBOX_READY],
 };
-/** Loaded into each measured process: on SIGUSR2, a full GC, then its memory on stderr. */
-const PROBE = `process.on('SIGUSR2', () => { globalThis.gc?.(); process.stderr.write('MEM ' + JSON.stringify(process.memoryUsage()) + '\\n'); });`;
+/**
+ * Loaded into each measured process and, through NODE_OPTIONS, into the inbox process a server forks:
+ * on SIGUSR2, a full GC, then its memory on stderr (`MEM <pid> {…}`).
+ */
+const PROBE = `import v8 from 'node:v8'; import vm from 'node:vm';
+v8.setFlagsFromString('--expose-gc'); const gc = vm.runInNewContext('gc');
+process.on('SIGUSR2', () => { gc(); process.stderr.write('MEM ' + process.pid + ' ' + JSON.stringify(process.memoryUsage()) + '\\n'); });`;
 
 type Role = 'server' | 'worker' | 'start';
 const prefixes: string[] = [];
@@ -34,8 +41,11 @@ type Runner = 'tsx' | 'dist' | 'bare node' | 'baseline dist';
 const BASELINE = process.env.BASELINE;
 interface Sample {
   readyMs: number;
+  /** The process's, and its inbox process's added. */
   rss: number;
   heapUsed: number;
+  /** The inbox process's alone (0 where there is none). */
+  inboxRss: number;
 }
 
 async function main(): Promise<void> {
@@ -50,8 +60,8 @@ async function main(): Promise<void> {
     for (const role of ['server', 'worker', 'start'] as const) {
       const runners = BASELINE ? (['tsx', 'baseline dist', 'dist'] as const) : (['tsx', 'dist'] as const);
       for (const runner of runners) {
-        // A baseline from before the inbox thread says nothing of it.
-        const ready = READY[role].filter((line) => runner !== 'baseline dist' || !line.startsWith('inbox'));
+        // A baseline from before the inbox process says nothing of it.
+        const ready = READY[role].filter((line) => runner !== 'baseline dist' || line !== INBOX_READY);
         const samples = await measureAll(() => spawnPatchbay(runner, role, probe, dir), ready);
         rows.push(row(runner, role, samples));
       }
@@ -71,7 +81,7 @@ async function measureAll(start: () => ChildProcess, ready: string[]): Promise<S
 
 function spawnBare(probe: string): ChildProcess {
   const script = "console.log('idle'); setInterval(() => {}, 1e6)";
-  return spawn(process.execPath, ['--expose-gc', '--import', probe, '-e', script], {
+  return spawn(process.execPath, ['--import', probe, '-e', script], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
@@ -89,9 +99,10 @@ function spawnPatchbay(
     dist: ['dist/cli.js'],
     'baseline dist': [join(BASELINE ?? '.', 'dist/cli.js')],
   }[runner];
-  return spawn(process.execPath, ['--expose-gc', '--import', probe, ...entry, role], {
+  return spawn(process.execPath, [...entry, role], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
+      NODE_OPTIONS: `--import ${probe}`,
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: process.env.HOME ?? dir,
       REDIS_URL,
@@ -114,12 +125,25 @@ async function measureOnce(start: () => ChildProcess, ready: string[]): Promise<
   const child = start();
   const lines = linesOf(child);
   try {
-    for (const line of ready) await lines.waitFor(line);
+    const said = [];
+    for (const line of ready) said.push(await lines.waitFor(line));
     const readyMs = performance.now() - started;
+    const inboxLine = said.find((line) => line.includes(INBOX_READY));
+    const inboxPid = inboxLine ? Number((JSON.parse(inboxLine) as { inboxPid?: number }).inboxPid) : 0;
     await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
-    child.kill('SIGUSR2');
-    const mem = JSON.parse((await lines.waitFor('MEM ')).slice(4)) as NodeJS.MemoryUsage;
-    return { readyMs, rss: mem.rss, heapUsed: mem.heapUsed };
+    const memoryOf = async (pid: number) => {
+      process.kill(pid, 'SIGUSR2');
+      const line = await lines.waitFor(`MEM ${pid} `);
+      return JSON.parse(line.slice(`MEM ${pid} `.length)) as NodeJS.MemoryUsage;
+    };
+    const main = await memoryOf(child.pid ?? 0);
+    const inbox = inboxPid ? await memoryOf(inboxPid) : { rss: 0, heapUsed: 0 };
+    return {
+      readyMs,
+      rss: main.rss + inbox.rss,
+      heapUsed: main.heapUsed + inbox.heapUsed,
+      inboxRss: inbox.rss,
+    };
   } finally {
     child.kill('SIGTERM');
     await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(null)));
@@ -168,11 +192,20 @@ function row(runner: Runner, role: string, samples: Sample[]): string[] {
     fmtMs(Math.max(...ready)),
     fmtMb(median(samples.map((s) => s.rss))),
     fmtMb(median(samples.map((s) => s.heapUsed))),
+    samples.some((s) => s.inboxRss > 0) ? fmtMb(median(samples.map((s) => s.inboxRss))) : '—',
   ];
 }
 
 function printTable(rows: string[][]): void {
-  const head = ['process', 'entry', 'ready p50', 'ready max', 'RSS idle p50', 'heap idle p50'];
+  const head = [
+    'process',
+    'entry',
+    'ready p50',
+    'ready max',
+    'RSS idle p50',
+    'heap idle p50',
+    'of the RSS, the inbox process',
+  ];
   const lines = [head, head.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`);
   process.stdout.write(`Start-up and idle memory, ${RUNS} runs each (load average ${loadAverage()}):\n\n`);
   process.stdout.write(`${lines.join('\n')}\n`);

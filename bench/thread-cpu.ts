@@ -43,15 +43,20 @@ export function readThreadCpu(pid: number): ThreadCpu {
 }
 
 /**
- * What a process spent between two readings: in all, and in its threads at a lower priority (the
+ * What a process spent between two readings: in all, in its threads at a lower priority (the
  * inbox's consumer thread runs at idle priority or nice 10; the rest of a server's threads at the
- * process's own).
+ * process's own), and in its main thread (whose id is the process's).
  */
-export function cpuBetween(before: ThreadCpu, after: ThreadCpu): { total: number; lowered: number } {
+export function cpuBetween(
+  before: ThreadCpu,
+  after: ThreadCpu,
+  mainTid: number,
+): { total: number; lowered: number; main: number } {
   let lowered = 0;
   for (const [tid, now] of after.byThread) {
     if (!now.lowered) continue;
     lowered += now.ms - (before.byThread.get(tid)?.ms ?? 0);
   }
-  return { total: after.total - before.total, lowered };
+  const main = (after.byThread.get(mainTid)?.ms ?? 0) - (before.byThread.get(mainTid)?.ms ?? 0);
+  return { total: after.total - before.total, lowered, main };
 }

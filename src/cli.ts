@@ -50,7 +50,7 @@ async function serve(roles: { server: boolean; worker: boolean }): Promise<void>
   const config = await loadConfig(process.env);
   const log = createLogger({ level: config.env.LOG_LEVEL });
   // Each command imports what it runs, and no more: start-up time is import time.
-  const { startServing } = await import('./start-inbox-thread.js');
+  const { startServing } = await import('./start-inbox-process.js');
   const running = await startServing({ config, log, ...roles });
   onSignals(running.stop, log);
 }

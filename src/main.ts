@@ -61,8 +61,8 @@ export interface StartOptions {
   /**
    * The inbox's consumer (default: in server processes): `consume: false` starts none, so that
    * accepted requests stay in the inbox (tests of a crash between the answer and the task; a server
-   * whose consumer runs on a thread of its own), `consume: true` starts one in a process that is
-   * neither server nor worker (that thread, src/inbox-thread.ts); `claimIdleMs`, how long a
+   * whose consumer runs in a process of its own), `consume: true` starts one in a process that is
+   * neither server nor worker (that process, src/inbox-process.ts); `claimIdleMs`, how long a
    * dead consumer's entries wait before another takes them (default 30 s); `beforeHandle`, run before
    * each entry is handled (tests: a server that dies holding entries it read).
    */
@@ -216,7 +216,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     port = server.port;
     stops.push(server.stop);
   }
-  // A server's, unless it runs on a thread of its own (start-inbox-thread.ts: `consume: true` there).
+  // A server's, unless it runs in a process of its own (start-inbox-process.ts: `consume: true` there).
   if (opts.inbox?.consume ?? opts.server) {
     const consumer = startInboxConsumer({
       reader: inbox.reader(`${hostname()}-${process.pid}-${newTaskId()}`),

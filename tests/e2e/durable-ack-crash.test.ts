@@ -28,7 +28,7 @@ async function spawnServer(env: Record<string, string>, args: string[]) {
     let out = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      const found = /\{"port":(\d+)\}/.exec(out);
+      const found = /\{"port":(\d+)[,}]/.exec(out);
       if (found) resolve(Number(found[1]));
     });
     child.once('exit', (code) => reject(new Error(`server exited (${code}) before listening`)));

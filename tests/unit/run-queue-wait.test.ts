@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { runQueueWaitNs } from '../../src/lib/run-queue-wait.js';
 
@@ -15,6 +17,18 @@ describe('a thread’s run-queue wait', () => {
       expect(later).toBeGreaterThanOrEqual(first ?? Number.POSITIVE_INFINITY);
     },
   );
+
+  it.runIf(process.platform === 'linux')('is read for another process’s main thread', async () => {
+    const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+    await once(child, 'spawn');
+    try {
+      const pid = child.pid ?? 0;
+      expect(runQueueWaitNs(pid, pid)).toBeTypeOf('number');
+      expect(runQueueWaitNs(pid)).toBeUndefined(); // not a thread of this process
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
 
   it('is unknown for a thread that is not one of this process’s', () => {
     expect(runQueueWaitNs(0)).toBeUndefined();

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, getPriority, setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,34 +9,42 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/lib/logger.js';
 import { runQueueWaitNs } from '../../src/lib/run-queue-wait.js';
 import { createRedisInbox } from '../../src/queue/redis-inbox.js';
-import { startInboxThread } from '../../src/start-inbox-thread.js';
+import { startInboxProcess } from '../../src/start-inbox-process.js';
 import { REDIS_URL } from '../fakes/redis.js';
 import { eventually } from '../fakes/slack-requests.js';
 
 const redis = new Redis(REDIS_URL);
 afterAll(() => redis.disconnect());
 
-/** Linux's scheduling of one thread of this process: its policy (5: SCHED_IDLE, 0: normal) and nice. */
-function scheduling(tid: number | undefined): { policy: number; nice: number } {
-  const stat = readFileSync(`/proc/${process.pid}/task/${tid}/stat`, 'utf8');
-  // Fields after the command's closing parenthesis start at field 3; nice is 19, policy 41.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { nice: Number(fields[19 - 3]), policy: Number(fields[41 - 3]) };
+/**
+ * Linux's scheduling of each thread of a process (V8's and libuv's helper threads as well as the main
+ * one): its policy (5: SCHED_IDLE, 0: normal) and nice, the distinct ones.
+ */
+function scheduling(pid: number | undefined): Array<{ policy: number; nice: number }> {
+  const seen = new Map<string, { policy: number; nice: number }>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    // Fields after the command's closing parenthesis start at field 3; nice is 19, policy 41.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const one = { nice: Number(fields[19 - 3]), policy: Number(fields[41 - 3]) };
+    seen.set(JSON.stringify(one), one);
+  }
+  return [...seen.values()];
 }
 
-/** Where the thread can take idle priority: util-linux's chrt, and /proc's scheduler statistics to watch it. */
+/** Where the process can take idle priority: util-linux's chrt, and /proc's scheduler statistics to watch it. */
 const canIdle =
   process.platform === 'linux' &&
   spawnSync('chrt', ['--version']).status === 0 &&
   runQueueWaitNs(process.pid) !== undefined;
 
-/** A patchbay.yml and the environment the thread reads, as `patchbay server` has them; an inbox. */
+/** A patchbay.yml and the environment the process reads, as `patchbay server` has them; an inbox. */
 async function setUp(name: string) {
-  const dir = await mkdtemp(join(tmpdir(), 'patchbay-inbox-thread-'));
+  const dir = await mkdtemp(join(tmpdir(), 'patchbay-inbox-process-'));
   const id = randomBytes(4).toString('hex');
   const prefix = `pbtest:${name}:${id}:`;
   await writeFile(join(dir, 'patchbay.yml'), 'repositories:\n  - name: acme/web\n');
-  // The thread reads its configuration from the environment, as `patchbay server` does.
+  // The process reads its configuration from the environment it inherits, as `patchbay server`'s does.
   Object.assign(process.env, {
     REDIS_URL,
     PATCHBAY_CONFIG: join(dir, 'patchbay.yml'),
@@ -84,31 +92,36 @@ async function setUp(name: string) {
   };
 }
 
-describe('the inbox thread', () => {
-  it('makes the tasks of accepted requests, and is started again when it dies', async () => {
-    const { id, lines, log, inbox, accept, made, cleanUp } = await setUp('thread');
-    const thread = await startInboxThread(log, { claimIdleMs: 200 });
+describe('the inbox process', () => {
+  it('makes the tasks of accepted requests, every thread of it below the server, and is started again when it dies', async () => {
+    const { id, lines, log, inbox, accept, made, cleanUp } = await setUp('process');
+    const consumer = await startInboxProcess(log, { claimIdleMs: 200 });
     try {
-      // Where it can, the thread runs at idle priority (SCHED_IDLE); else at nice 10.
-      const { applied, tid } = thread.priority();
+      // Where it can, the process runs at idle priority (SCHED_IDLE); else at nice 10: all its threads.
+      const { applied, pid } = consumer.priority();
       expect(applied).toBe(canIdle ? 'idle' : 'nice');
-      expect(scheduling(tid)).toEqual(canIdle ? { policy: 5, nice: getPriority() } : { policy: 0, nice: 10 });
+      expect(pid).toBe(consumer.current()?.pid);
+      expect(scheduling(pid)).toEqual([
+        canIdle ? { policy: 5, nice: getPriority() } : { policy: 0, nice: 10 },
+      ]);
       await accept(1);
       await made(1);
-      const first = thread.current();
-      await first?.terminate();
+      const first = consumer.current();
+      first?.kill('SIGKILL');
       await accept(2);
       await made(2);
-      const second = thread.current();
-      await thread.stop();
+      const second = consumer.current();
+      await consumer.stop();
 
       expect(first).toBeDefined();
       expect(second).toBeDefined();
-      expect(second).not.toBe(first);
-      expect(lines.some((l) => l.includes('the inbox thread stopped; starting it again'))).toBe(true);
+      expect(second?.pid).not.toBe(first?.pid);
+      expect(first?.signalCode).toBe('SIGKILL');
+      expect(second?.exitCode).toBe(0);
+      expect(lines.some((l) => l.includes('the inbox process stopped; starting it again'))).toBe(true);
       expect((await inbox.accepted(`t-${id}-2`))?.made).toBe(true);
     } finally {
-      await thread.stop();
+      await consumer.stop();
       await cleanUp();
     }
   }, 60_000);
@@ -117,39 +130,39 @@ describe('the inbox thread', () => {
     'is replaced by one at nice 10 when it starves at idle priority, which goes on while the machine stays busy',
     async () => {
       const { id, lines, log, inbox, accept, made, cleanUp } = await setUp('starve');
-      const thread = await startInboxThread(log, { starvedAfterMs: 300, claimIdleMs: 500 });
+      const consumer = await startInboxProcess(log, { starvedAfterMs: 300, claimIdleMs: 500 });
       const burners: ChildProcess[] = [];
       const stopBurners = () => {
         for (const b of burners) b.kill('SIGKILL');
       };
       try {
-        const idle = thread.current();
-        expect(thread.priority().applied).toBe('idle');
+        const idle = consumer.current();
+        expect(consumer.priority().applied).toBe('idle');
         await accept(0);
         await made(0);
         // Every core busy, even at a lowered priority (nice 5, so that the tests running beside
-        // this one keep most of the machine): an idle thread gets next to nothing.
+        // this one keep most of the machine): an idle process gets next to nothing.
         for (let i = 0; i < availableParallelism(); i++) {
           const burner = spawn(process.execPath, ['-e', 'for (;;);'], { stdio: 'ignore' });
           if (burner.pid) setPriority(burner.pid, 5);
           burners.push(burner);
         }
-        // Entries keep the idle thread wanting a core; it waits on the run queue until replaced.
+        // Entries keep the idle process wanting a core; it waits on the run queue until replaced.
         let sent = 0;
-        const replaced = () => thread.current() !== idle;
+        const replaced = () => consumer.current() !== idle;
         while (!replaced()) {
           await accept(++sent);
           await new Promise((r) => setTimeout(r, 200));
         }
-        // The thread at nice makes tasks while every core is still busy.
+        // The process at nice makes tasks while every core is still busy.
         await accept(++sent);
         await made(sent);
         stopBurners();
         for (let n = 0; n <= sent; n++) await made(n);
 
-        expect(lines.some((l) => l.includes('a thread at nice takes its place'))).toBe(true);
-        expect(thread.priority().applied).toBe('nice');
-        expect(scheduling(thread.priority().tid)).toEqual({ policy: 0, nice: 10 });
+        expect(lines.some((l) => l.includes('a process at nice takes its place'))).toBe(true);
+        expect(consumer.priority().applied).toBe('nice');
+        expect(scheduling(consumer.priority().pid)).toEqual([{ policy: 0, nice: 10 }]);
         // Each entry acknowledged (its accepted record marked made) once its task and job exist.
         for (let n = 0; n <= sent; n++) {
           await eventually(
@@ -162,7 +175,7 @@ describe('the inbox thread', () => {
         expect(keys).toHaveLength(sent + 1);
       } finally {
         stopBurners();
-        await thread.stop();
+        await consumer.stop();
         await cleanUp();
       }
     },

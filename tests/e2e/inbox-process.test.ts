@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { childrenPerTest } from '../fakes/children-per-test.js';
 import { freePort } from '../fakes/free-port.js';
@@ -10,16 +11,34 @@ import { exited, spawnCli } from '../fakes/worker-process.js';
 const start = harnessPerTest();
 const children = childrenPerTest();
 
-/** `patchbay server` as a user starts it; resolves once it listens. */
+/**
+ * `patchbay server` as a user starts it; resolves once it listens and its inbox process runs, with
+ * the id of that process (from the server's start-up line).
+ */
 async function spawnCliServer(env: Record<string, string>) {
   const child = spawnCli('server', env);
   children.push(child);
+  const up = await eventually(
+    () => child.said('inbox consumer running in a process of its own')[0],
+    30_000,
+    'the inbox process running',
+  );
   await eventually(() => child.said('server listening').length > 0, 30_000, 'server listening');
-  return { child, lines: child.logged };
+  return { child, lines: child.logged, inboxPid: Number(up.inboxPid) };
+}
+
+/** Whether a process runs (a zombie, ended and not yet reaped, does not). */
+function runs(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
+  } catch {
+    return false;
+  }
 }
 
 describe('patchbay server', () => {
-  it('makes the tasks it answered for on its inbox thread, which a worker runs to a pull request, and stops cleanly', async () => {
+  it('makes the tasks it answered for in its inbox process, which a worker runs to a pull request, and stops cleanly, that process too', async () => {
     // The harness's own server answers nothing here: it does not consume the inbox.
     const h = await start(FIX_GREETING, { worker: false, inbox: { consume: false } });
     const port = await freePort();
@@ -43,11 +62,26 @@ describe('patchbay server', () => {
     const code = await exited(server.child);
 
     expect(res.status).toBe(202);
-    expect(queued.thread).toBe('inbox');
-    expect(server.lines.find((l) => l.msg === 'server listening')?.thread).toBeUndefined();
+    expect(server.inboxPid).toBeGreaterThan(0);
+    expect(server.inboxPid).not.toBe(server.child.pid);
+    expect(queued.process).toBe('inbox');
+    expect(server.lines.find((l) => l.msg === 'server listening')?.process).toBeUndefined();
+    expect(runs(server.inboxPid)).toBe(false);
     expect(done.status).toBe('succeeded');
     expect(h.github.pulls).toHaveLength(1);
     expect(code).toBe(0);
     expect(server.lines.filter((l) => Number(l.level) >= 50)).toEqual([]);
   }, 90_000);
+
+  it('leaves no inbox process behind when the server is killed', async () => {
+    const h = await start(FIX_GREETING, { worker: false, inbox: { consume: false } });
+    const server = await spawnCliServer({ ...h.workerProcessEnv, PORT: String(await freePort()) });
+    const alive = runs(server.inboxPid);
+    server.child.kill('SIGKILL');
+    await exited(server.child);
+
+    // Its IPC channel to the server closes: it stops as it would when asked.
+    await eventually(() => !runs(server.inboxPid) || null, 30_000, 'the inbox process gone');
+    expect(alive).toBe(true);
+  }, 60_000);
 });

@@ -1,0 +1,109 @@
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import { loadConfig } from './config/load-config.js';
+import { createLogger } from './lib/logger.js';
+import { runQueueWaitNs } from './lib/run-queue-wait.js';
+import { startPatchbay } from './main.js';
+import {
+  INBOX_PROCESS_FLAG,
+  type InboxPriority,
+  type InboxProcessOptions,
+  type ProcessMessage,
+} from './start-inbox-process.js';
+
+/**
+ * The inbox's consumer in a process of its own (started by start-inbox-process.ts from a server, which
+ * it reports to over Node's IPC channel): the same composition as the server's, from the same
+ * environment and patchbay.yml, with neither HTTP side nor worker. It turns accepted requests into
+ * tasks and jobs, and sends what follows them (the 👀, the reply, the thread's history), at a priority
+ * below the server's, so that none of that work delays the answers the server gives Slack and the
+ * API: the process's every thread yields, V8's garbage collection and compilation threads included,
+ * which a thread of the server's own process could not make yield. It stops when the server asks,
+ * on SIGTERM or SIGINT, and when the server is gone (the IPC channel closes). Run any other way, this
+ * module does nothing.
+ */
+async function runInboxProcess(options: InboxProcessOptions): Promise<void> {
+  let stop: () => void = () => process.exit(0);
+  let stopping = false;
+  const stopOnce = () => {
+    if (stopping) return;
+    stopping = true;
+    stop();
+  };
+  process.on('message', (message: unknown) => {
+    if (message === 'stop') stopOnce();
+  });
+  process.on('disconnect', stopOnce);
+  process.on('SIGTERM', stopOnce);
+  process.on('SIGINT', stopOnce);
+
+  const priority = yieldCpu(options.priority ?? 'idle', options.niceness ?? 10);
+  const config = await loadConfig(process.env);
+  const log = createLogger({ level: config.env.LOG_LEVEL }).child({ process: 'inbox' });
+  // The server said at its start what is on and off; this process's start would say it again.
+  const level = log.level;
+  if (log.isLevelEnabled('info')) log.level = 'warn';
+  const running = await startPatchbay({
+    config,
+    log,
+    server: false,
+    worker: false,
+    inbox: {
+      consume: true,
+      claimIdleMs: options.claimIdleMs,
+      beforeHandle: options.holdEntries ? () => new Promise<void>(() => undefined) : undefined,
+    },
+  });
+  log.level = level;
+  stop = () => {
+    running.stop().finally(() => process.exit(0));
+  };
+  if (stopping) return stop();
+  process.send?.(priority satisfies ProcessMessage);
+}
+
+/**
+ * Linux schedules each thread on its own: each of this process's threads (those V8 started before
+ * any of this ran included; threads started later inherit their maker's) yields the CPU to the
+ * server's, so that answers go first; on a machine with CPU to spare it runs as fast as ever. `idle`
+ * (SCHED_IDLE, set with util-linux's `chrt --all-tasks`): the process runs only on a core nothing
+ * else wants, and a thread waking up to answer takes the core from it at once; `nice`: a lowered
+ * priority (weight) that still makes an answer wait up to a time slice behind it. Idle only where
+ * the server can see the process starve (its run-queue wait in /proc's schedstat) and replace it;
+ * else nice; elsewhere than Linux, or without /proc, unchanged.
+ */
+function yieldCpu(wanted: InboxPriority, niceness: number): ProcessMessage {
+  const pid = process.pid;
+  let threads: number[];
+  try {
+    threads = readdirSync('/proc/self/task').map(Number);
+  } catch {
+    return { type: 'ready', applied: 'unchanged', pid }; // not Linux, or no /proc
+  }
+  if (wanted === 'idle' && runQueueWaitNs(pid) !== undefined) {
+    const chrt = spawnSync('chrt', ['--all-tasks', '--idle', '--pid', '0', String(pid)], {
+      stdio: 'ignore',
+      timeout: 5_000,
+    });
+    if (chrt.status === 0) return { type: 'ready', applied: 'idle', pid };
+  }
+  if (niceness <= 0) return { type: 'ready', applied: 'unchanged', pid };
+  try {
+    setPriority(pid, niceness);
+  } catch {
+    return { type: 'ready', applied: 'unchanged', pid };
+  }
+  for (const tid of threads) {
+    try {
+      setPriority(tid, niceness);
+    } catch {
+      // a thread that ended since the listing
+    }
+  }
+  return { type: 'ready', applied: 'nice', pid };
+}
+
+if (process.send && process.argv[2] === INBOX_PROCESS_FLAG) {
+  await runInboxProcess(JSON.parse(process.argv[3] ?? '{}') as InboxProcessOptions);
+}
