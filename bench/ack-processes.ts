@@ -55,7 +55,7 @@ export async function spawnPatchbay(opts: {
   port: number;
   prefix?: string;
   claimIdleMs?: number;
-  /** How the inbox consumer's process yields the CPU (default the server's: idle). */
+  /** How the inbox consumer's process yields the CPU (default the server's: nice 10). */
   inboxPriority?: 'idle' | 'nice';
   /** The directory of another checkout whose server runs instead (a baseline from an earlier commit). */
   checkout?: string;

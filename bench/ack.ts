@@ -1,8 +1,8 @@
 /**
  * P1: the durable ack. Signed Slack mentions at a steady rate, in blocks taking turns, against
  * Patchbay's server as `patchbay server` runs it (a process of its own; its inbox consumer, which
- * makes the tasks and sends the 👀 and the reply, in a process of its own at idle priority), the same
- * server with that process at nice 10, optionally an earlier commit's server (BENCH_BASELINE), and a
+ * makes the tasks and sends the 👀 and the reply, in a process of its own at nice 10), the same
+ * server with that process at idle priority, optionally an earlier commit's server (BENCH_BASELINE), and a
  * bare Bolt app (empty listener, Bolt's default early ack, also its own process), in the same run:
  * the answer's p50, p99 and max for each, and the ratios, after each handled BENCH_WARMUP mentions
  * (2,000) that are not counted. Then the count: every acknowledged mention became exactly one task,
@@ -97,8 +97,8 @@ async function latency(stand: Stand, redis: Redis): Promise<void> {
     slack: readThreadCpu(standIn.child.pid ?? 0),
     redis: await redisCpu(redis),
   });
-  const idle = await spawnPatchbay({ stand, secret: SECRET, port: await freePort() });
-  const niced = await spawnPatchbay({ stand, secret: SECRET, port: await freePort(), inboxPriority: 'nice' });
+  const niced = await spawnPatchbay({ stand, secret: SECRET, port: await freePort() });
+  const idle = await spawnPatchbay({ stand, secret: SECRET, port: await freePort(), inboxPriority: 'idle' });
   // BENCH_BASELINE=<a checkout of an earlier commit, its node_modules installed>: its server too.
   const baseline = process.env.BENCH_BASELINE
     ? await spawnPatchbay({
@@ -115,8 +115,8 @@ async function latency(stand: Stand, redis: Redis): Promise<void> {
   // Each block is sent to one of them, and the next starts once that one's inbox is drained: each
   // is measured under its own load, none under the work another left behind. Bare Bolt comes last.
   const patchbays = [
-    { name: 'Patchbay (durable ack; consumer process at idle priority)', p: idle },
-    { name: 'Patchbay, consumer process at nice 10', p: niced },
+    { name: 'Patchbay (durable ack; consumer process at nice 10)', p: niced },
+    { name: 'Patchbay, consumer process at idle priority', p: idle },
     ...(baseline
       ? [{ name: `Patchbay at ${process.env.BENCH_BASELINE_NAME ?? 'the baseline'}`, p: baseline }]
       : []),

@@ -38,7 +38,7 @@ async function runInboxProcess(options: InboxProcessOptions): Promise<void> {
   process.on('SIGTERM', stopOnce);
   process.on('SIGINT', stopOnce);
 
-  const priority = yieldCpu(options.priority ?? 'idle', options.niceness ?? 10);
+  const priority = yieldCpu(options.priority ?? 'nice', options.niceness ?? 10);
   const config = await loadConfig(process.env);
   const log = createLogger({ level: config.env.LOG_LEVEL }).child({ process: 'inbox' });
   // The server said at its start what is on and off; this process's start would say it again.
@@ -66,12 +66,12 @@ async function runInboxProcess(options: InboxProcessOptions): Promise<void> {
 /**
  * Linux schedules each thread on its own: each of this process's threads (those V8 started before
  * any of this ran included; threads started later inherit their maker's) yields the CPU to the
- * server's, so that answers go first; on a machine with CPU to spare it runs as fast as ever. `idle`
- * (SCHED_IDLE, set with util-linux's `chrt --all-tasks`): the process runs only on a core nothing
- * else wants, and a thread waking up to answer takes the core from it at once; `nice`: a lowered
- * priority (weight) that still makes an answer wait up to a time slice behind it. Idle only where
- * the server can see the process starve (its run-queue wait in /proc's schedstat) and replace it;
- * else nice; elsewhere than Linux, or without /proc, unchanged.
+ * server's, so that answers go first; on a machine with CPU to spare it runs as fast as ever. `nice`
+ * (the default): a lowered priority (weight), the process still gets its share of a busy machine.
+ * `idle` (SCHED_IDLE, set with util-linux's `chrt --all-tasks`): the process runs only on a core
+ * nothing else wants, and a thread waking up to answer takes the core from it at once; only where
+ * the server can see the process starve (its run-queue wait in /proc's schedstat) and replace it,
+ * else nice. Elsewhere than Linux, or without /proc, unchanged.
  */
 function yieldCpu(wanted: InboxPriority, niceness: number): ProcessMessage {
   const pid = process.pid;

@@ -27,7 +27,10 @@ export interface InboxProcessOptions {
   claimIdleMs?: number;
   /** Entries are read and never handled, as by a server that dies holding them (tests of a crash). */
   holdEntries?: boolean;
-  /** How the process yields the CPU to the server's (default `idle`). */
+  /**
+   * How the process yields the CPU to the server's: `nice` (the default), or `idle` (SCHED_IDLE, with
+   * a watch that replaces a starving process by one at `nice`).
+   */
   priority?: InboxPriority;
   /** How much lower the process's CPU priority is than the server's at `nice` (Linux `nice`, default 10). */
   niceness?: number;
@@ -81,8 +84,8 @@ interface ProcessRun {
 }
 
 /**
- * Keeps one inbox process running: starts it again when it dies, and replaces a process at idle
- * priority that starves (the machine busy with other work; an unprivileged process cannot leave
+ * Keeps one inbox process running: starts it again when it dies, and (when asked for idle priority)
+ * replaces a process at idle priority that starves (the machine busy with other work; an unprivileged process cannot leave
  * SCHED_IDLE, a new one starts at the server's priority) by one at `nice`. Each process that becomes
  * ready retires the one before it, which finishes what it holds (or is killed after the grace, its
  * entries then taken over after `claimIdleMs`); so at most one reads new entries for long.
@@ -100,7 +103,7 @@ class InboxProcessKeeper implements InboxProcess {
     private readonly log: Logger,
     private readonly options: InboxProcessOptions,
   ) {
-    this.wanted = options.priority ?? 'idle';
+    this.wanted = options.priority ?? 'nice';
   }
 
   current(): ChildProcess | undefined {

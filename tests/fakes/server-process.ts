@@ -6,7 +6,7 @@ import { type InboxPriority, startServing } from '../../src/start-inbox-process.
  * `patchbay server` as a process of its own, for tests that kill it: configured from its environment
  * like the CLI's, with the inbox's consumer as the test asks (`--hold`: entries are read and never
  * handled, as by a server that dies in the middle; `--claim-idle-ms=N`: how soon a dead consumer's
- * entries are taken over; `--inbox-priority=idle|nice`: how the consumer's process yields the CPU,
+ * entries are taken over; `--inbox-priority=idle|nice`: how the consumer's process yields the CPU (default nice),
  * for bench/ack.ts's comparison). Prints `{"port":N,"inboxPid":M}` once it listens.
  */
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
