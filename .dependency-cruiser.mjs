@@ -27,7 +27,7 @@ const FOLDERS = {
 };
 
 const ROOTS =
-  '^src/(main|start-server|start-worker|start-inbox-thread|inbox-thread|build-github-access|build-automations|build-integrations|build-sign-in|build-worker-deps|cli|run-local|run-eval|schedules-command|cache-command)[.]ts$';
+  '^src/(main|start-server|start-worker|start-inbox-process|inbox-process|build-github-access|build-automations|build-integrations|build-sign-in|build-worker-deps|cli|run-local|run-eval|schedules-command|cache-command)[.]ts$';
 const DEMO = '^src/demo/';
 
 // The composition roots build the SDK clients (DESIGN.md), so they may import any SDK.
