@@ -1,10 +1,10 @@
 // Run by .ci/check-dist-loads in its directory of dist/ and production dependencies: `patchbay
-// server` as the Docker image runs it (`node dist/cli.js server`) starts, its inbox thread (the
-// compiled entry dist/inbox-thread.js) makes the task of a request it answered, and SIGTERM stops it
-// with exit code 0. Uses the Redis at REDIS_URL, or a private redis-server.
+// server` as the Docker image runs it (`node dist/cli.js server`) starts, its inbox process (the
+// compiled entry dist/inbox-process.js) makes the task of a request it answered, and SIGTERM stops
+// both with exit code 0. Uses the Redis at REDIS_URL, or a private redis-server.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,13 +60,19 @@ try {
   });
   if (res.status !== 202) throw new Error(`dist server: POST /api/tasks answered ${res.status}`);
   const task = await res.json();
-  await until('task made on the inbox thread', () =>
-    out.split('\n').some((l) => l.includes('"thread":"inbox"') && l.includes(`"taskId":"${task.id}"`)),
+  await until('task made in the inbox process', () =>
+    out.split('\n').some((l) => l.includes('"process":"inbox"') && l.includes(`"taskId":"${task.id}"`)),
   );
+  const started = out.split('\n').find((l) => l.includes('inbox consumer running in a process of its own'));
+  const inboxPid = started ? JSON.parse(started).inboxPid : undefined;
+  if (!inboxPid) throw new Error(`dist server: no inbox process named at start-up\n${out}`);
   child.kill('SIGTERM');
   const code = await exited;
   if (code !== 0) throw new Error(`dist server: exit code ${code} after SIGTERM\n${out}`);
-  console.log('node dist/cli.js server: its inbox thread made the task of an accepted request; SIGTERM → exit 0');
+  if (existsSync(`/proc/${inboxPid}`)) throw new Error(`dist server: inbox process ${inboxPid} still there`);
+  console.log(
+    'node dist/cli.js server: its inbox process made the task of an accepted request; SIGTERM → both gone, exit 0',
+  );
 } finally {
   if (child.exitCode === null) child.kill('SIGKILL');
   await redis.started?.stop();

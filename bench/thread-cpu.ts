@@ -43,9 +43,9 @@ export function readThreadCpu(pid: number): ThreadCpu {
 }
 
 /**
- * What a process spent between two readings: in all, in its threads at a lower priority (the
- * inbox's consumer thread runs at idle priority or nice 10; the rest of a server's threads at the
- * process's own), and in its main thread (whose id is the process's).
+ * What a process spent between two readings: in all, in its threads at a lower priority (a server
+ * of an earlier Patchbay ran its inbox consumer on such a thread; now the consumer is a process of
+ * its own, read on its own), and in its main thread (whose id is the process's).
  */
 export function cpuBetween(
   before: ThreadCpu,
