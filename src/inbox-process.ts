@@ -1,16 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { setPriority } from 'node:os';
-import { loadConfig } from './config/load-config.js';
-import { createLogger } from './lib/logger.js';
+import { getPriority, setPriority } from 'node:os';
 import { runQueueWaitNs } from './lib/run-queue-wait.js';
-import { startPatchbay } from './main.js';
-import {
-  INBOX_PROCESS_FLAG,
-  type InboxPriority,
-  type InboxProcessOptions,
-  type ProcessMessage,
-} from './start-inbox-process.js';
+import type { InboxPriority, InboxProcessOptions, ProcessMessage } from './start-inbox-process.js';
+
+/** The argument that makes this module run (its options follow, as JSON); start-inbox-process.ts passes it. */
+export const INBOX_PROCESS_FLAG = '--patchbay-inbox-process';
+/** A stop that takes longer (Redis unreachable, a Slack call hanging) ends the process anyway. */
+const STOP_WITHIN_MS = 8_000;
 
 /**
  * The inbox's consumer in a process of its own (started by start-inbox-process.ts from a server, which
@@ -20,15 +17,17 @@ import {
  * below the server's, so that none of that work delays the answers the server gives Slack and the
  * API: the process's every thread yields, V8's garbage collection and compilation threads included,
  * which a thread of the server's own process could not make yield. It stops when the server asks,
- * on SIGTERM or SIGINT, and when the server is gone (the IPC channel closes). Run any other way, this
- * module does nothing.
+ * on SIGTERM or SIGINT, and when the server is gone (the IPC channel closes); within 8 s. Run any
+ * other way, this module does nothing.
  */
 async function runInboxProcess(options: InboxProcessOptions): Promise<void> {
+  // Listening before anything slow is loaded: a stop asked for during the start is not missed.
   let stop: () => void = () => process.exit(0);
   let stopping = false;
   const stopOnce = () => {
     if (stopping) return;
     stopping = true;
+    setTimeout(() => process.exit(1), STOP_WITHIN_MS).unref();
     stop();
   };
   process.on('message', (message: unknown) => {
@@ -37,8 +36,14 @@ async function runInboxProcess(options: InboxProcessOptions): Promise<void> {
   process.on('disconnect', stopOnce);
   process.on('SIGTERM', stopOnce);
   process.on('SIGINT', stopOnce);
+  if (!process.connected) return stopOnce(); // the server died before this line
 
   const priority = yieldCpu(options.priority ?? 'nice', options.niceness ?? 10);
+  const [{ loadConfig }, { createLogger }, { startPatchbay }] = await Promise.all([
+    import('./config/load-config.js'),
+    import('./lib/logger.js'),
+    import('./main.js'),
+  ]);
   const config = await loadConfig(process.env);
   const log = createLogger({ level: config.env.LOG_LEVEL }).child({ process: 'inbox' });
   // The server said at its start what is on and off; this process's start would say it again.
@@ -60,7 +65,10 @@ async function runInboxProcess(options: InboxProcessOptions): Promise<void> {
     running.stop().finally(() => process.exit(0));
   };
   if (stopping) return stop();
-  process.send?.(priority satisfies ProcessMessage);
+  // The channel may close before the message is sent: then the server is gone, and so is this.
+  process.send?.(priority satisfies ProcessMessage, undefined, undefined, (err) => {
+    if (err) stopOnce();
+  });
 }
 
 /**
@@ -89,14 +97,16 @@ function yieldCpu(wanted: InboxPriority, niceness: number): ProcessMessage {
     if (chrt.status === 0) return { type: 'ready', applied: 'idle', pid };
   }
   if (niceness <= 0) return { type: 'ready', applied: 'unchanged', pid };
+  // Below the server's own priority (which the process inherited), whatever that is.
+  const nice = Math.min(19, getPriority() + niceness);
   try {
-    setPriority(pid, niceness);
+    setPriority(pid, nice);
   } catch {
     return { type: 'ready', applied: 'unchanged', pid };
   }
   for (const tid of threads) {
     try {
-      setPriority(tid, niceness);
+      setPriority(tid, nice);
     } catch {
       // a thread that ended since the listing
     }

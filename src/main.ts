@@ -204,6 +204,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     log,
   });
   const stops: Array<() => Promise<void>> = [];
+  let firstStop: (() => Promise<void>) | undefined;
 
   let port: number | undefined;
   if (opts.server) {
@@ -230,7 +231,8 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
       claimIdleMs: opts.inbox?.claimIdleMs,
       beforeHandle: opts.inbox?.beforeHandle,
     });
-    stops.push(consumer.stop);
+    // First of all: no entry is taken while the integrations its handlers call are stopping.
+    firstStop = consumer.stop;
   }
 
   if (workerSandbox) {
@@ -248,7 +250,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     await integration.start?.();
     stops.unshift(async () => integration.stop?.());
   }
-  // A process that only consumes the inbox (a server's thread) leaves this to its server.
+  // A process that only consumes the inbox (a server's inbox process) leaves this to its server.
   await (opts.server || opts.worker ? automations.reconcile() : Promise.resolve()).catch((err: Error) =>
     log.warn({ err: err.message }, 'could not reconcile the schedules with patchbay.yml'),
   );
@@ -260,7 +262,7 @@ export async function startPatchbay(opts: StartOptions): Promise<Running> {
     dashboardStats: (statsOpts) => readDashboardStats({ source: metrics, clock }, statsOpts),
     scheduleTick: (t, at) => tick({ ...t, manual: t.manual ?? false }, at),
     async stop() {
-      for (const stop of stops)
+      for (const stop of [...(firstStop ? [firstStop] : []), ...stops])
         await stop().catch((err) => log.warn({ err: err.message }, 'stop step failed'));
       await writer.flushAll(1_500);
       await metrics.flush().catch(() => undefined);

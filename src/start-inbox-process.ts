@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { INBOX_PROCESS_FLAG } from './inbox-process.js';
 import type { Logger } from './lib/logger.js';
 import { runQueueWaitNs } from './lib/run-queue-wait.js';
 import { type Running, type StartOptions, startPatchbay } from './main.js';
@@ -9,7 +10,7 @@ export interface InboxProcess {
   current(): ChildProcess | undefined;
   /** How the running process yields the CPU, and its process id. */
   priority(): AppliedPriority;
-  /** Asks every process to finish what it handles and stop; kills each after 12 s. */
+  /** Asks every process to finish what it handles and stop; kills each after 9 s. */
   stop(): Promise<void>;
 }
 
@@ -47,21 +48,36 @@ export interface ProcessMessage extends AppliedPriority {
   type: 'ready';
 }
 
-/** The argument that makes inbox-process.ts run (its options follow, as JSON). */
-export const INBOX_PROCESS_FLAG = '--patchbay-inbox-process';
-
 /**
- * The process's entry beside this module: compiled (dist/), or, run through tsx (`npm start`, the
- * tests), the TypeScript source with tsx's loader.
+ * The process's entry beside this module: compiled (dist/), with the server's own Node flags
+ * (`--max-old-space-size`, …; not an inspector's, whose port the server holds), or, run through tsx
+ * (`npm start`, the tests), the TypeScript source with tsx's loader.
  */
 function processEntry(): { file: string; execArgv: string[] } {
   const compiled = !import.meta.url.endsWith('.ts');
   const file = fileURLToPath(
     new URL(compiled ? './inbox-process.js' : './inbox-process.ts', import.meta.url),
   );
-  return { file, execArgv: compiled ? [] : ['--import', import.meta.resolve('tsx')] };
+  if (!compiled) return { file, execArgv: ['--import', import.meta.resolve('tsx')] };
+  return { file, execArgv: process.execArgv.filter((flag) => !/^--inspect/.test(flag)) };
 }
-const STOP_GRACE_MS = 12_000;
+
+/** Inbox processes not yet ended: killed when the server exits without having stopped them. */
+const living = new Set<ChildProcess>();
+let killOnExit = false;
+function track(child: ChildProcess): void {
+  living.add(child);
+  child.once('exit', () => living.delete(child));
+  if (killOnExit) return;
+  killOnExit = true;
+  // A server that gives up its graceful stop (cli.ts: after 9.5 s, or a second signal) leaves none behind.
+  process.once('exit', () => {
+    for (const c of living) c.kill('SIGKILL');
+  });
+}
+
+/** Below cli.ts's 9.5 s forced exit, and above the process's own 8 s limit on its stop. */
+const STOP_GRACE_MS = 9_000;
 const RESTART_DELAY_MS = [1_000, 5_000, 30_000];
 /** A process that ran this long before it died starts again after the shortest delay. */
 const HEALTHY_MS = 60_000;
@@ -122,6 +138,7 @@ class InboxProcessKeeper implements InboxProcess {
       execArgv: entry.execArgv,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
+    track(child);
     const run: ProcessRun = {
       child,
       exited: Promise.resolve(),
@@ -155,6 +172,8 @@ class InboxProcessKeeper implements InboxProcess {
         run.readyAt = Date.now();
         run.priority = { applied: message.applied ?? 'unchanged', pid: child.pid };
         if (this.stopping) {
+          // Asked again: a stop sent while it started may have come before it listened.
+          if (child.connected) child.send('stop', () => undefined);
           void this.retire(run);
           return reject(new Error('the server stopped while the inbox process started'));
         }

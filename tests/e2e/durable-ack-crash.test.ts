@@ -13,7 +13,10 @@ import { exited } from '../fakes/worker-process.js';
 const start = slackPerTest();
 const children = childrenPerTest();
 
-/** tests/fakes/server-process.ts in a process of its own; resolves with it once it listens. */
+/**
+ * tests/fakes/server-process.ts in a process of its own; resolves with it once it listens, and with
+ * the id of its inbox process.
+ */
 async function spawnServer(env: Record<string, string>, args: string[]) {
   const child = spawn(
     process.execPath,
@@ -24,16 +27,16 @@ async function spawnServer(env: Record<string, string>, args: string[]) {
     },
   );
   children.push(child);
-  const port = await new Promise<number>((resolve, reject) => {
+  const said = await new Promise<{ port: number; inboxPid: number }>((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      const found = /\{"port":(\d+)[,}]/.exec(out);
-      if (found) resolve(Number(found[1]));
+      const found = /^\{"port":.*\}$/m.exec(out);
+      if (found) resolve(JSON.parse(found[0]) as { port: number; inboxPid: number });
     });
     child.once('exit', (code) => reject(new Error(`server exited (${code}) before listening`)));
   });
-  return { child, port };
+  return { child, port: said.port, inboxPid: said.inboxPid };
 }
 
 describe('the durable ack across a crash', () => {
@@ -74,6 +77,8 @@ describe('the durable ack across a crash', () => {
     const apiIds = await Promise.all(api.map(async (r) => ((await r.json()) as { id: string }).id));
     // The first server read all six (its consumer holds them) and dies before making any task.
     await eventually(async () => (await pendingCount(redis, prefix)) === 6 || null, 20_000, 'six pending');
+    // The server and its inbox process die at once, as on a machine that lost power.
+    process.kill(first.inboxPid, 'SIGKILL');
     first.child.kill('SIGKILL');
     await exited(first.child);
     const tasksBefore = await redis.keys(`${prefix}task:*`);
