@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { childrenPerTest } from '../fakes/children-per-test.js';
 import { freePort } from '../fakes/free-port.js';
 import { isFinal, REPO } from '../fakes/harness.js';
 import { harnessPerTest } from '../fakes/harness-per-test.js';
+import { pidRuns } from '../fakes/host-processes.js';
 import { FIX_GREETING } from '../fakes/scripts.js';
 import { eventually } from '../fakes/slack-requests.js';
 import { exited, spawnCli } from '../fakes/worker-process.js';
@@ -25,16 +25,6 @@ async function spawnCliServer(env: Record<string, string>) {
   );
   await eventually(() => child.said('server listening').length > 0, 30_000, 'server listening');
   return { child, lines: child.logged, inboxPid: Number(up.inboxPid) };
-}
-
-/** Whether a process runs (a zombie, ended and not yet reaped, does not). */
-function runs(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
-  } catch {
-    return false;
-  }
 }
 
 describe('patchbay server', () => {
@@ -66,7 +56,7 @@ describe('patchbay server', () => {
     expect(server.inboxPid).not.toBe(server.child.pid);
     expect(queued.process).toBe('inbox');
     expect(server.lines.find((l) => l.msg === 'server listening')?.process).toBeUndefined();
-    expect(runs(server.inboxPid)).toBe(false);
+    expect(pidRuns(server.inboxPid)).toBe(false);
     expect(done.status).toBe('succeeded');
     expect(h.github.pulls).toHaveLength(1);
     expect(code).toBe(0);
@@ -76,12 +66,12 @@ describe('patchbay server', () => {
   it('leaves no inbox process behind when the server is killed', async () => {
     const h = await start(FIX_GREETING, { worker: false, inbox: { consume: false } });
     const server = await spawnCliServer({ ...h.workerProcessEnv, PORT: String(await freePort()) });
-    const alive = runs(server.inboxPid);
+    const alive = pidRuns(server.inboxPid);
     server.child.kill('SIGKILL');
     await exited(server.child);
 
     // Its IPC channel to the server closes: it stops as it would when asked.
-    await eventually(() => !runs(server.inboxPid) || null, 30_000, 'the inbox process gone');
+    await eventually(() => !pidRuns(server.inboxPid) || null, 30_000, 'the inbox process gone');
     expect(alive).toBe(true);
   }, 60_000);
 });

@@ -17,6 +17,18 @@ export function hostHasProcess(marker: string): boolean {
     });
 }
 
+/** Whether the process `pid` runs (a zombie, ended and not yet reaped by its parent, does not). */
+export function pidRuns(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name may hold spaces and parentheses; the state follows its last ')'.
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
 /** Resolves once a process with `marker` runs: the command under test has started. */
 export async function processStarted(marker: string): Promise<void> {
   await eventually(() => hostHasProcess(marker), 20_000, `a process with ${marker}`);
